@@ -1,0 +1,81 @@
+"""promptlib: typed, composable, versioned LLM prompt templates.
+
+Define a :class:`Template` from blocks, render it into a provider-neutral :class:`Prompt`,
+and parse the model's reply back into your output type.
+"""
+
+from promptlib.errors import (
+    InputError,
+    ModelOutputError,
+    OutputParseError,
+    PromptFormatError,
+    PromptlibError,
+    PromptlibWarning,
+    TemplateError,
+    TemplateRenderError,
+    TemplateSecurityError,
+    UnusedInputWarning,
+    UsageError,
+)
+from promptlib.messages import ImagePart, Message, Part, Prompt, PromptMeta, Role, Section, TextPart
+from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
+from promptlib.params import Params
+from promptlib.templates import (
+    Assistant,
+    Block,
+    Blocks,
+    ChainOfThought,
+    Context,
+    Example,
+    FewShot,
+    JsonOutput,
+    NoInputs,
+    System,
+    Template,
+    Untrusted,
+    User,
+    delimit,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Assistant",
+    "Block",
+    "Blocks",
+    "ChainOfThought",
+    "Context",
+    "Example",
+    "FewShot",
+    "ImagePart",
+    "InputError",
+    "JsonOutput",
+    "Message",
+    "ModelOutputError",
+    "NoInputs",
+    "OutputParseError",
+    "OutputSpec",
+    "Params",
+    "Part",
+    "Prompt",
+    "PromptFormatError",
+    "PromptMeta",
+    "PromptlibError",
+    "PromptlibWarning",
+    "Reasoned",
+    "ReasoningSpec",
+    "Role",
+    "Section",
+    "System",
+    "Template",
+    "TemplateError",
+    "TemplateRenderError",
+    "TemplateSecurityError",
+    "TextPart",
+    "Untrusted",
+    "UnusedInputWarning",
+    "UsageError",
+    "User",
+    "__version__",
+    "delimit",
+]

@@ -1,0 +1,146 @@
+"""Reading a serialized Prompt back, with errors that point at the bad field.
+
+Loaded only by ``Prompt.from_dict``/``from_json``: the schema below costs import time
+that rendering never needs.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from promptlib.errors import PromptFormatError
+from promptlib.messages import (
+    FORMAT,
+    ImagePart,
+    Message,
+    Part,
+    Prompt,
+    PromptMeta,
+    Section,
+    TextPart,
+    output_spec_for_model,
+)
+from promptlib.output import OutputSpec, ReasoningSpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Text(_Strict):
+    type: Literal["text"]
+    text: str
+
+
+class _Image(_Strict):
+    type: Literal["image"]
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class _Message(_Strict):
+    role: Literal["system", "user", "assistant"]
+    content: list[Annotated[_Text | _Image, Field(discriminator="type")]]
+
+
+class _Output(_Strict):
+    name: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool
+
+
+class _Reasoning(_Strict):
+    style: Literal["tags", "prefix"]
+    reasoning_tag: str
+    answer_tag: str
+    answer_prefix: str
+
+
+class _Meta(_Strict):
+    template: str | None
+    version: str | None
+    template_hash: str | None
+    source: str | None
+    inputs: dict[str, Any]
+
+
+class _Section(_Strict):
+    kind: str
+    label: str
+    message: int
+    part: int
+    start: int
+    end: int
+
+
+class _PromptDoc(_Strict):
+    format: Literal["promptlib.prompt/1"]
+    messages: list[_Message]
+    output: _Output | None
+    reasoning: _Reasoning | None
+    model: str | None
+    params: dict[str, Any]
+    meta: _Meta
+    sections: list[_Section]
+    hash: str
+
+
+def _part(doc: _Text | _Image) -> Part:
+    if isinstance(doc, _Text):
+        return TextPart(doc.text)
+    return ImagePart(url=doc.url, data=doc.data, media_type=doc.media_type, detail=doc.detail)
+
+
+def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
+    if isinstance(data, dict) and data.get("format") not in (None, FORMAT):
+        raise PromptFormatError(
+            f"unsupported Prompt format {data.get('format')!r}; this promptlib reads {FORMAT!r}"
+        )
+    try:
+        doc = _PromptDoc.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise PromptFormatError(f"not a serialized Prompt ({FORMAT}): {problems}") from exc
+
+    output = (
+        OutputSpec(name=doc.output.name, schema=doc.output.schema_, strict=doc.output.strict)
+        if doc.output
+        else None
+    )
+    if output_model is not None:
+        expected = output_spec_for_model(output_model)
+        if output is None or output.schema != expected.schema:
+            raise PromptFormatError(
+                f"output={output_model.__name__} does not match the serialized output schema "
+                f"{output.name if output else None!r}; pass the model the prompt was rendered with"
+            )
+    prompt: Prompt[Any] = Prompt(
+        messages=tuple(Message(m.role, tuple(_part(p) for p in m.content)) for m in doc.messages),
+        output=output,
+        reasoning=ReasoningSpec(**doc.reasoning.model_dump()) if doc.reasoning else None,
+        model=doc.model,
+        params=MappingProxyType(doc.params),
+        meta=PromptMeta(
+            template=doc.meta.template,
+            version=doc.meta.version,
+            template_hash=doc.meta.template_hash,
+            source=doc.meta.source,
+            inputs=MappingProxyType(doc.meta.inputs),
+        ),
+        sections=tuple(Section(**s.model_dump()) for s in doc.sections),
+        output_model=output_model,
+    )
+    if prompt.hash != doc.hash:
+        raise PromptFormatError(
+            f"the serialized Prompt was edited: its content hashes to {prompt.hash}, not the "
+            f"recorded {doc.hash}. Re-render it from its template instead of editing the JSON."
+        )
+    return prompt

@@ -1,0 +1,120 @@
+"""The exceptions promptlib raises.
+
+Every failure a user can cause is a :class:`PromptlibError`. The families separate
+*you used it wrong* from *the model misbehaved*, so callers can catch exactly one::
+
+    PromptlibError
+    ├── UsageError                  you used promptlib wrong; the message says how to fix it
+    │   ├── TemplateError           a template definition is invalid (syntax, variables, blocks)
+    │   │   ├── TemplateSecurityError   the template tried something the sandbox forbids
+    │   │   └── TemplateRenderError     rendering failed (e.g. an undefined attribute)
+    │   ├── InputError              render inputs failed validation (names the fields)
+    │   └── PromptFormatError       a serialized Prompt could not be read back
+    └── ModelOutputError            the model's reply does not have the expected form
+        └── OutputParseError        no final answer, invalid JSON, or schema validation failed
+
+    PromptlibWarning (UserWarning)
+    └── UnusedInputWarning          an input field is declared but no block uses it
+
+Messages name the template (``name@version``), the block and line where there is one,
+what was wrong, and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "ModelOutputError",
+    "OutputParseError",
+    "PromptFormatError",
+    "PromptlibError",
+    "PromptlibWarning",
+    "TemplateError",
+    "TemplateRenderError",
+    "TemplateSecurityError",
+    "UnusedInputWarning",
+    "UsageError",
+]
+
+
+class PromptlibError(Exception):
+    """Base class of every exception promptlib raises on purpose."""
+
+
+class UsageError(PromptlibError):
+    """promptlib was used in a way it does not support; the message says how to fix it."""
+
+
+class TemplateError(UsageError):
+    """A template definition is invalid.
+
+    Attributes:
+        template: ``name@version`` of the template, when known.
+        location: where in the template, e.g. ``"block 2 (system), line 3"``.
+        line: the line number inside the block's text or file, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        template: str | None = None,
+        location: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.template = template
+        self.location = location
+        self.line = line
+        self.reason = message
+        where = ", ".join(p for p in (template and f"template {template!r}", location) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class TemplateSecurityError(TemplateError):
+    """The template tried to reach Python internals or do something the sandbox forbids."""
+
+
+class TemplateRenderError(TemplateError):
+    """Rendering a template failed at run time, e.g. an undefined attribute of an input."""
+
+
+class InputError(UsageError):
+    """The inputs given to ``render`` did not validate against the template's input model.
+
+    Attributes:
+        template: ``name@version`` of the template.
+        errors: one ``(field, problem)`` pair per invalid field.
+    """
+
+    def __init__(self, message: str, *, template: str, errors: list[tuple[str, str]]) -> None:
+        self.template = template
+        self.errors = errors
+        super().__init__(message)
+
+
+class PromptFormatError(UsageError):
+    """A serialized Prompt (JSON or dict) is malformed or does not match its output model."""
+
+
+class ModelOutputError(PromptlibError):
+    """The model's reply does not have the form the prompt asked for.
+
+    Attributes:
+        text: the reply that could not be used, kept whole so nothing is lost.
+    """
+
+    def __init__(self, message: str, *, text: str) -> None:
+        self.text = text
+        super().__init__(message)
+
+
+class OutputParseError(ModelOutputError):
+    """The reply has no final answer, is not valid JSON, or fails the output schema."""
+
+
+class PromptlibWarning(UserWarning):
+    """Base class of the warnings promptlib emits."""
+
+
+class UnusedInputWarning(PromptlibWarning):
+    """An input field is declared by the input model but used by no block of the template."""

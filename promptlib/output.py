@@ -1,0 +1,163 @@
+"""What a prompt expects back, and how a model's reply is turned into that.
+
+Two independent pieces of a :class:`~promptlib.Prompt` describe its expected reply:
+
+* :class:`OutputSpec`: a JSON schema (from a pydantic model or given raw) the answer must match.
+* :class:`ReasoningSpec`: the reply reasons first and marks its final answer
+  (chain-of-thought); only the final answer is parsed, the reasoning is kept apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from promptlib.errors import OutputParseError
+
+__all__ = ["OutputSpec", "Reasoned", "ReasoningSpec", "parse_json_answer"]
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(?P<body>.*?)\n?```\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """A JSON schema the model's answer must match.
+
+    Attributes:
+        name: the schema's name (the pydantic model's class name, or given).
+        schema: the JSON schema, as a JSON object.
+        strict: whether adapters should ask the provider to enforce the schema exactly.
+    """
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "schema": self.schema, "strict": self.strict}
+
+
+@dataclass(frozen=True)
+class Reasoned:
+    """A reply split into its reasoning and its final answer."""
+
+    reasoning: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class ReasoningSpec:
+    """How a chain-of-thought reply marks its reasoning and its final answer.
+
+    With ``style="tags"`` the model reasons inside ``<reasoning_tag>`` and answers inside
+    ``<answer_tag>``; with ``style="prefix"`` the final answer follows a line that starts
+    with ``answer_prefix`` (e.g. ``"Final answer:"``).
+    """
+
+    style: Literal["tags", "prefix"] = "tags"
+    reasoning_tag: str = "thinking"
+    answer_tag: str = "answer"
+    answer_prefix: str = "Final answer:"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "style": self.style,
+            "reasoning_tag": self.reasoning_tag,
+            "answer_tag": self.answer_tag,
+            "answer_prefix": self.answer_prefix,
+        }
+
+    def split(self, text: str) -> Reasoned:
+        """Split a reply into reasoning and final answer.
+
+        The *last* marked answer wins, so an answer quoted inside the reasoning does not.
+
+        Raises:
+            OutputParseError: the reply has no final answer.
+        """
+        if self.style == "tags":
+            return self._split_tags(text)
+        return self._split_prefix(text)
+
+    def _split_tags(self, text: str) -> Reasoned:
+        opener, closer = f"<{self.answer_tag}>", f"</{self.answer_tag}>"
+        start = text.rfind(opener)
+        if start < 0:
+            raise OutputParseError(
+                f"the reply has no final answer: expected the answer inside {opener}…{closer} "
+                "after the reasoning. The model may have run out of output tokens; raise "
+                "max_tokens, or make the instruction more explicit.",
+                text=text,
+            )
+        body_start = start + len(opener)
+        end = text.find(closer, body_start)
+        answer = text[body_start:] if end < 0 else text[body_start:end]
+        reasoning = text[:start]
+        r_open, r_close = f"<{self.reasoning_tag}>", f"</{self.reasoning_tag}>"
+        r_start = reasoning.find(r_open)
+        if r_start >= 0:
+            r_end = reasoning.rfind(r_close)
+            reasoning = reasoning[r_start + len(r_open) : r_end if r_end > r_start else None]
+        return Reasoned(reasoning=reasoning.strip(), answer=answer.strip())
+
+    def _split_prefix(self, text: str) -> Reasoned:
+        pattern = re.compile(rf"^[ \t]*{re.escape(self.answer_prefix)}", re.MULTILINE)
+        matches = list(pattern.finditer(text))
+        if not matches:
+            raise OutputParseError(
+                f"the reply has no final answer: expected a line starting with "
+                f"{self.answer_prefix!r} after the reasoning. The model may have run out of "
+                "output tokens; raise max_tokens, or make the instruction more explicit.",
+                text=text,
+            )
+        last = matches[-1]
+        return Reasoned(reasoning=text[: last.start()].strip(), answer=text[last.end() :].strip())
+
+
+def parse_json_answer(
+    text: str, spec: OutputSpec, model: type[BaseModel] | None, *, whole_reply: str | None = None
+) -> Any:
+    """Parse ``text`` as the JSON answer described by ``spec``.
+
+    A surrounding Markdown code fence is tolerated. With a pydantic ``model`` the result is
+    a validated instance; with only a raw schema it is the decoded JSON object.
+
+    Raises:
+        OutputParseError: the text is not JSON, or does not validate against the model.
+    """
+    reply = text if whole_reply is None else whole_reply
+    candidate = text.strip()
+    fenced = _FENCE.match(candidate)
+    if fenced:
+        candidate = fenced.group("body").strip()
+    if model is not None:
+        try:
+            return model.model_validate_json(candidate)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise OutputParseError(
+                f"the answer does not match the output schema {spec.name!r}: {problems}",
+                text=reply,
+            ) from exc
+    try:
+        value = json.loads(candidate)
+    except json.JSONDecodeError as exc:
+        raise OutputParseError(
+            f"the answer is not valid JSON for schema {spec.name!r}: {exc.msg} at line "
+            f"{exc.lineno} column {exc.colno}",
+            text=reply,
+        ) from exc
+    if not isinstance(value, dict):
+        raise OutputParseError(
+            f"the answer for schema {spec.name!r} must be a JSON object, got "
+            f"{type(value).__name__}",
+            text=reply,
+        )
+    return value

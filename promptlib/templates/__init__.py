@@ -1,0 +1,33 @@
+"""Typed, composable prompt templates rendered in a sandboxed, strict Jinja environment."""
+
+from promptlib.templates.blocks import (
+    Assistant,
+    Block,
+    Blocks,
+    ChainOfThought,
+    Context,
+    JsonOutput,
+    System,
+    User,
+)
+from promptlib.templates.delimiters import Untrusted, delimit
+from promptlib.templates.fewshot import Example, FewShot
+from promptlib.templates.inputs import NoInputs
+from promptlib.templates.template import Template
+
+__all__ = [
+    "Assistant",
+    "Block",
+    "Blocks",
+    "ChainOfThought",
+    "Context",
+    "Example",
+    "FewShot",
+    "JsonOutput",
+    "NoInputs",
+    "System",
+    "Template",
+    "Untrusted",
+    "User",
+    "delimit",
+]

@@ -1,0 +1,324 @@
+"""The one Jinja environment promptlib renders with, and the checks made at definition time.
+
+Template text is code written by many hands, so it runs in Jinja's
+:class:`~jinja2.sandbox.SandboxedEnvironment` with :class:`~jinja2.StrictUndefined`, and
+is checked *before* anything renders: syntax, access to ``_private`` attributes (the way
+every known Jinja sandbox escape starts), variables the input model does not declare,
+and untrusted inputs printed outside a delimited block.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import Template as JinjaTemplate
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
+from promptlib.templates.delimiters import delimit
+
+__all__ = ["JinjaText", "Origin", "compile_text", "environment"]
+
+# Globals a prompt has no use for are removed to keep the sandbox's surface small.
+_KEPT_GLOBALS = ("range", "dict", "namespace")
+_DELIMIT_FILTER = "delimit"
+
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    # Jinja's own tojson escapes <, > and & for HTML; a prompt wants the JSON as it is.
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    """The shared sandboxed, strict environment (built on first use)."""
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+    env.globals = {k: env.globals[k] for k in _KEPT_GLOBALS}
+    env.filters[_DELIMIT_FILTER] = delimit
+    env.filters["tojson"] = _tojson
+    return env
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a piece of template text comes from, for error messages.
+
+    Attributes:
+        template: ``name@version``.
+        block: e.g. ``"block 2 (System)"``.
+        file: the template file, when the text comes from one.
+        line_offset: the file line on which the text starts, minus one.
+    """
+
+    template: str
+    block: str
+    file: str | None = None
+    line_offset: int = 0
+
+    def where(self, line: int | None) -> str:
+        if self.file is not None:
+            return f"{self.file}:{line + self.line_offset}" if line else self.file
+        return f"{self.block}, line {line}" if line else self.block
+
+    def error(
+        self, message: str, line: int | None = None, cls: type[TemplateError] = TemplateError
+    ) -> TemplateError:
+        return cls(
+            message,
+            template=self.template,
+            location=self.where(line),
+            line=line + self.line_offset if line else None,
+        )
+
+
+@dataclass(frozen=True)
+class JinjaText:
+    """A compiled piece of template text.
+
+    Attributes:
+        source: the text as written.
+        variables: the input variables it reads, each with the first line that reads it.
+    """
+
+    source: str
+    variables: Mapping[str, int]
+    origin: Origin
+    _template: JinjaTemplate
+
+    @property
+    def is_static(self) -> bool:
+        """True when the text reads no inputs, so it can be rendered once and reused."""
+        return not self.variables
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        """Render with ``values``; Jinja failures become promptlib errors naming the line."""
+        try:
+            return self._template.render(values)
+        except SecurityError as exc:
+            raise self.origin.error(
+                f"the sandbox refused: {exc}. Templates may not reach Python internals.",
+                _template_line(exc),
+                TemplateSecurityError,
+            ) from exc
+        except UndefinedError as exc:
+            raise self.origin.error(
+                f"{exc}. Check the attribute or key name against the input model, or guard "
+                "it with '{% if … is defined %}'.",
+                _template_line(exc),
+                TemplateRenderError,
+            ) from exc
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            raise self.origin.error(
+                f"rendering failed: {type(exc).__name__}: {exc}",
+                _template_line(exc),
+                TemplateRenderError,
+            ) from exc
+
+
+def _template_line(exc: BaseException) -> int | None:
+    # Jinja rewrites tracebacks so that template frames carry the template's own line.
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def compile_text(
+    source: str,
+    origin: Origin,
+    *,
+    declared: Collection[str],
+    untrusted: Collection[str] = (),
+    allow_untrusted: bool = True,
+    extra_names: Collection[str] = (),
+) -> JinjaText:
+    """Parse, check and compile template text.
+
+    Args:
+        source: the Jinja text.
+        origin: where it comes from, for error messages.
+        declared: the input variables the text may read.
+        untrusted: those of ``declared`` that must only be printed through ``delimit``.
+        allow_untrusted: False where untrusted input may not appear at all (the system role).
+        extra_names: further names the text may read (e.g. a few-shot example's fields).
+
+    Raises:
+        TemplateError: bad syntax, an undeclared variable, or untrusted input misused.
+        TemplateSecurityError: access to a private attribute.
+    """
+    env = environment()
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise origin.error(f"syntax error: {exc.message}", exc.lineno) from exc
+    _check_private_access(tree, origin)
+    variables = _read_variables(tree)
+    allowed = set(declared) | set(extra_names)
+    for name, line in variables.items():
+        if name not in allowed:
+            raise origin.error(_undeclared_message(name, declared), line)
+    if untrusted:
+        _check_untrusted(tree, set(untrusted), origin, allow_untrusted)
+    return JinjaText(
+        source=source,
+        variables={k: v for k, v in variables.items() if k in declared},
+        origin=origin,
+        _template=env.from_string(tree),
+    )
+
+
+def _undeclared_message(name: str, declared: Collection[str]) -> str:
+    hint = difflib.get_close_matches(name, list(declared), n=1)
+    fix = f"did you mean {hint[0]!r}? " if hint else ""
+    fields = ", ".join(sorted(declared)) or "none"
+    return (
+        f"the text uses variable {name!r}, which the input model does not declare; {fix}"
+        f"Declare it as a field of the input model, or fix the name (declared: {fields})."
+    )
+
+
+def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
+    yield node
+    for child in node.iter_child_nodes():
+        yield from _walk(child)
+
+
+def _is_private(name: object) -> bool:
+    return isinstance(name, str) and name.startswith("_")
+
+
+def _check_private_access(tree: nodes.Template, origin: Origin) -> None:
+    for node in _walk(tree):
+        attr: object = None
+        if isinstance(node, nodes.Getattr):
+            attr = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            attr = node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+            first = node.args[0]
+            attr = first.value if isinstance(first, nodes.Const) else None
+        if _is_private(attr):
+            raise origin.error(
+                f"access to the private attribute {attr!r} is not allowed: templates may only "
+                "read the public fields of their inputs",
+                node.lineno,
+                TemplateSecurityError,
+            )
+
+
+def _read_variables(tree: nodes.Template) -> dict[str, int]:
+    """Names the text reads from its context (not set or looped in it), with first lines."""
+    env = environment()
+    names = meta.find_undeclared_variables(tree) - set(env.globals)
+    lines: dict[str, int] = {}
+    for node in _walk(tree):
+        if isinstance(node, nodes.Name) and node.name in names and node.ctx == "load":
+            lines[node.name] = min(lines.get(node.name, sys.maxsize), node.lineno)
+    return {name: lines.get(name, 1) for name in names}
+
+
+def _names_in(node: nodes.Node) -> set[str]:
+    return {n.name for n in _walk(node) if isinstance(n, nodes.Name)}
+
+
+def _check_untrusted(
+    tree: nodes.Template, tainted: set[str], origin: Origin, allow_untrusted: bool
+) -> None:
+    """Refuse untrusted values printed anywhere but inside ``delimit``.
+
+    Values derived by ``for`` loops or ``set`` from an untrusted value are untrusted too.
+    Reading one in a condition (``if``, tests) is fine: that prints nothing.
+    """
+
+    def fail(name: str, line: int) -> TemplateError:
+        if not allow_untrusted:
+            return origin.error(
+                f"untrusted input {name!r} may not be used in the system role, delimited or "
+                "not: system instructions must be text you wrote. Move it to a user message "
+                "in a Context block.",
+                line,
+            )
+        return origin.error(
+            f"untrusted input {name!r} is printed outside a delimited block, where it could "
+            f"pose as instructions. Wrap it: {{{{ {name} | delimit('{name}') }}}}, or use a "
+            f"Context({name!r}) block.",
+            line,
+        )
+
+    def visit(node: nodes.Node, safe: bool) -> None:
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load" and node.name in tainted and not (safe and allow_untrusted):
+                raise fail(node.name, node.lineno)
+            return
+        if isinstance(node, nodes.Filter) and node.name == _DELIMIT_FILTER and node.node:
+            visit(node.node, True)
+            for arg in node.args:
+                visit(arg, safe)
+            return
+        if isinstance(node, nodes.FilterBlock) and node.filter.name == _DELIMIT_FILTER:
+            for child in node.body:
+                visit(child, True)
+            return
+        if isinstance(node, (nodes.For, nodes.Assign, nodes.With)):
+            _propagate(node)
+        visit_children(node, safe)
+
+    def _propagate(node: nodes.For | nodes.Assign | nodes.With) -> None:
+        sources: list[tuple[nodes.Node, nodes.Node]]
+        if isinstance(node, nodes.For):
+            sources = [(node.iter, node.target)]
+        elif isinstance(node, nodes.Assign):
+            sources = [(node.node, node.target)]
+        else:
+            sources = list(zip(node.values, node.targets, strict=True))
+        for value, target in sources:
+            if _names_in(value) & tainted:
+                tainted.update(_names_in(target))
+
+    def visit_children(node: nodes.Node, safe: bool) -> None:
+        # Expressions evaluated only to decide something print nothing.
+        condition_fields: dict[type[nodes.Node], tuple[str, ...]] = {
+            nodes.If: ("test",),
+            nodes.CondExpr: ("test",),
+            nodes.For: ("iter", "test"),
+            nodes.Assign: ("node",),
+            nodes.With: ("values",),
+        }
+        quiet = condition_fields.get(type(node), ())
+        for field in node.fields:
+            value = getattr(node, field, None)
+            children = value if isinstance(value, list) else [value]
+            for child in children:
+                if not isinstance(child, nodes.Node):
+                    continue
+                if isinstance(node, nodes.Test) or field in quiet:
+                    _visit_quiet(child)
+                else:
+                    visit(child, safe)
+
+    def _visit_quiet(node: nodes.Node) -> None:
+        # Untrusted names in a condition are fine, but the system role forbids them outright.
+        if not allow_untrusted:
+            for name in _walk(node):
+                if isinstance(name, nodes.Name) and name.name in tainted:
+                    raise fail(name.name, name.lineno)
+
+    visit(tree, False)

@@ -1,0 +1,94 @@
+"""A template's input model: which fields it declares, which are untrusted, and validation."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from promptlib.errors import InputError, TemplateError
+from promptlib.templates.delimiters import is_untrusted_annotation
+
+__all__ = ["InputSchema", "NoInputs"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class NoInputs(BaseModel):
+    """The input model of a template that takes no inputs."""
+
+
+@dataclass(frozen=True)
+class InputSchema(Generic[ModelT]):
+    """What a template knows about its input model, computed once at definition time."""
+
+    model: type[ModelT]
+    fields: frozenset[str]
+    untrusted: frozenset[str]
+
+    @classmethod
+    def of(cls, model: type[ModelT], template: str) -> InputSchema[ModelT]:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TemplateError(
+                f"inputs= must be a pydantic model class, got {model!r}. Declare the inputs as "
+                "'class Inputs(BaseModel): ...' and pass inputs=Inputs.",
+                template=template,
+            )
+        fields = model.model_fields
+        untrusted = frozenset(
+            name
+            for name, info in fields.items()
+            if is_untrusted_annotation(info.annotation, info.metadata)
+        )
+        return cls(model=model, fields=frozenset(fields), untrusted=untrusted)
+
+    def validate(self, values: Mapping[str, Any], template: str) -> ModelT:
+        """Validate keyword inputs into the model, or raise :class:`InputError` naming fields."""
+        unknown = [key for key in values if key not in self.fields]
+        if unknown:
+            problems = []
+            for key in unknown:
+                hint = difflib.get_close_matches(key, list(self.fields), n=1)
+                problems.append((key, f"not an input of this template{_did_you_mean(hint)}"))
+            raise _input_error(template, problems, self.fields)
+        try:
+            return self.model.model_validate(values)
+        except ValidationError as exc:
+            problems = [
+                (".".join(str(p) for p in err["loc"]) or "(inputs)", err["msg"])
+                for err in exc.errors()
+            ]
+            raise _input_error(template, problems, self.fields) from exc
+
+    def check_instance(self, inputs: object, template: str) -> ModelT:
+        if isinstance(inputs, self.model):
+            return inputs
+        if isinstance(inputs, Mapping):
+            return self.validate(inputs, template)
+        raise InputError(
+            f"template {template!r}: render() takes a {self.model.__name__} instance or "
+            f"keyword inputs, got {type(inputs).__name__}",
+            template=template,
+            errors=[("(inputs)", f"expected {self.model.__name__}")],
+        )
+
+
+def _did_you_mean(hint: list[str]) -> str:
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def _input_error(
+    template: str, problems: list[tuple[str, str]], fields: frozenset[str]
+) -> InputError:
+    lines = "\n".join(f"  - {field}: {msg}" for field, msg in problems)
+    declared = ", ".join(sorted(fields)) or "none"
+    noun = "input" if len(problems) == 1 else "inputs"
+    return InputError(
+        f"template {template!r}: invalid {noun}:\n{lines}\n"
+        f"Pass each declared input with a value of its type (declared: {declared}).",
+        template=template,
+        errors=problems,
+    )

@@ -1,0 +1,360 @@
+"""The typed template: blocks plus an input model, rendered into a :class:`~promptlib.Prompt`."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, Generic, Literal, overload
+
+from pydantic import BaseModel
+from typing_extensions import TypeVar
+
+from promptlib._hashing import content_hash
+from promptlib.errors import InputError, TemplateError, UnusedInputWarning
+from promptlib.messages import (
+    ImagePart,
+    Message,
+    Part,
+    Prompt,
+    PromptMeta,
+    Role,
+    Section,
+    TextPart,
+    output_spec_for_model,
+)
+from promptlib.output import OutputSpec, ReasoningSpec
+from promptlib.params import Params, check_params
+from promptlib.templates.blocks import Block, Blocks, ChainOfThought
+from promptlib.templates.inputs import InputSchema, NoInputs
+from promptlib.templates.segments import BuildContext, Segment
+
+__all__ = ["Template"]
+
+InputT = TypeVar("InputT", bound=BaseModel, default=NoInputs)
+OutputT = TypeVar("OutputT", default=str)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class _MessagePlan:
+    """One message of the rendered prompt, prebuilt when none of its segments reads inputs."""
+
+    role: Role
+    segments: tuple[Segment, ...]
+    index: int
+    message: Message | None = None
+    sections: tuple[Section, ...] = ()
+
+
+class Template(Generic[InputT, OutputT]):
+    """A typed prompt template: an input model, blocks, and optionally an output type.
+
+    The template is checked when it is defined: Jinja syntax, variables that the input
+    model does not declare, access to private attributes, untrusted inputs printed outside
+    a delimited block. Text that reads no inputs is rendered once, here.
+
+    Args:
+        blocks: the blocks, as a list or composed with ``+``.
+        name: the template's name, carried by every prompt it renders.
+        inputs: the pydantic model of the inputs (default: no inputs).
+        output: a pydantic model (answers parse into it) or a raw JSON schema (answers
+            parse into a ``dict``). Without it, answers are text.
+        version: the template's version.
+        model: the default model to send to, e.g. ``"gpt-4o-mini"``.
+        params: default generation parameters.
+        description: what the template is for.
+        unused_inputs: what to do about an input field no block uses: ``"warn"``
+            (default, :class:`~promptlib.UnusedInputWarning`), ``"error"`` or ``"ignore"``.
+        source: the file the template was loaded from, if any.
+
+    Example::
+
+        class Inputs(BaseModel):
+            ticket: Untrusted
+
+        triage = Template(
+            [System("Classify the ticket."), Context("ticket"), JsonOutput()],
+            name="triage", inputs=Inputs, output=Triage,
+        )
+        prompt = triage.render(ticket="My invoice is wrong")
+    """
+
+    @overload
+    def __init__(
+        self: Template[InputT, str],
+        blocks: Block | Iterable[Block],
+        *,
+        name: str,
+        inputs: type[InputT] = ...,
+        output: None = None,
+        version: str = ...,
+        model: str | None = ...,
+        params: Params | None = ...,
+        description: str = ...,
+        unused_inputs: Literal["warn", "error", "ignore"] = ...,
+        source: str | None = ...,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Template[InputT, ModelT],
+        blocks: Block | Iterable[Block],
+        *,
+        name: str,
+        inputs: type[InputT] = ...,
+        output: type[ModelT],
+        version: str = ...,
+        model: str | None = ...,
+        params: Params | None = ...,
+        description: str = ...,
+        unused_inputs: Literal["warn", "error", "ignore"] = ...,
+        source: str | None = ...,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Template[InputT, dict[str, Any]],
+        blocks: Block | Iterable[Block],
+        *,
+        name: str,
+        inputs: type[InputT] = ...,
+        output: Mapping[str, Any],
+        version: str = ...,
+        model: str | None = ...,
+        params: Params | None = ...,
+        description: str = ...,
+        unused_inputs: Literal["warn", "error", "ignore"] = ...,
+        source: str | None = ...,
+    ) -> None: ...
+    def __init__(
+        self,
+        blocks: Block | Iterable[Block],
+        *,
+        name: str,
+        inputs: type[Any] = NoInputs,
+        output: type[Any] | Mapping[str, Any] | None = None,
+        version: str = "0.0.0",
+        model: str | None = None,
+        params: Params | None = None,
+        description: str = "",
+        unused_inputs: Literal["warn", "error", "ignore"] = "warn",
+        source: str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise TemplateError("a template needs a non-empty name=")
+        if not isinstance(version, str) or not version.strip():
+            raise TemplateError("version= must be a non-empty string such as '1.0.0'")
+        self.name = name
+        self.version = version
+        self.label = f"{name}@{version}"
+        self.description = description
+        self.model = model
+        self.params: Mapping[str, Any] = MappingProxyType(check_params(params, self.label))
+        self.source = source
+        self.input_schema: InputSchema[Any] = InputSchema.of(inputs, self.label)
+        self.output_model, self.output = _output(output, self.label)
+        self.blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
+        self.reasoning = _reasoning(self.blocks, self.label)
+
+        ctx = BuildContext(
+            template=self.label,
+            inputs=self.input_schema,
+            output=self.output,
+            output_model=self.output_model,
+            reasoning=self.reasoning,
+            file=source,
+        )
+        segments = [
+            segment
+            for i, block in enumerate(self.blocks)
+            for segment in block._segments(ctx, ctx.origin(i, block))
+        ]
+        self.variables: frozenset[str] = frozenset(ctx.used)
+        self._check_unused(unused_inputs)
+        self._plans = _plan(segments)
+        self._static = all(plan.message is not None for plan in self._plans)
+        self.hash = content_hash(self._spec())
+
+    @property
+    def inputs(self) -> type[InputT]:
+        """The pydantic model of the inputs."""
+        return self.input_schema.model
+
+    def __repr__(self) -> str:
+        return f"Template({self.label!r}, blocks={len(self.blocks)}, hash={self.hash[:15]}…)"
+
+    def _check_unused(self, policy: str) -> None:
+        unused = sorted(self.input_schema.fields - self.variables)
+        if not unused or policy == "ignore":
+            return
+        message = (
+            f"template {self.label!r}: input {', '.join(map(repr, unused))} is declared by "
+            f"{self.input_schema.model.__name__} but used by no block. Use it, remove it, or "
+            "pass unused_inputs='ignore'."
+        )
+        if policy == "error":
+            raise TemplateError(message)
+        warnings.warn(message, UnusedInputWarning, stacklevel=4)
+
+    def _spec(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "inputs": self.input_schema.model.model_json_schema(),
+            "untrusted": sorted(self.input_schema.untrusted),
+            "output": self.output.to_dict() if self.output else None,
+            "blocks": [block._spec() for block in self.blocks],
+            "model": self.model,
+            "params": dict(self.params),
+        }
+
+    @overload
+    def render(self, inputs: InputT, /) -> Prompt[OutputT]: ...
+    @overload
+    def render(self, /, **values: Any) -> Prompt[OutputT]: ...
+    def render(self, inputs: Any = None, /, **values: Any) -> Prompt[OutputT]:
+        """Validate the inputs, then render the prompt.
+
+        Pass an instance of the input model, or the inputs as keyword arguments.
+
+        Raises:
+            InputError: the inputs do not validate (the message names each field).
+            TemplateRenderError: a block failed to render (names the block and line).
+        """
+        if inputs is None:
+            validated = self.input_schema.validate(values, self.label)
+        elif values:
+            raise InputError(
+                f"template {self.label!r}: pass either an input model instance or keyword "
+                "inputs, not both",
+                template=self.label,
+                errors=[("(inputs)", "both given")],
+            )
+        else:
+            validated = self.input_schema.check_instance(inputs, self.label)
+        messages, sections = self._render_messages(validated.__dict__)
+        return Prompt(
+            messages=messages,
+            output=self.output,
+            reasoning=self.reasoning,
+            model=self.model,
+            params=self.params,
+            meta=PromptMeta(
+                template=self.name,
+                version=self.version,
+                template_hash=self.hash,
+                source=self.source,
+                inputs=validated.model_dump(mode="json"),
+            ),
+            sections=sections,
+            output_model=self.output_model,
+        )
+
+    def _render_messages(
+        self, values: Mapping[str, Any]
+    ) -> tuple[tuple[Message, ...], tuple[Section, ...]]:
+        messages: list[Message] = []
+        sections: list[Section] = []
+        for plan in self._plans:
+            index = len(messages)
+            if plan.message is not None:
+                messages.append(plan.message)
+                if index == plan.index:
+                    sections.extend(plan.sections)
+                else:
+                    sections.extend(replace(s, message=index) for s in plan.sections)
+                continue
+            message, spans = _render_plan(plan, values, index)
+            if message is not None:
+                messages.append(message)
+                sections.extend(spans)
+        return tuple(messages), tuple(sections)
+
+
+def _output(
+    output: type[Any] | Mapping[str, Any] | None, label: str
+) -> tuple[type[BaseModel] | None, OutputSpec | None]:
+    if output is None:
+        return None, None
+    if isinstance(output, type) and issubclass(output, BaseModel):
+        return output, output_spec_for_model(output)
+    if isinstance(output, Mapping):
+        schema = dict(output)
+        try:
+            json.dumps(schema)
+        except (TypeError, ValueError) as exc:
+            raise TemplateError(f"output= schema is not JSON: {exc}", template=label) from exc
+        if schema.get("type") != "object":
+            raise TemplateError(
+                "output= JSON schema must describe an object ('type': 'object' at the root), "
+                "as providers' structured output requires; wrap other values in a property",
+                template=label,
+            )
+        title = schema.get("title")
+        name = title if isinstance(title, str) and title else "output"
+        return None, OutputSpec(name=name, schema=schema)
+    raise TemplateError(
+        f"output= must be a pydantic model class or a JSON schema dict, got {output!r}",
+        template=label,
+    )
+
+
+def _reasoning(blocks: Blocks, label: str) -> ReasoningSpec | None:
+    found = [b for b in blocks if isinstance(b, ChainOfThought)]
+    if len(found) > 1:
+        raise TemplateError(
+            "a template can have one ChainOfThought block; remove the others", template=label
+        )
+    return found[0].spec if found else None
+
+
+def _plan(segments: list[Segment]) -> tuple[_MessagePlan, ...]:
+    groups: list[list[Segment]] = []
+    for seg in segments:
+        last = groups[-1][-1] if groups else None
+        if last and last.role == seg.role and not last.atomic and not seg.atomic:
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    plans: list[_MessagePlan] = []
+    for group in groups:
+        index = len(plans)
+        plan = _MessagePlan(role=group[0].role, segments=tuple(group), index=index)
+        if all(seg.is_static for seg in group):
+            message, spans = _render_plan(plan, {}, index)
+            if message is None:
+                continue
+            plan = replace(plan, message=message, sections=spans)
+        plans.append(plan)
+    return tuple(plans)
+
+
+def _render_plan(
+    plan: _MessagePlan, values: Mapping[str, Any], index: int
+) -> tuple[Message | None, tuple[Section, ...]]:
+    texts: list[str] = []
+    spans: list[Section] = []
+    images: list[Part] = []
+    position = 0
+    for seg in plan.segments:
+        text = seg.text if isinstance(seg.text, str) else seg.text(values)
+        if text:
+            if texts:
+                position += len(_SEPARATOR)
+            spans.append(Section(seg.kind, seg.label, index, 0, position, position + len(text)))
+            position += len(text)
+            texts.append(text)
+        for source in seg.images:
+            image = source if isinstance(source, ImagePart) else source(values)
+            if image is not None:
+                images.append(image)
+    if not texts and not images:
+        return None, ()
+    content: tuple[Part, ...] = (
+        (TextPart(_SEPARATOR.join(texts)), *images) if texts else tuple(images)
+    )
+    return Message(plan.role, content), tuple(spans)
