@@ -197,7 +197,10 @@ class FewShot(Block, Generic[InT, OutT]):
 
         def render(value: Any, where: Origin) -> str:
             values = {**(_fields(value) or {}), side: value}
-            return compiled.render(values).strip()
+            try:
+                return compiled.render(values).strip()
+            except TemplateError as exc:
+                raise where.error(f"{side}_format: {exc.reason}", exc.line, type(exc)) from exc
 
         return render
 

@@ -1,0 +1,58 @@
+import promptlib
+
+EXPECTED = [
+    "Assistant",
+    "Block",
+    "Blocks",
+    "ChainOfThought",
+    "Context",
+    "Example",
+    "FewShot",
+    "ImagePart",
+    "InputError",
+    "JsonOutput",
+    "Message",
+    "ModelOutputError",
+    "NoInputs",
+    "OutputParseError",
+    "OutputSpec",
+    "Params",
+    "Part",
+    "Prompt",
+    "PromptFormatError",
+    "PromptMeta",
+    "PromptlibError",
+    "PromptlibWarning",
+    "Reasoned",
+    "ReasoningSpec",
+    "Role",
+    "Section",
+    "System",
+    "Template",
+    "TemplateError",
+    "TemplateRenderError",
+    "TemplateSecurityError",
+    "TextPart",
+    "Untrusted",
+    "UnusedInputWarning",
+    "UsageError",
+    "User",
+    "__version__",
+    "delimit",
+]
+
+
+def test_public_api_is_pinned():
+    assert promptlib.__all__ == EXPECTED
+    assert promptlib.__all__ == sorted(promptlib.__all__)
+    for name in promptlib.__all__:
+        assert getattr(promptlib, name) is not None
+
+
+def test_error_families():
+    assert issubclass(promptlib.TemplateSecurityError, promptlib.TemplateError)
+    assert issubclass(promptlib.TemplateError, promptlib.UsageError)
+    assert issubclass(promptlib.InputError, promptlib.UsageError)
+    assert issubclass(promptlib.OutputParseError, promptlib.ModelOutputError)
+    assert not issubclass(promptlib.ModelOutputError, promptlib.UsageError)
+    assert issubclass(promptlib.UsageError, promptlib.PromptlibError)

@@ -1,0 +1,45 @@
+"""Type-checked by `mypy --strict tests/typing` in CI: the user-facing types work.
+
+Lines marked `# type: ignore[...]` must stay errors: mypy's warn_unused_ignores fails the
+check if one of them stops being an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from typing_extensions import assert_type
+
+from promptlib import Context, JsonOutput, Prompt, System, Template, Untrusted, User
+
+
+class Inputs(BaseModel):
+    ticket: Untrusted
+
+
+class Other(BaseModel):
+    ticket: str
+
+
+class Triage(BaseModel):
+    priority: str
+
+
+typed = Template(
+    [System("Triage."), Context("ticket"), JsonOutput()], name="t", inputs=Inputs, output=Triage
+)
+assert_type(typed, Template[Inputs, Triage])
+assert_type(typed.render(Inputs(ticket="x")), Prompt[Triage])
+assert_type(typed.render(ticket="x"), Prompt[Triage])
+assert_type(typed.render(ticket="x").parse("{}"), Triage)
+
+text = Template(User("{{ ticket | delimit('t') }}"), name="t", inputs=Inputs)
+assert_type(text, Template[Inputs, str])
+assert_type(text.render(ticket="x").parse("hi"), str)
+
+raw = Template(User("x"), name="t", output={"type": "object"})
+assert_type(raw.render().parse("{}"), dict[str, Any])
+
+typed.render(Other(ticket="x"))  # type: ignore[call-overload]
+typed.render(Inputs(ticket="x")).parse(42)  # type: ignore[arg-type]
