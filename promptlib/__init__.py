@@ -4,6 +4,8 @@ Define a :class:`Template` from blocks, render it into a provider-neutral :class
 and parse the model's reply back into your output type.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from promptlib.errors import (
     InputError,
     ModelOutputError,
@@ -29,13 +31,15 @@ from promptlib.templates import (
     Example,
     FewShot,
     JsonOutput,
-    NoInputs,
     System,
     Template,
     Untrusted,
     User,
     delimit,
 )
+
+if TYPE_CHECKING:
+    from promptlib.templates.inputs import NoInputs
 
 __version__ = "0.1.0.dev0"
 
@@ -79,3 +83,12 @@ __all__ = [
     "__version__",
     "delimit",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # pydantic's model machinery is loaded on first use, not by `import promptlib`.
+    if name == "NoInputs":
+        from promptlib.templates.inputs import no_inputs
+
+        return no_inputs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

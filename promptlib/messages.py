@@ -7,20 +7,21 @@ serializes to JSON and back without loss (:meth:`Prompt.to_json`, :meth:`Prompt.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Generic, Literal, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, cast
 
-from pydantic import BaseModel
 from typing_extensions import Self, TypeVar
 
 from promptlib._hashing import content_hash
 from promptlib.errors import PromptFormatError
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec, parse_json_answer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "ImagePart",
@@ -86,6 +87,8 @@ class ImagePart:
         detail: Literal["auto", "low", "high"] | None = None,
     ) -> Self:
         """An image sent inline, base64-encoded."""
+        import base64
+
         return cls(
             data=base64.b64encode(data).decode("ascii"), media_type=media_type, detail=detail
         )
@@ -131,8 +134,7 @@ class Message:
         return {"role": self.role, "content": [p.to_dict() for p in self.content]}
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """Where one block's text landed in the rendered prompt.
 
     ``messages[message].content[part].text[start:end]`` is the text the block produced.
@@ -153,14 +155,7 @@ class Section:
     end: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "label": self.label,
-            "message": self.message,
-            "part": self.part,
-            "start": self.start,
-            "end": self.end,
-        }
+        return self._asdict()
 
 
 @dataclass(frozen=True)

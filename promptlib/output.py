@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Literal
 
 from promptlib.errors import OutputParseError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["OutputSpec", "Reasoned", "ReasoningSpec", "parse_json_answer"]
 
@@ -129,6 +130,8 @@ def parse_json_answer(
     Raises:
         OutputParseError: the text is not JSON, or does not validate against the model.
     """
+    from pydantic import ValidationError
+
     reply = text if whole_reply is None else whole_reply
     candidate = text.strip()
     fenced = _FENCE.match(candidate)

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["openai", "anthropic", "tiktoken", "tenacity", "httpx", "yaml"]
+HEAVY = ["openai", "anthropic", "tiktoken", "tenacity", "httpx", "yaml", "pydantic.main"]
 
 
 def test_import_does_not_load_provider_sdks_or_tokenizers():

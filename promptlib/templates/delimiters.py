@@ -71,20 +71,23 @@ def validate_tag(tag: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _forgery(tag: str) -> re.Pattern[str]:
-    return re.compile(
-        rf"[{_LESS_THAN}](?=[{_INVISIBLE}]*/?[{_INVISIBLE}]*{re.escape(tag)}(?![A-Za-z0-9_]))",
-        re.IGNORECASE,
-    )
+def _forgery(tag: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns for a forged tag start: one for "<" itself, one for its look-alikes.
 
-
-def _reference(match: re.Match[str]) -> str:
-    char = match.group()
-    return "&lt;" if char == "<" else f"&#x{ord(char):X};"
+    They are split so that the common one starts with a literal character, which the regex
+    engine finds with a fast scan; case is ignored only in the lookahead, for the same reason.
+    """
+    gap = f"[{_INVISIBLE}]*"
+    rest = rf"(?=(?i:{gap}/?{gap}{re.escape(tag)})(?![A-Za-z0-9_]))"
+    return re.compile("<" + rest), re.compile(f"[{_LESS_THAN[1:]}]" + rest)
 
 
 def _neutralize(text: str, tag: str) -> str:
-    return _forgery(tag).sub(_reference, text)
+    plain, lookalike = _forgery(tag)
+    text = plain.sub("&lt;", text)
+    if not text.isascii() and any(char in text for char in _LESS_THAN[1:]):
+        text = lookalike.sub(lambda m: f"&#x{ord(m.group()):X};", text)
+    return text
 
 
 def delimit(value: object, tag: str = "context") -> str:

@@ -99,6 +99,8 @@ class JinjaText:
     variables: Mapping[str, int]
     origin: Origin
     _template: JinjaTemplate
+    # For text that only interpolates plain variables: the literal pieces around them.
+    _interpolation: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
     @property
     def is_static(self) -> bool:
@@ -107,6 +109,18 @@ class JinjaText:
 
     def render(self, values: Mapping[str, Any]) -> str:
         """Render with ``values``; Jinja failures become promptlib errors naming the line."""
+        if self._interpolation is not None:
+            # Same output as Jinja (which prints str(value)), without building a context.
+            # A missing name falls through to Jinja, which reports it properly.
+            literals, names = self._interpolation
+            parts = [literals[0]]
+            try:
+                for name, literal in zip(names, literals[1:], strict=True):
+                    parts += (str(values[name]), literal)
+            except KeyError:
+                pass
+            else:
+                return "".join(parts)
         try:
             return self._template.render(values)
         except SecurityError as exc:
@@ -182,7 +196,25 @@ def compile_text(
         variables={k: v for k, v in variables.items() if k in declared},
         origin=origin,
         _template=env.from_string(tree),
+        _interpolation=_plain_interpolation(tree),
     )
+
+
+def _plain_interpolation(tree: nodes.Template) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """``(literals, names)`` when the text is only literal text and ``{{ name }}``, else None."""
+    literals, names = [""], []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):
+                literals[-1] += node.data
+            elif isinstance(node, nodes.Name) and node.ctx == "load":
+                names.append(node.name)
+                literals.append("")
+            else:
+                return None
+    return tuple(literals), tuple(names)
 
 
 def _undeclared_message(name: str, declared: Collection[str]) -> str:

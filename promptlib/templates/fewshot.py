@@ -7,9 +7,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import to_jsonable_python
-
 from promptlib.errors import TemplateError
 from promptlib.messages import Role
 from promptlib.templates.blocks import Block
@@ -39,10 +36,14 @@ class Example(Generic[InT, OutT]):
 
 
 def _jsonable(value: Any) -> Any:
+    from pydantic_core import to_jsonable_python
+
     return to_jsonable_python(value, fallback=str)
 
 
 def _fields(value: Any) -> dict[str, Any] | None:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return dict(value)
     if isinstance(value, Mapping):
@@ -206,6 +207,8 @@ class FewShot(Block, Generic[InT, OutT]):
 
     @staticmethod
     def _check_output(value: Any, ctx: BuildContext, where: Origin) -> None:
+        from pydantic import ValidationError
+
         model = ctx.output_model
         if model is None or isinstance(value, model):
             return

@@ -5,20 +5,38 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from promptlib.errors import InputError, TemplateError
 from promptlib.templates.delimiters import is_untrusted_annotation
 
-__all__ = ["InputSchema", "NoInputs"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+    class NoInputs(BaseModel):
+        """The input model of a template that takes no inputs."""
 
 
-class NoInputs(BaseModel):
-    """The input model of a template that takes no inputs."""
+__all__ = ["InputSchema", "NoInputs", "no_inputs"]
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
+
+
+@cache
+def no_inputs() -> type[NoInputs]:
+    """The ``NoInputs`` model, created on first use so that importing promptlib stays light."""
+    from pydantic import create_model
+
+    model: Any = create_model("NoInputs", __module__="promptlib")
+    model.__doc__ = "The input model of a template that takes no inputs."
+    return cast("type[NoInputs]", model)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NoInputs":
+        return no_inputs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,8 @@ class InputSchema(Generic[ModelT]):
 
     @classmethod
     def of(cls, model: type[ModelT], template: str) -> InputSchema[ModelT]:
+        from pydantic import BaseModel
+
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise TemplateError(
                 f"inputs= must be a pydantic model class, got {model!r}. Declare the inputs as "
@@ -54,6 +74,8 @@ class InputSchema(Generic[ModelT]):
                 hint = difflib.get_close_matches(key, list(self.fields), n=1)
                 problems.append((key, f"not an input of this template{_did_you_mean(hint)}"))
             raise _input_error(template, problems, self.fields)
+        from pydantic import ValidationError
+
         try:
             return self.model.model_validate(values)
         except ValidationError as exc:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
-from pydantic import BaseModel
 from typing_extensions import TypeVar
 
 from promptlib._hashing import content_hash
@@ -28,27 +27,41 @@ from promptlib.messages import (
 from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.params import Params, check_params
 from promptlib.templates.blocks import Block, Blocks, ChainOfThought
-from promptlib.templates.inputs import InputSchema, NoInputs
+from promptlib.templates.inputs import InputSchema, no_inputs
 from promptlib.templates.segments import BuildContext, Segment
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from promptlib.templates.inputs import NoInputs
 
 __all__ = ["Template"]
 
-InputT = TypeVar("InputT", bound=BaseModel, default=NoInputs)
+InputT = TypeVar("InputT", bound="BaseModel", default="NoInputs")
 OutputT = TypeVar("OutputT", default=str)
-ModelT = TypeVar("ModelT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 _SEPARATOR = "\n\n"
 
 
 @dataclass(frozen=True)
 class _MessagePlan:
-    """One message of the rendered prompt, prebuilt when none of its segments reads inputs."""
+    """One message of the rendered prompt, rendered anew each time."""
 
     role: Role
     segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class _StaticRun:
+    """Consecutive messages that read no inputs, prebuilt once.
+
+    ``index`` is where they land when no dynamic message before them renders empty.
+    """
+
     index: int
-    message: Message | None = None
-    sections: tuple[Section, ...] = ()
+    messages: tuple[Message, ...]
+    sections: tuple[Section, ...]
 
 
 class Template(Generic[InputT, OutputT]):
@@ -134,7 +147,7 @@ class Template(Generic[InputT, OutputT]):
         blocks: Block | Iterable[Block],
         *,
         name: str,
-        inputs: type[Any] = NoInputs,
+        inputs: type[Any] | None = None,
         output: type[Any] | Mapping[str, Any] | None = None,
         version: str = "0.0.0",
         model: str | None = None,
@@ -154,7 +167,7 @@ class Template(Generic[InputT, OutputT]):
         self.model = model
         self.params: Mapping[str, Any] = MappingProxyType(check_params(params, self.label))
         self.source = source
-        self.input_schema: InputSchema[Any] = InputSchema.of(inputs, self.label)
+        self.input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
         self.output_model, self.output = _output(output, self.label)
         self.blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
         self.reasoning = _reasoning(self.blocks, self.label)
@@ -174,8 +187,7 @@ class Template(Generic[InputT, OutputT]):
         ]
         self.variables: frozenset[str] = frozenset(ctx.used)
         self._check_unused(unused_inputs)
-        self._plans = _plan(segments)
-        self._static = all(plan.message is not None for plan in self._plans)
+        self._steps = _plan(segments)
         self.hash = content_hash(self._spec())
 
     @property
@@ -259,16 +271,17 @@ class Template(Generic[InputT, OutputT]):
     ) -> tuple[tuple[Message, ...], tuple[Section, ...]]:
         messages: list[Message] = []
         sections: list[Section] = []
-        for plan in self._plans:
+        for step in self._steps:
             index = len(messages)
-            if plan.message is not None:
-                messages.append(plan.message)
-                if index == plan.index:
-                    sections.extend(plan.sections)
+            if isinstance(step, _StaticRun):
+                messages.extend(step.messages)
+                if index == step.index:
+                    sections.extend(step.sections)
                 else:
-                    sections.extend(replace(s, message=index) for s in plan.sections)
+                    shift = index - step.index
+                    sections.extend(s._replace(message=s.message + shift) for s in step.sections)
                 continue
-            message, spans = _render_plan(plan, values, index)
+            message, spans = _render_plan(step, values, index)
             if message is not None:
                 messages.append(message)
                 sections.extend(spans)
@@ -280,6 +293,8 @@ def _output(
 ) -> tuple[type[BaseModel] | None, OutputSpec | None]:
     if output is None:
         return None, None
+    from pydantic import BaseModel
+
     if isinstance(output, type) and issubclass(output, BaseModel):
         return output, output_spec_for_model(output)
     if isinstance(output, Mapping):
@@ -312,7 +327,7 @@ def _reasoning(blocks: Blocks, label: str) -> ReasoningSpec | None:
     return found[0].spec if found else None
 
 
-def _plan(segments: list[Segment]) -> tuple[_MessagePlan, ...]:
+def _plan(segments: list[Segment]) -> tuple[_MessagePlan | _StaticRun, ...]:
     groups: list[list[Segment]] = []
     for seg in segments:
         last = groups[-1][-1] if groups else None
@@ -320,17 +335,26 @@ def _plan(segments: list[Segment]) -> tuple[_MessagePlan, ...]:
             groups[-1].append(seg)
         else:
             groups.append([seg])
-    plans: list[_MessagePlan] = []
+    steps: list[_MessagePlan | _StaticRun] = []
+    count = 0  # messages before this group, when no dynamic message renders empty
     for group in groups:
-        index = len(plans)
-        plan = _MessagePlan(role=group[0].role, segments=tuple(group), index=index)
-        if all(seg.is_static for seg in group):
-            message, spans = _render_plan(plan, {}, index)
-            if message is None:
-                continue
-            plan = replace(plan, message=message, sections=spans)
-        plans.append(plan)
-    return tuple(plans)
+        plan = _MessagePlan(role=group[0].role, segments=tuple(group))
+        if not all(seg.is_static for seg in group):
+            steps.append(plan)
+            count += 1
+            continue
+        message, spans = _render_plan(plan, {}, count)
+        if message is None:
+            continue
+        last_step = steps[-1] if steps else None
+        if isinstance(last_step, _StaticRun):
+            steps[-1] = _StaticRun(
+                last_step.index, (*last_step.messages, message), last_step.sections + spans
+            )
+        else:
+            steps.append(_StaticRun(count, (message,), spans))
+        count += 1
+    return tuple(steps)
 
 
 def _render_plan(

@@ -309,3 +309,35 @@ def test_empty_dynamic_message_is_dropped_and_sections_follow():
 
 def test_repr_names_the_template(triage):
     assert repr(triage).startswith("Template('triage@1.0.0', blocks=6, hash=sha256:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello {{ name }}!",
+        "{{ name }}{{ count }}",
+        "{{ name }}\n",
+        "plain {{ count }} {{ ratio }} {{ missing }} {{ person }}",
+        "{% raw %}{{ name }}{% endraw %} {{ name }}",
+    ],
+)
+def test_plain_interpolation_renders_exactly_like_jinja(text):
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class Person(BaseModel):
+        first: str
+
+    class Inputs(BaseModel):
+        name: str = "Ada"
+        count: int = 3
+        ratio: float = 0.5
+        missing: str | None = None
+        person: Person = Person(first="Grace")
+
+    template = Template(User(text), name="t", inputs=Inputs, unused_inputs="ignore")
+    reference = SandboxedEnvironment(
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    ).from_string(template.blocks[0].text)  # type: ignore[attr-defined]
+    values = Inputs()
+    assert template.render(values).messages[0].text == reference.render(dict(values)).strip()
