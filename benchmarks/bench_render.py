@@ -21,7 +21,7 @@ import jinja2
 from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import per_call_us
+from _timing import median, per_call_us
 
 from promptlib import (
     Context,
@@ -56,6 +56,7 @@ DOCUMENT = PARAGRAPH * 23
 QUESTION = "Can I get a refund for my annual plan after 20 days?"
 
 
+ROUNDS = 9
 CLOSER = re.compile(r"<(?=\s*/?\s*document\b)", re.IGNORECASE)
 
 
@@ -131,14 +132,21 @@ def main() -> None:
     for render in baselines.values():
         assert render(**values) == expected, "every side must produce the same messages"  # type: ignore[operator]
 
-    timings = {name: per_call_us(lambda r=r: r(**values)) for name, r in baselines.items()}  # type: ignore[misc]
-    timings["promptlib render"] = per_call_us(lambda: template.render(**values))
-    timings["promptlib render + prompt.hash"] = per_call_us(lambda: template.render(**values).hash)
-    reference = timings["raw jinja2, same work (1 pass)"]
+    sides = {name: (lambda r=r: r(**values)) for name, r in baselines.items()}  # type: ignore[misc]
+    sides["promptlib render"] = lambda: template.render(**values)
+    sides["promptlib render + prompt.hash"] = lambda: template.render(**values).hash
+    # Interleaved rounds: machine noise hits every side alike; medians are reported.
+    rounds: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(ROUNDS):
+        for name, fn in sides.items():
+            rounds[name].append(per_call_us(fn, repeat=3, target_s=0.1))
+    reference = "raw jinja2, same work (1 pass)"
     print(f"python {platform.python_version()}, jinja2 {jinja2.__version__}, {platform.machine()}")
     print(f"prompt: 12 messages, {sum(len(t) for _, t in expected)} characters")
-    for name, us in timings.items():
-        print(f"{name:34} {us:8.1f} us  {us / reference:.2f}x")
+    print(f"median of {ROUNDS} interleaved rounds; ratio to '{reference}' per round")
+    for name, values_us in rounds.items():
+        ratios = [us / ref for us, ref in zip(values_us, rounds[reference], strict=True)]
+        print(f"{name:34} {median(values_us):8.1f} us  {median(ratios):.2f}x")
     print("command: python benchmarks/bench_render.py")
 
 

@@ -67,10 +67,9 @@ class InputSchema(Generic[ModelT]):
 
     def validate(self, values: Mapping[str, Any], template: str) -> ModelT:
         """Validate keyword inputs into the model, or raise :class:`InputError` naming fields."""
-        unknown = [key for key in values if key not in self.fields]
-        if unknown:
+        if not self.fields.issuperset(values):
             problems = []
-            for key in unknown:
+            for key in (key for key in values if key not in self.fields):
                 hint = difflib.get_close_matches(key, list(self.fields), n=1)
                 problems.append((key, f"not an input of this template{_did_you_mean(hint)}"))
             raise _input_error(template, problems, self.fields)

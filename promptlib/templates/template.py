@@ -249,18 +249,18 @@ class Template(Generic[InputT, OutputT]):
         else:
             validated = self.input_schema.check_instance(inputs, self.label)
         messages, sections = self._render_messages(validated.__dict__)
-        return Prompt(
+        return Prompt._assemble(
             messages=messages,
             output=self.output,
             reasoning=self.reasoning,
             model=self.model,
             params=self.params,
-            meta=PromptMeta(
+            meta=PromptMeta._assemble(
                 template=self.name,
                 version=self.version,
                 template_hash=self.hash,
                 source=self.source,
-                inputs=validated.model_dump(mode="json"),
+                inputs=MappingProxyType(validated.model_dump(mode="json")),
             ),
             sections=sections,
             output_model=self.output_model,
