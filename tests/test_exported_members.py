@@ -56,3 +56,13 @@ def test_error_families():
     assert issubclass(promptlib.OutputParseError, promptlib.ModelOutputError)
     assert not issubclass(promptlib.ModelOutputError, promptlib.UsageError)
     assert issubclass(promptlib.UsageError, promptlib.PromptlibError)
+
+
+def test_error_tree_in_docs_matches_the_module():
+    import textwrap
+    from pathlib import Path
+
+    doc = promptlib.errors.__doc__ or ""
+    tree = textwrap.dedent(doc[doc.index("    PromptlibError\n") : doc.index("\nMessages")]).strip()
+    page = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
+    assert tree in page

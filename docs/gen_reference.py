@@ -1,0 +1,71 @@
+"""Write docs/reference.md from the public API's signatures and docstrings.
+
+    python docs/gen_reference.py
+
+The test suite fails when the committed reference is out of date.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import promptlib
+
+OUT = Path(__file__).parent / "reference.md"
+
+
+def _signature(obj: object) -> str:
+    try:
+        target = obj.__init__ if inspect.isclass(obj) else obj  # type: ignore[misc]
+        sig = inspect.signature(target)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    params = [p for p in sig.parameters.values() if p.name != "self"]
+    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
+
+
+def _kind(obj: object) -> str:
+    if inspect.isclass(obj):
+        return "exception" if issubclass(obj, BaseException) else "class"
+    return "function" if callable(obj) else "value"
+
+
+def render() -> str:
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by hand.",
+        "Everything here is importable from `promptlib`.",
+        "",
+    ]
+    for name in promptlib.__all__:
+        if name.startswith("_"):
+            continue
+        obj = getattr(promptlib, name)
+        kind = _kind(obj)
+        lines.append(f"## `{name}`")
+        lines.append("")
+        if kind in ("class", "function") and not getattr(obj, "__origin__", None):
+            signature = _signature(obj)
+            if signature and not signature.startswith("(*args"):
+                lines += [f"*{kind}* `{name}{signature}`", ""]
+            else:
+                lines += [f"*{kind}*", ""]
+        else:
+            lines += [f"*{kind}*", ""]
+        doc = inspect.getdoc(obj) if kind != "value" else None
+        if kind == "value" and name == "Untrusted":
+            doc = "An input field type for text that must not be trusted; see the security guide."
+        if doc and not doc.startswith(("str(object=", "Represent a PEP 604")):
+            summary, _, details = doc.partition("\n\n")
+            lines += [summary, ""]
+            if details:
+                lines += ["```text", details, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render())
+    sys.stdout.write(f"wrote {OUT}\n")
