@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from promptlib._validation import summary
 from promptlib.errors import PromptFormatError
 from promptlib.messages import (
     FORMAT,
@@ -104,11 +105,7 @@ def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
     try:
         doc = _PromptDoc.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise PromptFormatError(f"not a serialized Prompt ({FORMAT}): {problems}") from exc
+        raise PromptFormatError(f"not a serialized Prompt ({FORMAT}): {summary(exc)}") from exc
 
     output = (
         OutputSpec(name=doc.output.name, schema=doc.output.schema_, strict=doc.output.strict)

@@ -132,6 +132,8 @@ def parse_json_answer(
     """
     from pydantic import ValidationError
 
+    from promptlib._validation import summary
+
     reply = text if whole_reply is None else whole_reply
     candidate = text.strip()
     fenced = _FENCE.match(candidate)
@@ -141,12 +143,8 @@ def parse_json_answer(
         try:
             return model.model_validate_json(candidate)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-                for err in exc.errors()
-            )
             raise OutputParseError(
-                f"the answer does not match the output schema {spec.name!r}: {problems}",
+                f"the answer does not match the output schema {spec.name!r}: {summary(exc)}",
                 text=reply,
             ) from exc
     try:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from promptlib._validation import summary
 from promptlib.errors import TemplateError
 from promptlib.messages import Role
 from promptlib.templates.blocks import Block
@@ -218,13 +219,9 @@ class FewShot(Block, Generic[InT, OutT]):
             else:
                 model.model_validate(_jsonable(value))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-                for err in exc.errors()
-            )
             raise where.error(
                 f"the example's output does not match the output model {model.__name__}: "
-                f"{problems}. Update the example to the current schema."
+                f"{summary(exc)}. Update the example to the current schema."
             ) from exc
 
     @staticmethod

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from promptlib._validation import problems
 from promptlib.errors import InputError, TemplateError
 from promptlib.templates.delimiters import is_untrusted_annotation
 
@@ -68,21 +69,17 @@ class InputSchema(Generic[ModelT]):
     def validate(self, values: Mapping[str, Any], template: str) -> ModelT:
         """Validate keyword inputs into the model, or raise :class:`InputError` naming fields."""
         if not self.fields.issuperset(values):
-            problems = []
+            unknown = []
             for key in (key for key in values if key not in self.fields):
                 hint = difflib.get_close_matches(key, list(self.fields), n=1)
-                problems.append((key, f"not an input of this template{_did_you_mean(hint)}"))
-            raise _input_error(template, problems, self.fields)
+                unknown.append((key, f"not an input of this template{_did_you_mean(hint)}"))
+            raise _input_error(template, unknown, self.fields)
         from pydantic import ValidationError
 
         try:
             return self.model.model_validate(values)
         except ValidationError as exc:
-            problems = [
-                (".".join(str(p) for p in err["loc"]) or "(inputs)", err["msg"])
-                for err in exc.errors()
-            ]
-            raise _input_error(template, problems, self.fields) from exc
+            raise _input_error(template, problems(exc, "(inputs)"), self.fields) from exc
 
     def check_instance(self, inputs: object, template: str) -> ModelT:
         if isinstance(inputs, self.model):
@@ -102,14 +99,14 @@ def _did_you_mean(hint: list[str]) -> str:
 
 
 def _input_error(
-    template: str, problems: list[tuple[str, str]], fields: frozenset[str]
+    template: str, errors: list[tuple[str, str]], fields: frozenset[str]
 ) -> InputError:
-    lines = "\n".join(f"  - {field}: {msg}" for field, msg in problems)
+    lines = "\n".join(f"  - {field}: {msg}" for field, msg in errors)
     declared = ", ".join(sorted(fields)) or "none"
-    noun = "input" if len(problems) == 1 else "inputs"
+    noun = "input" if len(errors) == 1 else "inputs"
     return InputError(
         f"template {template!r}: invalid {noun}:\n{lines}\n"
         f"Pass each declared input with a value of its type (declared: {declared}).",
         template=template,
-        errors=problems,
+        errors=errors,
     )

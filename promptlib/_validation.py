@@ -1,0 +1,20 @@
+"""Turning a pydantic ValidationError into the ``field: problem`` lines our messages use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def problems(exc: ValidationError, root: str = "(root)") -> list[tuple[str, str]]:
+    """One ``(dotted field path, message)`` pair per error."""
+    return [
+        (".".join(str(part) for part in err["loc"]) or root, err["msg"]) for err in exc.errors()
+    ]
+
+
+def summary(exc: ValidationError) -> str:
+    """The problems on one line: ``a.b: Field required; c: Input should be …``."""
+    return "; ".join(f"{field}: {message}" for field, message in problems(exc))
