@@ -22,6 +22,7 @@ from promptlib.errors import (
 from promptlib.messages import ImagePart, Message, Part, Prompt, PromptMeta, Role, Section, TextPart
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
 from promptlib.params import Params
+from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
 from promptlib.templates import (
     Assistant,
     Block,
@@ -48,6 +49,7 @@ __all__ = [
     "Block",
     "Blocks",
     "ChainOfThought",
+    "CheckProblem",
     "Context",
     "Example",
     "FewShot",
@@ -68,11 +70,13 @@ __all__ = [
     "PromptlibWarning",
     "Reasoned",
     "ReasoningSpec",
+    "Registry",
     "Role",
     "Section",
     "System",
     "Template",
     "TemplateError",
+    "TemplateFile",
     "TemplateRenderError",
     "TemplateSecurityError",
     "TextPart",
@@ -80,6 +84,7 @@ __all__ = [
     "UnusedInputWarning",
     "UsageError",
     "User",
+    "Version",
     "__version__",
     "delimit",
 ]

@@ -41,6 +41,8 @@ class Block(ABC):
     """A piece of a template. Combine blocks with ``+`` or put them in a list."""
 
     kind: ClassVar[str]
+    # Set by the file loader: the file line just before the block's text starts.
+    _line_offset: int = 0
 
     def __add__(self, other: Block | Iterable[Block]) -> Blocks:
         return Blocks([self]) + other
@@ -144,6 +146,8 @@ class _TextBlock(Block):
             declared=ctx.inputs.fields,
             untrusted=ctx.inputs.untrusted,
             allow_untrusted=self.role != "system",
+            env=ctx.env,
+            includes=ctx.includes,
         )
         ctx.used.update(compiled.variables)
         text = compiled.render({}) if compiled.is_static else compiled.render

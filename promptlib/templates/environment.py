@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import (
+    BaseLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+    nodes,
+)
 from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
@@ -25,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
 
-__all__ = ["JinjaText", "Origin", "compile_text", "environment"]
+__all__ = ["JinjaText", "Origin", "compile_text", "environment", "make_environment"]
 
 # Globals a prompt has no use for are removed to keep the sandbox's surface small.
 _KEPT_GLOBALS = ("range", "dict", "namespace")
@@ -37,10 +45,10 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
-@cache
-def environment() -> SandboxedEnvironment:
-    """The shared sandboxed, strict environment (built on first use)."""
+def make_environment(loader: BaseLoader | None = None) -> SandboxedEnvironment:
+    """A sandboxed, strict environment; ``loader`` serves ``{% include %}`` (files only)."""
     env = SandboxedEnvironment(
+        loader=loader,
         undefined=StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -52,6 +60,12 @@ def environment() -> SandboxedEnvironment:
     env.filters[_DELIMIT_FILTER] = delimit
     env.filters["tojson"] = _tojson
     return env
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    """The shared environment of templates defined in Python (built on first use)."""
+    return make_environment()
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,8 @@ def compile_text(
     untrusted: Collection[str] = (),
     allow_untrusted: bool = True,
     extra_names: Collection[str] = (),
+    env: SandboxedEnvironment | None = None,
+    includes: dict[str, str] | None = None,
 ) -> JinjaText:
     """Parse, check and compile template text.
 
@@ -173,31 +189,112 @@ def compile_text(
         untrusted: those of ``declared`` that must only be printed through ``delimit``.
         allow_untrusted: False where untrusted input may not appear at all (the system role).
         extra_names: further names the text may read (e.g. a few-shot example's fields).
+        env: the environment; one with a loader allows ``{% include %}``.
+        includes: filled with the source of every partial the text includes, by name.
 
     Raises:
-        TemplateError: bad syntax, an undeclared variable, or untrusted input misused.
-        TemplateSecurityError: access to a private attribute.
+        TemplateError: bad syntax, an undeclared variable, untrusted input misused, or an
+            include that is missing, dynamic, or part of a cycle.
+        TemplateSecurityError: access to a private attribute, or an include outside the root.
     """
-    env = environment()
-    try:
-        tree = env.parse(source)
-    except TemplateSyntaxError as exc:
-        raise origin.error(f"syntax error: {exc.message}", exc.lineno) from exc
-    _check_private_access(tree, origin)
-    variables = _read_variables(tree)
-    allowed = set(declared) | set(extra_names)
-    for name, line in variables.items():
-        if name not in allowed:
-            raise origin.error(_undeclared_message(name, declared), line)
-    if untrusted:
-        _check_untrusted(tree, set(untrusted), origin, allow_untrusted)
+    env = env or environment()
+    checks = _Checks(set(declared), set(extra_names), set(untrusted), allow_untrusted)
+    tree = _parse(env, source, origin)
+    variables = checks.run(tree, origin)
+    included: dict[str, str] = {}
+    for name, line in _included_variables(tree, env, origin, checks, (), included).items():
+        variables.setdefault(name, line)
+    if includes is not None:
+        includes.update(included)
     return JinjaText(
         source=source,
-        variables={k: v for k, v in variables.items() if k in declared},
+        variables={k: v for k, v in variables.items() if k in checks.declared},
         origin=origin,
         _template=env.from_string(tree),
         _interpolation=_plain_interpolation(tree),
     )
+
+
+def _parse(env: SandboxedEnvironment, source: str, origin: Origin) -> nodes.Template:
+    try:
+        return env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise origin.error(f"syntax error: {exc.message}", exc.lineno) from exc
+
+
+@dataclass(frozen=True)
+class _Checks:
+    declared: set[str]
+    extra: set[str]
+    untrusted: set[str]
+    allow_untrusted: bool
+
+    def run(self, tree: nodes.Template, origin: Origin) -> dict[str, int]:
+        """Check one parsed text; return the variables it reads, with their first lines."""
+        _check_private_access(tree, origin)
+        variables = _read_variables(tree)
+        for name, line in variables.items():
+            if name not in self.declared and name not in self.extra:
+                raise origin.error(_undeclared_message(name, self.declared), line)
+        if self.untrusted:
+            _check_untrusted(tree, set(self.untrusted), origin, self.allow_untrusted)
+        return variables
+
+
+def _included_variables(
+    tree: nodes.Template,
+    env: SandboxedEnvironment,
+    origin: Origin,
+    checks: _Checks,
+    stack: tuple[str, ...],
+    included: dict[str, str],
+) -> dict[str, int]:
+    """Check every partial ``tree`` includes, recursively; return the variables they read."""
+    variables: dict[str, int] = {}
+    for node in _walk(tree):
+        if isinstance(node, (nodes.Extends, nodes.Import, nodes.FromImport)):
+            raise origin.error(
+                "only {% include %} is supported for sharing text between templates; "
+                "{% extends %} and {% import %} are not",
+                node.lineno,
+            )
+        if not isinstance(node, nodes.Include):
+            continue
+        if not isinstance(node.template, nodes.Const) or not isinstance(node.template.value, str):
+            raise origin.error(
+                "an include must name its partial with a literal string, e.g. "
+                "{% include 'partials/tone.j2' %}, so it can be checked before rendering",
+                node.lineno,
+            )
+        name = node.template.value
+        if name in stack:
+            cycle = " -> ".join((*stack, name))
+            raise origin.error(
+                f"include cycle: {cycle}. Remove one of these includes.", node.lineno
+            )
+        if env.loader is None:
+            raise origin.error(
+                f"{{% include {name!r} %}} needs a templates root: load the template with a "
+                "Registry, or compose blocks in Python instead",
+                node.lineno,
+            )
+        try:
+            source, filename, _ = env.loader.get_source(env, name)
+        except TemplateNotFound as exc:
+            raise origin.error(
+                f"included partial {name!r} does not exist under the templates root", node.lineno
+            ) from exc
+        except TemplateError as exc:
+            raise origin.error(exc.reason, node.lineno, type(exc)) from exc
+        partial_origin = Origin(origin.template, f"partial {name}", filename or name)
+        partial = _parse(env, source, partial_origin)
+        included[name] = source
+        for var, line in checks.run(partial, partial_origin).items():
+            variables.setdefault(var, line)
+        nested = _included_variables(partial, env, partial_origin, checks, (*stack, name), included)
+        for var, line in nested.items():
+            variables.setdefault(var, line)
+    return variables
 
 
 def _plain_interpolation(tree: nodes.Template) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

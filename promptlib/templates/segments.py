@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2.sandbox import SandboxedEnvironment
+
 from promptlib.messages import ImagePart, Role
 from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.templates.environment import Origin
@@ -48,11 +50,14 @@ class BuildContext:
     output_model: type[Any] | None
     reasoning: ReasoningSpec | None
     file: str | None = None
+    env: SandboxedEnvironment | None = None
     used: set[str] = field(default_factory=set)
+    includes: dict[str, str] = field(default_factory=dict)
 
     def origin(self, index: int, block: object) -> Origin:
         return Origin(
             template=self.template,
             block=f"block {index + 1} ({type(block).__name__})",
             file=self.file,
+            line_offset=getattr(block, "_line_offset", 0),
         )

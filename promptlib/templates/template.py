@@ -6,6 +6,7 @@ import json
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from os import PathLike
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
@@ -28,6 +29,7 @@ from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.params import Params, check_params
 from promptlib.templates.blocks import Block, Blocks, ChainOfThought
 from promptlib.templates.inputs import InputSchema, no_inputs
+from promptlib.templates.partials import partials_environment
 from promptlib.templates.segments import BuildContext, Segment
 
 if TYPE_CHECKING:
@@ -84,6 +86,8 @@ class Template(Generic[InputT, OutputT]):
         unused_inputs: what to do about an input field no block uses: ``"warn"``
             (default, :class:`~promptlib.UnusedInputWarning`), ``"error"`` or ``"ignore"``.
         source: the file the template was loaded from, if any.
+        partials: the folder ``{% include %}`` reads partials from (a templates root);
+            includes cannot leave it. Without it, includes are refused.
 
     Example::
 
@@ -111,6 +115,7 @@ class Template(Generic[InputT, OutputT]):
         description: str = ...,
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
+        partials: str | PathLike[str] | None = ...,
     ) -> None: ...
     @overload
     def __init__(
@@ -126,6 +131,7 @@ class Template(Generic[InputT, OutputT]):
         description: str = ...,
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
+        partials: str | PathLike[str] | None = ...,
     ) -> None: ...
     @overload
     def __init__(
@@ -141,6 +147,7 @@ class Template(Generic[InputT, OutputT]):
         description: str = ...,
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
+        partials: str | PathLike[str] | None = ...,
     ) -> None: ...
     def __init__(
         self,
@@ -155,6 +162,7 @@ class Template(Generic[InputT, OutputT]):
         description: str = "",
         unused_inputs: Literal["warn", "error", "ignore"] = "warn",
         source: str | None = None,
+        partials: str | PathLike[str] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise TemplateError("a template needs a non-empty name=")
@@ -179,6 +187,7 @@ class Template(Generic[InputT, OutputT]):
             output_model=self.output_model,
             reasoning=self.reasoning,
             file=source,
+            env=partials_environment(partials) if partials is not None else None,
         )
         segments = [
             segment
@@ -186,6 +195,7 @@ class Template(Generic[InputT, OutputT]):
             for segment in block._segments(ctx, ctx.origin(i, block))
         ]
         self.variables: frozenset[str] = frozenset(ctx.used)
+        self.includes: Mapping[str, str] = MappingProxyType(dict(sorted(ctx.includes.items())))
         self._check_unused(unused_inputs)
         self._steps = _plan(segments)
         self.hash = content_hash(self._spec())
@@ -222,7 +232,15 @@ class Template(Generic[InputT, OutputT]):
             "blocks": [block._spec() for block in self.blocks],
             "model": self.model,
             "params": dict(self.params),
+            "includes": dict(self.includes),
         }
+
+    def _declare_inputs(self, declared: Any) -> None:
+        """Hash the inputs as declared in a file rather than as pydantic's generated schema,
+        so that released hashes survive pydantic upgrades."""
+        spec = self._spec()
+        spec["inputs"] = declared
+        self.hash = content_hash(spec)
 
     @overload
     def render(self, inputs: InputT, /) -> Prompt[OutputT]: ...

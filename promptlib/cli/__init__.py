@@ -1,0 +1,90 @@
+"""The ``promptlib`` command.
+
+Exit codes: 0 success, 1 ``check`` (or ``lock``) found problems, 2 usage errors (a bad
+argument, an unknown template, invalid inputs). Errors print one paragraph, never a
+traceback, unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from promptlib.cli.commands import COMMANDS, CheckFailed
+from promptlib.errors import PromptlibError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"promptlib: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="promptlib",
+        description="Render, check, release and compare versioned prompt templates.",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        help="templates folder (default: [tool.promptlib] templates in pyproject.toml, "
+        "else ./templates)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help)
+
+    json_help = "print stable, machine-readable JSON"
+    cmd = add("list", "list templates, their versions and labels")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    cmd = add("show", "show one template version: metadata, inputs, output and source")
+    cmd.add_argument("ref", metavar="NAME[@REF]")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    var_help = "an input: key=text, key:=JSON or key=@file (repeatable)"
+    cmd = add("render", "render a template with inputs and print the prompt")
+    cmd.add_argument("ref", metavar="NAME[@REF]")
+    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    cmd = add("check", "check that every version loads, is released, and is unchanged")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    add("lock", "release every new version: record its content hash in the lock file")
+
+    cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")
+    cmd.add_argument("ref_a", metavar="NAME@A")
+    cmd.add_argument("ref_b", metavar="NAME@B")
+    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CheckFailed as failed:
+        sys.stdout.write(failed.report)
+        return EXIT_CHECK
+    except PromptlibError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"promptlib: error: {exc}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return EXIT_OK
+
+
+def run() -> None:  # pragma: no cover - the console script
+    raise SystemExit(main())

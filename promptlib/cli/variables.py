@@ -1,0 +1,49 @@
+"""``--var`` arguments: ``key=text``, ``key:=JSON`` and ``key=@file``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from promptlib.errors import UsageError
+
+__all__ = ["parse_variables"]
+
+
+def parse_variables(items: Sequence[str]) -> dict[str, Any]:
+    """Turn ``--var`` arguments into template inputs.
+
+    ``key=text`` passes text (pydantic converts it for number and boolean inputs),
+    ``key:=JSON`` passes a JSON value (lists, objects, numbers), and ``key=@path`` passes
+    a file's contents.
+    """
+    values: dict[str, Any] = {}
+    for item in items:
+        key, value = _split(item)
+        if key in values:
+            raise UsageError(f"--var {key} is given twice")
+        values[key] = value
+    return values
+
+
+def _split(item: str) -> tuple[str, Any]:
+    json_key, is_json, json_text = item.partition(":=")
+    text_key, is_text, text = item.partition("=")
+    if is_json and len(json_key) < len(text_key):
+        try:
+            return json_key, json.loads(json_text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--var {json_key}:= needs JSON after ':=' ({exc.msg})") from exc
+    if not is_text or not text_key:
+        raise UsageError(
+            f"--var {item!r} must be key=text, key:=JSON or key=@file, e.g. --var ticket='It broke'"
+        )
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            return text_key, path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--var {text_key}=@{path}: cannot read the file ({exc})") from exc
+    return text_key, text

@@ -1,0 +1,255 @@
+"""Loading one template file into a :class:`~promptlib.Template`.
+
+Loading never executes code from the file: the front matter is read with YAML's safe
+loader, the body is compiled in the sandbox, and an output model named in the file is
+imported only from modules the user allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptlib.errors import TemplateError
+from promptlib.repository.body import parse_body
+from promptlib.repository.frontmatter import SourceFile, read_source
+from promptlib.repository.inputs_spec import build_input_model
+from promptlib.repository.semver import Version
+from promptlib.templates.template import Template
+
+__all__ = ["EXTENSION", "ModelResolver", "TemplateFile", "load_file", "valid_name"]
+
+EXTENSION = ".prompt"
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_KEYS = (
+    "name",
+    "version",
+    "description",
+    "model",
+    "params",
+    "inputs",
+    "output",
+    "examples",
+    "tests",
+    "unused_inputs",
+)
+
+
+def valid_name(name: str) -> bool:
+    """Template names are lowercase: letters, digits, '.', '_' and '-'."""
+    return bool(_NAME.fullmatch(name))
+
+
+@dataclass(frozen=True)
+class ModelResolver:
+    """Which Python output models a template file may name (``output: {model: ...}``).
+
+    Attributes:
+        models: models by reference (``"app.schemas:Triage"``) or by class name.
+        modules: module prefixes (e.g. ``"app"``) from which a referenced model may be
+            imported. Nothing is imported unless listed here.
+    """
+
+    models: Mapping[str, type[Any]] = field(default_factory=dict)
+    modules: Sequence[str] = ()
+
+    def resolve(self, reference: str, source: SourceFile) -> type[Any]:
+        from pydantic import BaseModel
+
+        if reference in self.models:
+            return self.models[reference]
+        module_name, _, class_name = reference.partition(":")
+        if class_name and class_name in self.models:
+            return self.models[class_name]
+        if not class_name or not module_name:
+            raise source.error(
+                f"output model {reference!r} must be written 'package.module:ClassName'",
+                "output",
+                "model",
+            )
+        allowed = any(module_name == m or module_name.startswith(f"{m}.") for m in self.modules)
+        if not allowed:
+            raise source.error(
+                f"output model {reference!r} may not be imported: template files only name "
+                "models you allow. Pass Registry(..., models={'" + class_name + "': "
+                f"{class_name}}}) or Registry(..., model_modules=['{module_name.split('.')[0]}'])",
+                "output",
+                "model",
+            )
+        try:
+            model = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            raise source.error(
+                f"output model {reference!r} could not be loaded: {exc}", "output", "model"
+            ) from exc
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise source.error(
+                f"output model {reference!r} is not a pydantic model class", "output", "model"
+            )
+        return model
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """One version of one template, loaded from its file.
+
+    Attributes:
+        path: the file.
+        template: the compiled template; its prompts carry ``meta.source``.
+        tests: the test cases declared in the front matter, as data.
+        text: the file's text, as read.
+    """
+
+    path: Path
+    template: Template[Any, Any]
+    tests: tuple[Mapping[str, Any], ...]
+    text: str
+
+    @property
+    def ref(self) -> str:
+        return self.template.label
+
+
+def load_file(path: Path, root: Path, resolver: ModelResolver | None = None) -> TemplateFile:
+    """Load ``root/<name>/<version>.prompt``.
+
+    Raises:
+        TemplateError: any problem in the file, naming the file, the line and the fix.
+    """
+    source = read_source(path)
+    meta = source.meta
+    _check_keys(source)
+    name, version = _identity(source, path, root)
+    inputs = build_input_model(source, name)
+    output = _output(source, resolver or ModelResolver())
+    blocks = parse_body(source)
+    tests = meta.get("tests") or []
+    if not isinstance(tests, list) or not all(isinstance(t, dict) for t in tests):
+        raise source.error("'tests' must be a list of test cases (mappings)", "tests")
+    unused = meta.get("unused_inputs", "warn")
+    if unused not in ("warn", "error", "ignore"):
+        raise source.error("'unused_inputs' must be warn, error or ignore", "unused_inputs")
+    try:
+        template: Template[Any, Any] = Template(
+            blocks,
+            name=name,
+            version=version,
+            inputs=inputs,
+            output=output,
+            description=_text(source, "description"),
+            model=_optional_text(source, "model"),
+            params=meta.get("params"),
+            unused_inputs=unused,
+            source=_relative(path, root),
+            partials=root,
+        )
+    except TemplateError as exc:
+        if exc.location:
+            raise
+        key = "params" if "parameter" in exc.reason else None
+        raise source.error(exc.reason, *((key,) if key else ())) from exc
+    template._declare_inputs(meta.get("inputs") or {})
+    return TemplateFile(path, template, tuple(tests), path.read_text(encoding="utf-8"))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve().parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_keys(source: SourceFile) -> None:
+    for key in source.meta:
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(str(key), _KEYS, n=1)
+            fix = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise source.error(
+                f"unknown front-matter key {key!r}{fix} (known: {', '.join(_KEYS)})", key
+            )
+
+
+def _text(source: SourceFile, key: str) -> str:
+    value = source.meta.get(key, "")
+    if not isinstance(value, str):
+        raise source.error(f"{key!r} must be text", key)
+    return value.strip()
+
+
+def _optional_text(source: SourceFile, key: str) -> str | None:
+    return _text(source, key) or None
+
+
+def _identity(source: SourceFile, path: Path, root: Path) -> tuple[str, str]:
+    expected_name = path.parent.name
+    expected_version = path.name[: -len(EXTENSION)]
+    name, version = source.meta.get("name"), source.meta.get("version")
+    if not isinstance(name, str) or not name:
+        raise source.error(
+            f"missing 'name': add 'name: {expected_name}' to the front matter", line=2
+        )
+    if not isinstance(version, str):
+        raise source.error(
+            f"'version' must be a quoted string such as \"{expected_version}\"", "version"
+        )
+    if not valid_name(name):
+        raise source.error(
+            f"template name {name!r} must be lowercase letters, digits, '.', '_' or '-'", "name"
+        )
+    try:
+        Version.parse(version)
+    except ValueError as exc:
+        raise source.error(str(exc), "version") from exc
+    if name != expected_name:
+        raise source.error(
+            f"name {name!r} does not match the file's folder {expected_name!r}: a template's "
+            f"versions live in <templates>/<name>/<version>{EXTENSION}. Rename the folder or "
+            "fix the name.",
+            "name",
+        )
+    if version != expected_version:
+        raise source.error(
+            f"version {version!r} does not match the file name {path.name!r}: rename the file "
+            f"to {version}{EXTENSION} or fix the version",
+            "version",
+        )
+    return name, version
+
+
+def _output(source: SourceFile, resolver: ModelResolver) -> Any:
+    output = source.meta.get("output")
+    if output is None:
+        return None
+    if not isinstance(output, dict):
+        raise source.error(
+            "'output' must be a JSON schema (a mapping with type: object) or "
+            "{model: package.module:ClassName}",
+            "output",
+        )
+    if set(output) == {"model"}:
+        return resolver.resolve(str(output["model"]), source)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(output)
+    except SchemaError as exc:
+        path = [str(p) for p in exc.absolute_path]
+        at = f" at {'/'.join(path)}" if path else ""
+        raise source.error(
+            f"'output' is not a valid JSON schema{at}: {exc.message}",
+            "output",
+            *exc.absolute_path,
+        ) from exc
+    if output.get("type") != "object":
+        raise source.error(
+            "'output' must describe a JSON object (type: object), as providers' structured "
+            "output requires; wrap other values in a property",
+            "output",
+        )
+    return output

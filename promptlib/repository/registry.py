@@ -1,0 +1,331 @@
+"""The registry: every template version under a templates root, addressed by reference.
+
+A reference is ``name`` (the latest released version), ``name@1.2.0`` (that version) or
+``name@production`` (the version a label points at). Versions load on first use and stay
+loaded side by side, so two versions of one template can run in the same process.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+from promptlib.errors import TemplateError
+from promptlib.messages import Prompt
+from promptlib.repository.labels import LABELS_FILE, read_labels, valid_label
+from promptlib.repository.loader import EXTENSION, ModelResolver, TemplateFile, load_file
+from promptlib.repository.lockfile import LOCK_FILE, read_lock, write_lock
+from promptlib.repository.semver import Version
+from promptlib.templates.template import Template
+
+__all__ = ["CheckProblem", "Registry", "parse_ref"]
+
+LATEST = "latest"
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """Split ``name@version-or-label`` into its parts (no ``@``: ``None``)."""
+    name, at, selector = ref.partition("@")
+    if not name or (at and not selector):
+        raise TemplateError(
+            f"{ref!r} is not a template reference: use NAME, NAME@VERSION or NAME@LABEL, "
+            "e.g. ticket-priority@1.0.0 or ticket-priority@production"
+        )
+    return name, selector if at else None
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    """One reason ``check`` fails.
+
+    Attributes:
+        kind: ``invalid`` (the file does not load), ``changed`` (a released version was
+            edited), ``removed`` (a released version's file is gone), ``unreleased`` (a
+            version is not in the lock file yet), or ``label`` (a label points nowhere
+            valid).
+        ref: ``name@version`` (or ``name@label``) concerned.
+        message: what is wrong and how to fix it.
+    """
+
+    kind: Literal["invalid", "changed", "removed", "unreleased", "label"]
+    ref: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}"
+
+
+class Registry:
+    """The template versions under one templates root.
+
+    Args:
+        root: the templates folder: ``<root>/<name>/<version>.prompt`` files, with
+            ``promptlib.lock`` and ``labels.yaml`` beside them.
+        models: pydantic models that files may name as ``output: {model: ...}``, by
+            reference (``"app.schemas:Triage"``) or class name.
+        model_modules: module prefixes (e.g. ``["app"]``) from which files may import the
+            models they name. Nothing is imported unless allowed here.
+    """
+
+    def __init__(
+        self,
+        root: str | PathLike[str] = "templates",
+        *,
+        models: Mapping[str, type[Any]] | None = None,
+        model_modules: Sequence[str] = (),
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise TemplateError(
+                f"templates root {str(self.root)!r} is not a folder. Create it, or point "
+                "promptlib at yours (--templates DIR, or [tool.promptlib] templates = "
+                "'...' in pyproject.toml)"
+            )
+        self._resolver = ModelResolver(dict(models or {}), tuple(model_modules))
+        self._files: dict[tuple[str, str], TemplateFile] = {}
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.root)!r})"
+
+    # --- what is there -------------------------------------------------------------------
+
+    def _paths(self) -> dict[str, dict[str, Path]]:
+        found: dict[str, dict[str, Path]] = {}
+        for path in sorted(self.root.glob(f"*/*{EXTENSION}")):
+            found.setdefault(path.parent.name, {})[path.name[: -len(EXTENSION)]] = path
+        return found
+
+    def names(self) -> list[str]:
+        """Template names, sorted."""
+        return sorted(self._paths())
+
+    def versions(self, name: str) -> list[str]:
+        """The versions of ``name`` that have a file, in semver order (oldest first)."""
+        versions = self._paths().get(name)
+        if versions is None:
+            raise self._unknown(name)
+        return sorted(versions, key=_sort_key)
+
+    def released(self, name: str) -> list[str]:
+        """The versions of ``name`` recorded in the lock file, in semver order."""
+        return sorted(read_lock(self.root).get(name, {}), key=_sort_key)
+
+    def labels(self, name: str) -> dict[str, str]:
+        """The labels of ``name`` and the versions they point at."""
+        return dict(read_labels(self.root).get(name, {}))
+
+    # --- resolving and loading -----------------------------------------------------------
+
+    def resolve(self, ref: str) -> tuple[str, str]:
+        """``(name, version)`` for a reference.
+
+        Raises:
+            TemplateError: unknown template, version or label; or no released version.
+        """
+        name, selector = parse_ref(ref)
+        versions = self.versions(name)
+        if selector is None or selector == LATEST:
+            released = [v for v in self.released(name) if not Version.parse(v).is_prerelease]
+            if not released:
+                raise TemplateError(
+                    f"{name!r} has no released version yet, so {ref!r} cannot choose one. "
+                    f"Pin a version ({name}@{versions[-1]}) or release it with "
+                    "'promptlib lock'."
+                )
+            return name, released[-1]
+        if selector in versions:
+            return name, selector
+        if _is_version(selector):
+            raise TemplateError(
+                f"{name!r} has no version {selector!r} (versions: {', '.join(versions)}); "
+                f"add {self.root / name / (selector + EXTENSION)} or pick an existing one"
+            )
+        labels = self.labels(name)
+        if selector not in labels:
+            known = ", ".join(sorted(labels)) or "none"
+            hint = difflib.get_close_matches(selector, list(labels), n=1)
+            fix = f"did you mean {name}@{hint[0]}? " if hint else ""
+            raise TemplateError(
+                f"{name!r} has no label {selector!r}; {fix}(labels: {known}). Labels live in "
+                f"{self.root / LABELS_FILE}."
+            )
+        version = labels[selector]
+        if version not in versions:
+            raise TemplateError(
+                f"label {name}@{selector} points at {version}, which has no file; fix "
+                f"{self.root / LABELS_FILE}"
+            )
+        return name, version
+
+    def file(self, ref: str) -> TemplateFile:
+        """The loaded file of a reference (cached: each version loads once)."""
+        key = self.resolve(ref)
+        if key not in self._files:
+            path = self._paths()[key[0]][key[1]]
+            self._files[key] = load_file(path, self.root, self._resolver)
+        return self._files[key]
+
+    def get(self, ref: str) -> Template[Any, Any]:
+        """The template of a reference, e.g. ``registry.get("ticket-priority@production")``."""
+        return self.file(ref).template
+
+    def render(self, ref: str, /, **inputs: Any) -> Prompt[Any]:
+        """Shorthand for ``registry.get(ref).render(**inputs)``."""
+        return self.get(ref).render(**inputs)
+
+    def _unknown(self, name: str) -> TemplateError:
+        names = self.names()
+        hint = difflib.get_close_matches(name, names, n=1)
+        fix = f"did you mean {hint[0]!r}? " if hint else ""
+        return TemplateError(
+            f"no template {name!r} under {self.root}; {fix}"
+            f"(templates: {', '.join(names) or 'none'})"
+        )
+
+    # --- releasing -----------------------------------------------------------------------
+
+    def check(self) -> list[CheckProblem]:
+        """Everything that keeps the templates from being consistent and released.
+
+        Checks that every file loads, that no released version changed or disappeared,
+        that every version is released (the lock is not stale), and that every label
+        points at a released version. An empty list means all is well.
+        """
+        problems, hashes = self._load_all()
+        locked = read_lock(self.root)
+        problems += _compare_with_lock(hashes, locked, self.root)
+        for name in sorted(hashes.keys() - locked.keys()):
+            for version in sorted(hashes[name], key=_sort_key):
+                problems.append(_unreleased(name, version))
+        problems += self._label_problems(locked)
+        return problems
+
+    def lock(self) -> list[str]:
+        """Release every version not yet in the lock file; return their references.
+
+        Raises:
+            TemplateError: a file does not load, or a released version changed or was
+                removed: the lock never overwrites a release.
+        """
+        problems, hashes = self._load_all()
+        locked = read_lock(self.root)
+        problems += _compare_with_lock(hashes, locked, self.root)
+        blocking = [p for p in problems if p.kind in ("invalid", "changed", "removed")]
+        if blocking:
+            details = "\n".join(f"  - {p}" for p in blocking)
+            raise TemplateError(f"cannot lock while released versions are not intact:\n{details}")
+        added = []
+        for name, versions in sorted(hashes.items()):
+            for version, digest in sorted(versions.items(), key=lambda kv: _sort_key(kv[0])):
+                if version not in locked.get(name, {}):
+                    locked.setdefault(name, {})[version] = digest
+                    added.append(f"{name}@{version}")
+        if added or not (self.root / LOCK_FILE).exists():
+            write_lock(self.root, locked)
+        return added
+
+    def _load_all(self) -> tuple[list[CheckProblem], dict[str, dict[str, str]]]:
+        problems: list[CheckProblem] = []
+        hashes: dict[str, dict[str, str]] = {}
+        for name, versions in self._paths().items():
+            for version, path in versions.items():
+                # Always from disk: a release check must see the files as they are now.
+                try:
+                    loaded = load_file(path, self.root, self._resolver)
+                except TemplateError as exc:
+                    problems.append(CheckProblem("invalid", f"{name}@{version}", str(exc)))
+                    continue
+                self._files[name, version] = loaded
+                hashes.setdefault(name, {})[version] = loaded.template.hash
+        return problems, hashes
+
+    def _label_problems(self, locked: dict[str, dict[str, str]]) -> list[CheckProblem]:
+        problems = []
+        names = set(self._paths())
+        for name, labels in sorted(read_labels(self.root).items()):
+            for label, version in sorted(labels.items()):
+                ref = f"{name}@{label}"
+                if name not in names and name not in locked:
+                    problems.append(CheckProblem("label", ref, f"there is no template {name!r}"))
+                elif version not in locked.get(name, {}):
+                    problems.append(
+                        CheckProblem(
+                            "label",
+                            ref,
+                            f"points at {version}, which is not released; release it with "
+                            "'promptlib lock' or point the label at a released version",
+                        )
+                    )
+                elif not valid_label(label):  # pragma: no cover - read_labels refuses these
+                    problems.append(CheckProblem("label", ref, "is not a valid label name"))
+        return problems
+
+
+def _compare_with_lock(
+    hashes: dict[str, dict[str, str]], locked: dict[str, dict[str, str]], root: Path
+) -> list[CheckProblem]:
+    problems = []
+    for name, versions in sorted(locked.items()):
+        for version, digest in sorted(versions.items(), key=lambda kv: _sort_key(kv[0])):
+            ref = f"{name}@{version}"
+            current = hashes.get(name, {}).get(version)
+            path = root / name / f"{version}{EXTENSION}"
+            if current is None and not path.exists():
+                problems.append(
+                    CheckProblem(
+                        "removed",
+                        ref,
+                        f"this released version's file {path} is gone. Released versions "
+                        "stay: restore it from version control.",
+                    )
+                )
+            elif current is not None and current != digest:
+                problems.append(
+                    CheckProblem(
+                        "changed",
+                        ref,
+                        f"released with hash {digest[:19]}…, but its content now hashes to "
+                        f"{current[:19]}…. Released versions are immutable: revert the edit "
+                        f"and make the change in a new version (e.g. "
+                        f"{name}/{_next_patch(version)}{EXTENSION}), then run 'promptlib lock'.",
+                    )
+                )
+        for version in sorted(hashes.get(name, {}).keys() - versions.keys(), key=_sort_key):
+            problems.append(_unreleased(name, version))
+    return problems
+
+
+def _unreleased(name: str, version: str) -> CheckProblem:
+    return CheckProblem(
+        "unreleased",
+        f"{name}@{version}",
+        "not in the lock file (the lock is stale): run 'promptlib lock' to release it, and "
+        "commit the lock file",
+    )
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version.parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _sort_key(version: str) -> Any:
+    try:
+        return (0, Version.parse(version))
+    except ValueError:
+        return (1, version)
+
+
+def _next_patch(version: str) -> str:
+    try:
+        v = Version.parse(version)
+    except ValueError:
+        return "NEW-VERSION"
+    return f"{v.major}.{v.minor}.{v.patch + 1}"

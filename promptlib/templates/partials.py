@@ -1,0 +1,71 @@
+"""Partials: shared snippets that templates ``{% include %}`` from one root folder.
+
+An include names a file relative to the root. It cannot leave the root: absolute paths,
+``..`` and symbolic links that resolve outside it are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+
+from promptlib.errors import TemplateSecurityError
+from promptlib.templates.environment import make_environment
+
+__all__ = ["RootLoader", "partials_environment", "resolve_inside"]
+
+
+def resolve_inside(root: Path, name: str) -> Path:
+    """The file ``name`` under ``root``, refusing any path that escapes it.
+
+    Raises:
+        TemplateSecurityError: ``name`` is absolute, contains ``..``, or resolves (through a
+            symbolic link) outside ``root``.
+        TemplateNotFound: there is no such file.
+    """
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts or "" in parts:
+        raise TemplateSecurityError(
+            f"include {name!r} must be a relative path inside the templates root, without "
+            "'..' or a leading '/'"
+        )
+    root = root.resolve()
+    target = root.joinpath(*parts)
+    real = target.resolve()
+    if not real.is_relative_to(root):
+        raise TemplateSecurityError(
+            f"include {name!r} resolves to {real}, outside the templates root {root} "
+            "(through a symbolic link); partials must live inside the root"
+        )
+    if not real.is_file():
+        raise TemplateNotFound(name)
+    return real
+
+
+class RootLoader(BaseLoader):
+    """Loads partials from one root folder, never outside it."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        path = resolve_inside(self.root, template)
+        mtime = path.stat().st_mtime
+        return path.read_text(encoding="utf-8"), str(path), lambda: path.stat().st_mtime == mtime
+
+
+@lru_cache(maxsize=32)
+def _environment_for(root: Path) -> SandboxedEnvironment:
+    return make_environment(RootLoader(root))
+
+
+def partials_environment(root: str | os.PathLike[str]) -> SandboxedEnvironment:
+    """The sandboxed environment whose includes read from ``root`` (one per root)."""
+    return _environment_for(Path(root).resolve())
