@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -18,3 +18,12 @@ def problems(exc: ValidationError, root: str = "(root)") -> list[tuple[str, str]
 def summary(exc: ValidationError) -> str:
     """The problems on one line: ``a.b: Field required; c: Input should be …``."""
     return "; ".join(f"{field}: {message}" for field, message in problems(exc))
+
+
+def schema_violations(schema: dict[str, Any], value: Any) -> list[str]:
+    """``path: message`` for every way ``value`` breaks the JSON ``schema`` (none: valid)."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]

@@ -132,7 +132,7 @@ def parse_json_answer(
     """
     from pydantic import ValidationError
 
-    from promptlib._validation import summary
+    from promptlib._validation import schema_violations, summary
 
     reply = text if whole_reply is None else whole_reply
     candidate = text.strip()
@@ -159,6 +159,12 @@ def parse_json_answer(
         raise OutputParseError(
             f"the answer for schema {spec.name!r} must be a JSON object, got "
             f"{type(value).__name__}",
+            text=reply,
+        )
+    violations = schema_violations(spec.schema, value)
+    if violations:
+        raise OutputParseError(
+            f"the answer does not match the output schema {spec.name!r}: " + "; ".join(violations),
             text=reply,
         )
     return value

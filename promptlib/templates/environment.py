@@ -86,7 +86,9 @@ class Origin:
 
     def where(self, line: int | None) -> str:
         if self.file is not None:
-            return f"{self.file}:{line + self.line_offset}" if line else self.file
+            return (
+                f"{self.file}:{line + self.line_offset}" if line else f"{self.file}, {self.block}"
+            )
         return f"{self.block}, line {line}" if line else self.block
 
     def error(

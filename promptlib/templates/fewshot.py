@@ -211,6 +211,9 @@ class FewShot(Block, Generic[InT, OutT]):
         from pydantic import ValidationError
 
         model = ctx.output_model
+        if model is None and ctx.output is not None:
+            FewShot._check_output_against_schema(value, ctx.output.schema, ctx.output.name, where)
+            return
         if model is None or isinstance(value, model):
             return
         try:
@@ -223,6 +226,28 @@ class FewShot(Block, Generic[InT, OutT]):
                 f"the example's output does not match the output model {model.__name__}: "
                 f"{summary(exc)}. Update the example to the current schema."
             ) from exc
+
+    @staticmethod
+    def _check_output_against_schema(
+        value: Any, schema: dict[str, Any], name: str, where: Origin
+    ) -> None:
+        import json
+
+        from promptlib._validation import schema_violations
+
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise where.error(
+                    f"the example's output must be JSON for the output schema {name!r}: {exc.msg}"
+                ) from exc
+        violations = schema_violations(schema, _jsonable(value))
+        if violations:
+            raise where.error(
+                f"the example's output does not match the output schema {name!r}: "
+                f"{'; '.join(violations)}. Update the example to the current schema."
+            )
 
     @staticmethod
     def _with_reasoning(shown: str, example: Example[Any, Any], ctx: BuildContext) -> str:
