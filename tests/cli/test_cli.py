@@ -54,7 +54,8 @@ def test_show():
         "untrusted": True,
         "description": "Help-center articles retrieved for this message.",
     }
-    assert data["released"] is True and data["labels"] == ["production"]
+    assert data["released"] is True
+    assert data["labels"] == ["production"]
 
 
 def test_render_text_and_stable_json(tmp_path):
@@ -88,11 +89,13 @@ def test_render_text_and_stable_json(tmp_path):
         "messages",
         "output",
     ]
-    assert data["name"] == "sentiment" and data["version"] == "1.0.0"
+    assert data["name"] == "sentiment"
+    assert data["version"] == "1.0.0"
     assert data["source"] == "templates/sentiment/1.0.0.prompt"
     assert data["messages"][0]["role"] == "system"
     assert data["messages"][-1]["content"].endswith("<review>\nLovely.\n</review>")
-    assert data["hash"].startswith("sha256:") and data["output"] is None
+    assert data["hash"].startswith("sha256:")
+    assert data["output"] is None
 
 
 def test_usage_errors_are_one_paragraph_with_exit_2():
@@ -104,14 +107,16 @@ def test_usage_errors_are_one_paragraph_with_exit_2():
     assert run("render", "nope").returncode == 2
     assert "no template 'nope'" in run("render", "nope").stderr
     bad_var = run("render", "sentiment", "--var", "review")
-    assert bad_var.returncode == 2 and "must be key=text" in bad_var.stderr
+    assert bad_var.returncode == 2
+    assert "must be key=text" in bad_var.stderr
     assert run("frobnicate").returncode == 2
 
 
 def test_debug_shows_the_traceback():
     result = run("--debug", "render", "nope")
     assert result.returncode == 1
-    assert "Traceback" in result.stderr and "TemplateError" in result.stderr
+    assert "Traceback" in result.stderr
+    assert "TemplateError" in result.stderr
 
 
 def test_check_lock_and_an_edited_release(tmp_path):
@@ -129,7 +134,8 @@ def test_check_lock_and_an_edited_release(tmp_path):
     assert "[changed] sentiment@1.0.0: released with hash" in result.stdout
     assert "make the change in a new version (e.g. sentiment/1.0.1.prompt)" in result.stdout
     report = json.loads(run("--templates", str(root), "check", "--json").stdout)
-    assert report["ok"] is False and report["problems"][0]["kind"] == "changed"
+    assert report["ok"] is False
+    assert report["problems"][0]["kind"] == "changed"
 
     assert run("--templates", str(root), "lock").returncode == 1
     (root / "sentiment" / "1.0.1.prompt").write_text(
@@ -138,7 +144,8 @@ def test_check_lock_and_an_edited_release(tmp_path):
     released.write_text((SHIPPED / "sentiment" / "1.0.0.prompt").read_text())
     assert "[unreleased] sentiment@1.0.1" in run("--templates", str(root), "check").stdout
     lock = run("--templates", str(root), "lock")
-    assert lock.returncode == 0 and lock.stdout == "released:\n  sentiment@1.0.1\n"
+    assert lock.returncode == 0
+    assert lock.stdout == "released:\n  sentiment@1.0.1\n"
     assert run("--templates", str(root), "check").returncode == 0
 
 
