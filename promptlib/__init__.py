@@ -22,7 +22,6 @@ from promptlib.errors import (
 from promptlib.messages import ImagePart, Message, Part, Prompt, PromptMeta, Role, Section, TextPart
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
 from promptlib.params import Params
-from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
 from promptlib.templates import (
     Assistant,
     Block,
@@ -40,7 +39,16 @@ from promptlib.templates import (
 )
 
 if TYPE_CHECKING:
+    from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib.templates.inputs import NoInputs
+
+# Loaded on first use, to keep `import promptlib` light.
+_LAZY = {
+    "CheckProblem": "promptlib.repository",
+    "Registry": "promptlib.repository",
+    "TemplateFile": "promptlib.repository",
+    "Version": "promptlib.repository",
+}
 
 __version__ = "0.1.0.dev0"
 
@@ -91,9 +99,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # pydantic's model machinery is loaded on first use, not by `import promptlib`.
     if name == "NoInputs":
         from promptlib.templates.inputs import no_inputs
 
         return no_inputs()
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

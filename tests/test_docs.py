@@ -10,7 +10,8 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 @pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
-def test_doc_examples_run(page):
+def test_doc_examples_run(page, monkeypatch):
+    monkeypatch.chdir(page.parents[1])  # examples use paths relative to the repository
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for code in BLOCK.findall(page.read_text()):
         exec(compile(code, str(page), "exec"), namespace)

@@ -4,7 +4,18 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["openai", "anthropic", "tiktoken", "tenacity", "httpx", "yaml", "pydantic.main"]
+HEAVY = [
+    "openai",
+    "anthropic",
+    "tiktoken",
+    "tenacity",
+    "httpx",
+    "yaml",
+    "jsonschema",
+    "pydantic.main",
+    "promptlib.cli",
+    "promptlib.repository",
+]
 
 
 def test_import_does_not_load_provider_sdks_or_tokenizers():

@@ -36,3 +36,22 @@ def test_readme_output_is_what_the_example_prints():
 def test_readme_test_command_is_the_one_ci_runs():
     test_cmd = _block_after("## Test", "bash").strip()
     assert test_cmd in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_cli_output_is_what_the_command_prints():
+    section = README[README.index("## Templates as files") :]
+    command = re.search(r"```bash\n(promptlib render .*)\n```", section)
+    assert command
+    shown = re.search(r"Output:\n\n```text\n(.*?)```", section, re.DOTALL)
+    assert shown
+    import shlex
+
+    args = shlex.split(command.group(1))[1:]
+    run = subprocess.run(
+        [sys.executable, "-m", "promptlib", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert run.stdout == shown.group(1)
