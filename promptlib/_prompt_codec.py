@@ -77,6 +77,7 @@ class _Section(_Strict):
     part: int
     start: int
     end: int
+    priority: int = 0
 
 
 class _PromptDoc(_Strict):

@@ -9,7 +9,9 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   │   ├── TemplateSecurityError   the template tried something the sandbox forbids
     │   │   └── TemplateRenderError     rendering failed (e.g. an undefined attribute)
     │   ├── InputError              render inputs failed validation (names the fields)
-    │   └── PromptFormatError       a serialized Prompt could not be read back
+    │   ├── PromptFormatError       a serialized Prompt could not be read back
+    │   ├── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
+    │   └── BudgetExceededError     a prompt cannot be fitted into its token budget
     └── ModelOutputError            the model's reply does not have the expected form
         └── OutputParseError        no final answer, invalid JSON, or schema validation failed
 
@@ -23,6 +25,8 @@ what was wrong, and the fix.
 from __future__ import annotations
 
 __all__ = [
+    "BudgetExceededError",
+    "ConfigurationError",
     "InputError",
     "ModelOutputError",
     "OutputParseError",
@@ -94,6 +98,24 @@ class InputError(UsageError):
 
 class PromptFormatError(UsageError):
     """A serialized Prompt (JSON or dict) is malformed or does not match its output model."""
+
+
+class ConfigurationError(UsageError):
+    """The setup is wrong: an unknown model, missing or corrupt tokenizer data, a bad catalog."""
+
+
+class BudgetExceededError(UsageError):
+    """A prompt does not fit its token budget and nothing more can be dropped.
+
+    Attributes:
+        tokens: the prompt's tokens after dropping everything that may be dropped.
+        budget: the budget it had to fit.
+    """
+
+    def __init__(self, message: str, *, tokens: int, budget: int) -> None:
+        self.tokens = tokens
+        self.budget = budget
+        super().__init__(message)
 
 
 class ModelOutputError(PromptlibError):

@@ -145,6 +145,8 @@ class Section(NamedTuple):
         kind: the block kind: ``system``, ``examples``, ``reasoning``, ``context``,
             ``output``, ``user`` or ``assistant``.
         label: a name for the block inside its kind (e.g. the context tag), or ``""``.
+        priority: for few-shot examples, the example's priority: when a prompt must be
+            shortened, lower priorities are dropped first.
     """
 
     kind: str
@@ -153,6 +155,7 @@ class Section(NamedTuple):
     part: int
     start: int
     end: int
+    priority: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

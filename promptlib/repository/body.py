@@ -268,15 +268,20 @@ def _examples(source: SourceFile, section: _Section) -> Block:
                 "examples",
                 index,
             )
-        extra = set(item) - {"input", "output", "reasoning"}
+        extra = set(item) - {"input", "output", "reasoning", "priority"}
         if extra:
             raise source.error(
-                f"example {index + 1} has unknown keys {sorted(extra)}; use input, output "
-                "and reasoning",
+                f"example {index + 1} has unknown keys {sorted(extra)}; use input, output, "
+                "reasoning and priority",
                 "examples",
                 index,
             )
-        examples.append(Example(item["input"], item["output"], item.get("reasoning")))
+        priority = item.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise source.error(
+                f"example {index + 1}: priority must be a whole number", "examples", index
+            )
+        examples.append(Example(item["input"], item["output"], item.get("reasoning"), priority))
     return FewShot(examples, **options)  # type: ignore[arg-type]
 
 

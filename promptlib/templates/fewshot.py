@@ -28,12 +28,15 @@ class Example(Generic[InT, OutT]):
 
     ``input`` and ``output`` may be text, a dict, or a pydantic model. With a
     :class:`~promptlib.ChainOfThought` block, give ``reasoning`` so the examples show the
-    model how to reason as well as what to answer.
+    model how to reason as well as what to answer. When a prompt must be shortened to fit
+    a token budget, examples with a lower ``priority`` are dropped first (then the later
+    ones first, among equals).
     """
 
     input: InT
     output: OutT
     reasoning: str | None = None
+    priority: int = 0
 
 
 def _jsonable(value: Any) -> Any:
@@ -140,6 +143,8 @@ class FewShot(Block, Generic[InT, OutT]):
                     "input": _jsonable(e.input),
                     "output": _jsonable(e.output),
                     "reasoning": e.reasoning,
+                    # Only when set, so that hashes of templates without priorities are stable.
+                    **({"priority": e.priority} if e.priority else {}),
                 }
                 for e in self.examples
             ],
@@ -156,16 +161,22 @@ class FewShot(Block, Generic[InT, OutT]):
             self._check_output(example.output, ctx, where)
             shown_in = format_in(example.input, where)
             shown_out = self._with_reasoning(format_out(example.output, where), example, ctx)
-            label = str(i)
+            label, priority = str(i), example.priority
             if self.style == "turns":
-                segments.append(Segment("user", self.kind, label, shown_in, atomic=True))
-                segments.append(Segment("assistant", self.kind, label, shown_out, atomic=True))
+                segments.append(
+                    Segment("user", self.kind, label, shown_in, atomic=True, priority=priority)
+                )
+                segments.append(
+                    Segment(
+                        "assistant", self.kind, label, shown_out, atomic=True, priority=priority
+                    )
+                )
             else:
                 text = (
                     f"<example>\n{self.input_label}: {shown_in}\n"
                     f"{self.output_label}: {shown_out}\n</example>"
                 )
-                segments.append(Segment(self.role, self.kind, label, text))
+                segments.append(Segment(self.role, self.kind, label, text, priority=priority))
         return segments
 
     def _formatter(

@@ -34,6 +34,7 @@ class Segment:
     text: TextSource
     images: tuple[ImageSource, ...] = ()
     atomic: bool = False
+    priority: int = 0
 
     @property
     def is_static(self) -> bool:

