@@ -7,6 +7,8 @@ and parse the model's reply back into your output type.
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import (
+    BudgetExceededError,
+    ConfigurationError,
     InputError,
     ModelOutputError,
     OutputParseError,
@@ -41,6 +43,21 @@ from promptlib.templates import (
 if TYPE_CHECKING:
     from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib.templates.inputs import NoInputs
+    from promptlib.tokens import (
+        BlockCount,
+        Catalog,
+        Cost,
+        CostEstimate,
+        Fitted,
+        ModelInfo,
+        TokenCount,
+        Usage,
+        cost_of,
+        count_messages,
+        count_tokens,
+        estimate_cost,
+        fit,
+    )
 
 # Loaded on first use, to keep `import promptlib` light.
 _LAZY = {
@@ -48,6 +65,19 @@ _LAZY = {
     "Registry": "promptlib.repository",
     "TemplateFile": "promptlib.repository",
     "Version": "promptlib.repository",
+    "BlockCount": "promptlib.tokens",
+    "Catalog": "promptlib.tokens",
+    "Cost": "promptlib.tokens",
+    "CostEstimate": "promptlib.tokens",
+    "Fitted": "promptlib.tokens",
+    "ModelInfo": "promptlib.tokens",
+    "TokenCount": "promptlib.tokens",
+    "Usage": "promptlib.tokens",
+    "count_messages": "promptlib.tokens",
+    "count_tokens": "promptlib.tokens",
+    "cost_of": "promptlib.tokens",
+    "estimate_cost": "promptlib.tokens",
+    "fit": "promptlib.tokens",
 }
 
 __version__ = "0.1.0.dev0"
@@ -55,16 +85,24 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Assistant",
     "Block",
+    "BlockCount",
     "Blocks",
+    "BudgetExceededError",
+    "Catalog",
     "ChainOfThought",
     "CheckProblem",
+    "ConfigurationError",
     "Context",
+    "Cost",
+    "CostEstimate",
     "Example",
     "FewShot",
+    "Fitted",
     "ImagePart",
     "InputError",
     "JsonOutput",
     "Message",
+    "ModelInfo",
     "ModelOutputError",
     "NoInputs",
     "OutputParseError",
@@ -88,13 +126,20 @@ __all__ = [
     "TemplateRenderError",
     "TemplateSecurityError",
     "TextPart",
+    "TokenCount",
     "Untrusted",
     "UnusedInputWarning",
+    "Usage",
     "UsageError",
     "User",
     "Version",
     "__version__",
+    "cost_of",
+    "count_messages",
+    "count_tokens",
     "delimit",
+    "estimate_cost",
+    "fit",
 ]
 
 

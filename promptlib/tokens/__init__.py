@@ -1,0 +1,24 @@
+"""Token counting, context budgets, the model catalog and cost."""
+
+from promptlib.tokens.budget import Fitted, fit
+from promptlib.tokens.catalog import Catalog, ModelInfo
+from promptlib.tokens.cost import Cost, CostEstimate, Usage, cost_of, estimate_cost
+from promptlib.tokens.counting import BlockCount, TokenCount, count_messages, count_tokens
+from promptlib.tokens.encodings import get_encoding
+
+__all__ = [
+    "BlockCount",
+    "Catalog",
+    "Cost",
+    "CostEstimate",
+    "Fitted",
+    "ModelInfo",
+    "TokenCount",
+    "Usage",
+    "cost_of",
+    "count_messages",
+    "count_tokens",
+    "estimate_cost",
+    "fit",
+    "get_encoding",
+]

@@ -1,0 +1,260 @@
+"""Fitting a prompt into a token budget.
+
+When a prompt is over budget, :func:`fit` first drops few-shot examples (lowest priority
+first, then the later ones first), then truncates delimited context blocks (the longest
+first, from its end, with a visible marker). System instructions and plain messages are
+never touched. Cuts are made from the end of what they shorten, and everything before the
+first cut stays byte-for-byte the same, so providers' prompt caches keep hitting on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptlib.errors import BudgetExceededError, ConfigurationError
+from promptlib.messages import Message, Part, Prompt, Section, TextPart
+from promptlib.tokens.catalog import Catalog, ModelInfo
+from promptlib.tokens.counting import TokenCount, count_tokens
+from promptlib.tokens.encodings import get_encoding
+
+__all__ = ["Fitted", "fit"]
+
+_SEPARATOR = "\n\n"
+_MARKER = "[... truncated:"
+_EARLIER_CUT = re.compile(r"\n?\[\.\.\. truncated: (\d+) of \d+ tokens omitted \.\.\.\]$")
+_BLOCK = re.compile(
+    r"(<(?P<tag>[A-Za-z][\w.-]*)(?: index=\"\d+\")?>\n)(?P<body>.*?)(\n</(?P=tag)>)", re.DOTALL
+)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A prompt fitted into a budget.
+
+    Attributes:
+        prompt: the prompt, shortened if it had to be (the original if it fit).
+        tokens: its token count.
+        budget: the budget it fits.
+        dropped: what was removed, in order, e.g. ``"example 5"`` or
+            ``"context 'document': 2,410 -> 1,150 tokens"``.
+    """
+
+    prompt: Prompt[Any]
+    tokens: TokenCount
+    budget: int
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass
+class _Piece:
+    kind: str
+    label: str
+    priority: int
+    text: str
+
+
+@dataclass
+class _Draft:
+    """A prompt taken apart into its blocks, to drop and cut, then put back together."""
+
+    pieces: list[list[_Piece] | None]  # None: a message without sections, kept whole
+    originals: list[Message]
+    others: list[tuple[Part, ...]]  # the parts after the text (images)
+    dropped: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, prompt: Prompt[Any]) -> _Draft:
+        by_message: dict[int, list[Section]] = {}
+        for s in prompt.sections:
+            if s.part == 0:
+                by_message.setdefault(s.message, []).append(s)
+        draft = cls([], list(prompt.messages), [])
+        for index, message in enumerate(prompt.messages):
+            first = message.content[0] if message.content else None
+            sections = sorted(by_message.get(index, []), key=lambda s: s.start)
+            text = first.text if isinstance(first, TextPart) else None
+            pieces = [
+                _Piece(s.kind, s.label, s.priority, (text or "")[s.start : s.end]) for s in sections
+            ]
+            tiled = text is not None and pieces and _SEPARATOR.join(p.text for p in pieces) == text
+            draft.pieces.append(pieces if tiled else None)
+            draft.others.append(message.content[1:] if tiled else ())
+        return draft
+
+    def examples(self) -> list[tuple[int, str]]:
+        """Droppable examples as (priority, label), in the order to drop them."""
+        seen: dict[str, int] = {}
+        order: list[str] = []
+        for pieces in self.pieces:
+            for piece in pieces or []:
+                if piece.kind == "examples" and piece.label.isdigit() and piece.label not in seen:
+                    seen[piece.label] = piece.priority
+                    order.append(piece.label)
+        ranked = sorted(order, key=lambda label: (seen[label], -int(label)))
+        return [(seen[label], label) for label in ranked]
+
+    def drop_example(self, label: str) -> None:
+        for pieces in self.pieces:
+            if pieces is not None:
+                pieces[:] = [p for p in pieces if not (p.kind == "examples" and p.label == label)]
+        self.dropped.append(f"example {label}")
+
+    def contexts(self) -> list[_Piece]:
+        """Context blocks, longest first (among equals, the later first).
+
+        Long blocks are usually retrieved documents, and cutting them costs the least
+        meaning; a short customer message is cut only if the documents were not enough.
+        """
+        found = [p for pieces in self.pieces for p in pieces or [] if p.kind == "context"]
+        ranked = sorted(enumerate(found), key=lambda item: (-len(item[1].text), -item[0]))
+        return [piece for _, piece in ranked]
+
+    def build(self, prompt: Prompt[Any]) -> Prompt[Any]:
+        messages: list[Message] = []
+        sections: list[Section] = []
+        for pieces, original, others in zip(self.pieces, self.originals, self.others, strict=True):
+            if pieces is None:
+                messages.append(original)
+                continue
+            if not pieces and not others:
+                continue  # every block of this message was dropped
+            index, position = len(messages), 0
+            for piece in pieces:
+                end = position + len(piece.text)
+                sections.append(
+                    Section(piece.kind, piece.label, index, 0, position, end, piece.priority)
+                )
+                position = end + len(_SEPARATOR)
+            text = _SEPARATOR.join(p.text for p in pieces)
+            if original.content[:1] == (TextPart(text),):
+                messages.append(original)  # unchanged: the very same message
+                continue
+            content = ((TextPart(text),) if text else ()) + others
+            messages.append(Message(original.role, content))
+        return Prompt(
+            messages=tuple(messages),
+            output=prompt.output,
+            reasoning=prompt.reasoning,
+            model=prompt.model,
+            params=prompt.params,
+            meta=prompt.meta,
+            sections=tuple(sections),
+            output_model=prompt.output_model,
+        )
+
+
+def _budget_for(
+    prompt: Prompt[Any], info: ModelInfo, budget: int | None, reserve: int | None
+) -> int:
+    if budget is not None:
+        return budget
+    limit = info.input_limit
+    if limit is None:
+        raise ConfigurationError(
+            f"the catalog has no context window for {info.name!r}: pass budget= explicitly"
+        )
+    if reserve is None:
+        requested = prompt.params.get("max_tokens")
+        reserve = requested if isinstance(requested, int) else info.max_output_tokens or 0
+    window = info.context_window if info.context_window is not None else limit
+    return min(limit, window - reserve)
+
+
+def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
+    """Cut about ``cut`` tokens from the end of a context block; return the tokens cut."""
+    blocks = [b for b in _BLOCK.finditer(piece.text) if not b.group("body").startswith(_MARKER)]
+    if not blocks:
+        return 0
+    last = blocks[-1]  # the last block that still has text of its own
+    body, omitted = last.group("body"), 0
+    earlier = _EARLIER_CUT.search(body)
+    if earlier:  # cut before: take the marker off, and remember what it already omitted
+        body, omitted = body[: earlier.start()], int(earlier.group(1))
+    enc = get_encoding(encoding)
+    tokens = enc.encode(body, disallowed_special=())
+    remove = min(len(tokens), max(1, int(cut / ratio) + 12))  # +12: room for the marker
+    kept = enc.decode(tokens[: len(tokens) - remove]).rstrip()
+    marker = f"{_MARKER} {remove + omitted} of {len(tokens) + omitted} tokens omitted ...]"
+    new_body = f"{kept}\n{marker}" if kept else marker
+    piece.text = piece.text[: last.start("body")] + new_body + piece.text[last.end("body") :]
+    return remove
+
+
+def fit(
+    prompt: Prompt[Any],
+    model: str | None = None,
+    *,
+    budget: int | None = None,
+    reserve_output: int | None = None,
+    catalog: Catalog | None = None,
+) -> Fitted:
+    """Shorten ``prompt`` until it fits its token budget.
+
+    Args:
+        prompt: the rendered prompt.
+        model: the model (default: ``prompt.model``); sets the tokenizer and the window.
+        budget: an explicit input-token limit. Without it: the model's context window minus
+            ``reserve_output``.
+        reserve_output: tokens kept free for the reply (default: the prompt's
+            ``max_tokens`` parameter, else the model's maximum output).
+        catalog: the model catalog (default: promptlib's own).
+
+    Raises:
+        BudgetExceededError: even with every example dropped and every context block cut
+            to nothing, the prompt does not fit; the message says where its tokens are.
+    """
+    catalog = catalog or Catalog.default()
+    count = count_tokens(prompt, model, catalog=catalog)
+    info = catalog.get(count.model if model is None else model)
+    limit = _budget_for(prompt, info, budget, reserve_output)
+    if count.total <= limit:
+        return Fitted(prompt, count, limit)
+    draft = _Draft.of(prompt)
+    current, tokens = prompt, count
+    for _priority, label in draft.examples():
+        draft.drop_example(label)
+        current = draft.build(prompt)
+        tokens = count_tokens(current, model, catalog=catalog)
+        if tokens.total <= limit:
+            return Fitted(current, tokens, limit, tuple(draft.dropped))
+    encoding = info.encoding or "o200k_base"
+    ratio = info.estimate_ratio if info.provider == "anthropic" else 1.0
+    for piece in draft.contexts():
+        before = next(
+            (
+                b.tokens
+                for b in tokens.blocks
+                if b.kind == "context" and b.label.startswith(piece.label)
+            ),
+            0,
+        )
+        # Each pass cuts the last block that still has text, or turns it into a marker:
+        # the loop ends when the prompt fits or the block has nothing left to cut.
+        while _truncate(piece, tokens.total - limit, encoding, ratio):
+            current = draft.build(prompt)
+            tokens = count_tokens(current, model, catalog=catalog)
+            if tokens.total <= limit:
+                break
+        after = next(
+            (
+                b.tokens
+                for b in tokens.blocks
+                if b.kind == "context" and b.label.startswith(piece.label)
+            ),
+            0,
+        )
+        draft.dropped.append(f"context {piece.label!r}: {before:,} -> {after:,} tokens")
+        if tokens.total <= limit:
+            return Fitted(current, tokens, limit, tuple(draft.dropped))
+    where = ", ".join(f"{kind} {n:,}" for kind, n in tokens.by_kind().items())
+    raise BudgetExceededError(
+        f"the prompt needs {tokens.total:,} tokens on {info.name} but the budget is {limit:,}, "
+        f"even with {len(draft.dropped)} cut(s) "
+        f"({'; '.join(draft.dropped) or 'nothing could be dropped'}). "
+        f"Its tokens: {where}. System instructions and plain messages are never cut: shorten "
+        "them, reserve fewer output tokens, or use a model with a larger context window.",
+        tokens=tokens.total,
+        budget=limit,
+    )
