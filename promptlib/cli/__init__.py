@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         help="templates folder (default: [tool.promptlib] templates in pyproject.toml, "
         "else ./templates)",
     )
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="a model catalog to add to promptlib's own (default: [tool.promptlib] models "
+        "in pyproject.toml)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -61,6 +67,25 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     add("lock", "release every new version: record its content hash in the lock file")
+
+    cmd = add("count", "count a rendered template's input tokens, with a breakdown")
+    cmd.add_argument("ref", metavar="NAME[@REF]")
+    cmd.add_argument("--model", required=True, metavar="MODEL", help="e.g. gpt-4o-mini")
+    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    cmd = add("cost", "estimate what sending a rendered template costs")
+    cmd.add_argument("ref", metavar="NAME[@REF]")
+    cmd.add_argument("--model", required=True, metavar="MODEL", help="e.g. gpt-4o-mini")
+    cmd.add_argument(
+        "--output-tokens", type=int, required=True, metavar="N", help="expected reply length"
+    )
+    cmd.add_argument(
+        "--requests-per-month", type=int, default=None, metavar="R", help="price R requests"
+    )
+    cmd.add_argument("--batch", action="store_true", help="use the provider's batch prices")
+    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument("--json", action="store_true", help=json_help)
 
     cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")
     cmd.add_argument("ref_a", metavar="NAME@A")

@@ -204,6 +204,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_count(args: argparse.Namespace) -> int:
+    from promptlib.cli.tokens_commands import cmd_count
+
+    return cmd_count(args)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from promptlib.cli.tokens_commands import cmd_cost
+
+    return cmd_cost(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": cmd_list,
     "show": cmd_show,
@@ -211,4 +223,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "lock": cmd_lock,
     "diff": cmd_diff,
+    "count": cmd_count,
+    "cost": cmd_cost,
 }

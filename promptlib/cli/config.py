@@ -7,7 +7,7 @@ from pathlib import Path
 
 from promptlib.errors import UsageError
 
-__all__ = ["templates_root"]
+__all__ = ["catalog_file", "templates_root"]
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -23,6 +23,32 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise UsageError(f"{path} is not valid TOML: {exc}") from exc
 
 
+def _settings(cwd: Path | None) -> tuple[Path, dict[str, object]] | None:
+    """The nearest pyproject.toml above ``cwd`` and its [tool.promptlib] table."""
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            tool = _read_toml(pyproject).get("tool", {})
+            settings = tool.get("promptlib") if isinstance(tool, dict) else None
+            return folder, settings if isinstance(settings, dict) else {}
+    return None
+
+
+def catalog_file(option: str | None, cwd: Path | None = None) -> Path | None:
+    """A model catalog to add to promptlib's own: ``--catalog``, else ``[tool.promptlib]
+    models = "..."``, else none."""
+    if option:
+        return Path(option)
+    found = _settings(cwd)
+    if found and "models" in found[1]:
+        value = found[1]["models"]
+        if not isinstance(value, str):
+            raise UsageError("[tool.promptlib] models must be a path to a catalog file")
+        return found[0] / value
+    return None
+
+
 def templates_root(option: str | None, cwd: Path | None = None) -> Path:
     """The templates folder to use.
 
@@ -32,17 +58,10 @@ def templates_root(option: str | None, cwd: Path | None = None) -> Path:
     """
     if option:
         return Path(option)
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        pyproject = folder / "pyproject.toml"
-        if not pyproject.is_file():
-            continue
-        tool = _read_toml(pyproject).get("tool", {})
-        settings = tool.get("promptlib") if isinstance(tool, dict) else None
-        if isinstance(settings, dict) and "templates" in settings:
-            value = settings["templates"]
-            if not isinstance(value, str):
-                raise UsageError(f"[tool.promptlib] templates in {pyproject} must be a path")
-            return folder / value
-        break  # the nearest pyproject.toml decides
-    return here / "templates"
+    found = _settings(cwd)
+    if found and "templates" in found[1]:
+        value = found[1]["templates"]
+        if not isinstance(value, str):
+            raise UsageError("[tool.promptlib] templates must be a path")
+        return found[0] / value
+    return (cwd or Path.cwd()).resolve() / "templates"
