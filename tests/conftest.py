@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import BaseModel
 
@@ -60,3 +62,15 @@ def triage() -> Template[TicketInputs, Triage]:
         model="gpt-4o-mini",
         params={"temperature": 0},
     )
+
+
+def sdk_httpx(sdk: Any) -> Any:
+    """The HTTP library a provider SDK is built on: ``httpx``, or ``httpx2`` in newer SDKs.
+
+    Tests mock HTTP with that library's MockTransport, so the SDK's own request building
+    and response parsing run for real.
+    """
+    import importlib
+
+    base = importlib.import_module(f"{sdk.__name__}._base_client")
+    return getattr(base, "httpx2", None) or base.httpx

@@ -95,7 +95,7 @@ def _info(
     for price in _PRICE_FIELDS:
         if merged.get(price) is not None:
             value = merged[price]
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigurationError(f"{origin}: {name}.{price} must be a number")
             merged[price] = Decimal(str(value))
     if merged.get("count", "estimate") not in ("exact", "estimate"):

@@ -264,8 +264,9 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
         messages=tuple(messages),
         blocks=tuple(blocks),
         note=(
-            "Anthropic publishes no tokenizer: this estimate is typically within 10% on "
-            "plain text (docs/tokens.md); pass an Anthropic client for an exact count"
+            "Anthropic publishes no tokenizer: on 28 recorded requests this estimate was off "
+            "by 3.5% (median) and at most 24% (tiny prompts); pass an Anthropic client for "
+            "an exact count"
         ),
     )
 

