@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
@@ -36,8 +36,7 @@ _IMAGE_LOW, _IMAGE_DEFAULT = 85, 255
 _ANTHROPIC_BASE, _ANTHROPIC_PER_TURN = 7, 5
 
 
-@dataclass(frozen=True)
-class BlockCount:
+class BlockCount(NamedTuple):
     """Tokens of one block of the prompt.
 
     Attributes:
@@ -54,12 +53,7 @@ class BlockCount:
     tokens: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "label": self.label,
-            "message": self.message,
-            "tokens": self.tokens,
-        }
+        return self._asdict()
 
 
 @dataclass(frozen=True)
@@ -115,6 +109,11 @@ def _text_tokens(encoding: str, text: str, separator: bool) -> int:
     )
 
 
+@cache
+def _role_tokens(encoding: str, role: str) -> int:
+    return len(get_encoding(encoding).encode(role))
+
+
 def _splits_cleanly(next_text: str) -> bool:
     # After "\n\n", the tokenizers' pre-tokenization starts a new piece at the next block
     # unless it begins with whitespace (which joins the newlines) or "/" (o200k_base lets
@@ -122,16 +121,13 @@ def _splits_cleanly(next_text: str) -> bool:
     return bool(next_text) and not next_text[0].isspace() and next_text[0] != "/"
 
 
-@dataclass
-class _Tally:
-    blocks: list[BlockCount] = field(default_factory=list)
-    messages: list[int] = field(default_factory=list)
-
-
 def _message_text_blocks(
-    encoding: str, index: int, text: str, sections: list[Section]
+    encoding: str, index: int, text: str, sections: Sequence[Section]
 ) -> list[BlockCount]:
     """Count a message's text by its blocks (exactly), or whole when it has no sections."""
+    if len(sections) == 1 and sections[0].start == 0 and sections[0].end == len(text):
+        head = sections[0]  # the common case: one block is the whole message
+        return [BlockCount(head.kind, head.label, index, _text_tokens(encoding, text, False))]
     texts = [text[s.start : s.end] for s in sections]
     if not sections or _SEPARATOR.join(texts) != text:
         return [BlockCount("message", "", index, _text_tokens(encoding, text, False))]
@@ -150,14 +146,12 @@ def _message_text_blocks(
     return counted
 
 
-def _sections_by_message(prompt: Prompt[Any]) -> dict[int, list[Section]]:
+def _sections_by_message(prompt: Prompt[Any]) -> dict[int, tuple[Section, ...]]:
     grouped: dict[int, list[Section]] = {}
     for section in prompt.sections:
         if section.part == 0:
             grouped.setdefault(section.message, []).append(section)
-    for sections in grouped.values():
-        sections.sort(key=lambda s: s.start)
-    return grouped
+    return {i: tuple(sorted(group, key=lambda s: s.start)) for i, group in grouped.items()}
 
 
 def _image_tokens(message: Message) -> tuple[int, bool]:
@@ -167,6 +161,26 @@ def _image_tokens(message: Message) -> tuple[int, bool]:
     return tokens, exact
 
 
+@lru_cache(maxsize=4096)
+def _openai_message(
+    encoding: str, message_tokens: int, index: int, message: Message, sections: tuple[Section, ...]
+) -> tuple[tuple[BlockCount, ...], bool]:
+    """The blocks of one message and whether they are exact, cached by the message itself.
+
+    Prebuilt messages (system text, few-shot turns) are the same objects from render to
+    render, so their lookups cost a pointer comparison.
+    """
+    overhead = message_tokens + _role_tokens(encoding, message.role)
+    blocks = [BlockCount("overhead", "message", index, overhead)]
+    text = message.text if any(isinstance(p, TextPart) for p in message.content) else ""
+    if text:
+        blocks += _message_text_blocks(encoding, index, text, sections)
+    image_tokens, images_exact = _image_tokens(message)
+    if image_tokens:
+        blocks.append(BlockCount("images", "", index, image_tokens))
+    return tuple(blocks), images_exact
+
+
 def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     encoding = info.encoding
     if encoding is None:
@@ -174,35 +188,26 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             f"model {info.name!r} has no tokenizer encoding in the catalog; add one "
             "(encoding = 'o200k_base' or 'cl100k_base')"
         )
-    tally = _Tally()
     exact = info.count == "exact"
     notes: list[str] = []
     sections = _sections_by_message(prompt)
+    blocks: list[BlockCount] = []
+    per_message: list[int] = []
     for index, message in enumerate(prompt.messages):
-        overhead = info.message_tokens + _text_tokens(encoding, message.role, False)
-        blocks = [BlockCount("overhead", "message", index, overhead)]
-        text = message.text if any(isinstance(p, TextPart) for p in message.content) else ""
-        if text:
-            blocks += _message_text_blocks(encoding, index, text, sections.get(index, []))
-        image_tokens, images_exact = _image_tokens(message)
-        if image_tokens:
-            blocks.append(BlockCount("images", "", index, image_tokens))
-            if not images_exact:
-                exact = False
-                notes.append("images other than detail='low' are estimated at 255 tokens each")
-        tally.blocks += blocks
-        tally.messages.append(sum(b.tokens for b in blocks))
-    tally.blocks.append(
-        BlockCount("overhead", "reply", None, info.reply_tokens + info.count_offset)
-    )
+        counted, images_exact = _openai_message(
+            encoding, info.message_tokens, index, message, sections.get(index, ())
+        )
+        if not images_exact:
+            exact = False
+            notes.append("images other than detail='low' are estimated at 255 tokens each")
+        blocks += counted
+        per_message.append(sum(b.tokens for b in counted))
+    blocks.append(BlockCount("overhead", "reply", None, info.reply_tokens + info.count_offset))
     method = f"tiktoken:{encoding}"
     if prompt.output is not None:
         schema = json.dumps(prompt.output.schema, separators=(",", ":"))
-        tally.blocks.append(
-            BlockCount(
-                "output schema", prompt.output.name, None, _text_tokens(encoding, schema, False)
-            )
-        )
+        schema_tokens = _text_tokens(encoding, schema, False)
+        blocks.append(BlockCount("output schema", prompt.output.name, None, schema_tokens))
         exact = False
         method += "+estimate:schema"
         notes.append(
@@ -212,12 +217,12 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
     return TokenCount(
-        total=sum(b.tokens for b in tally.blocks),
+        total=sum(b.tokens for b in blocks),
         exact=exact,
         method=method,
         model=info.name,
-        messages=tuple(tally.messages),
-        blocks=tuple(tally.blocks),
+        messages=tuple(per_message),
+        blocks=tuple(blocks),
         note="; ".join(dict.fromkeys(notes)),
     )
 
@@ -231,7 +236,7 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
     previous_role = None
     for index, message in enumerate(prompt.messages):
         text_blocks = _message_text_blocks(
-            "o200k_base", index, message.text, sections.get(index, [])
+            "o200k_base", index, message.text, sections.get(index, ())
         )
         scaled = [
             BlockCount(b.kind, b.label, index, math.ceil(b.tokens * ratio)) for b in text_blocks

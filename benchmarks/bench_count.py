@@ -1,0 +1,87 @@
+"""Count a realistic 12-message prompt, against raw tiktoken encoding of the same text.
+
+The prompt is the one bench_render.py renders (a system message, 5 few-shot pairs, a
+document and a question: 12 messages), with the document lengthened to make ~2,400 tokens.
+Three measurements:
+
+* raw tiktoken: ``Encoding.encode`` of every message's text (the work any counter does);
+* promptlib, fresh: ``count_tokens`` with its caches emptied before every call;
+* promptlib, only the question changes: each call counts a prompt whose question is new
+  (as in production, where the system text, examples and document repeat).
+
+    python benchmarks/bench_count.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tiktoken
+from _timing import median, per_call_us
+from bench_render import PARAGRAPH, QUESTION, promptlib_template
+
+from promptlib import count_tokens
+from promptlib.tokens.counting import _openai_message, _text_tokens
+from promptlib.tokens.encodings import get_encoding
+
+ROUNDS = 7
+MODEL = "gpt-4o"
+DOCUMENT = PARAGRAPH * 32  # about 2,400 tokens in all
+
+
+def main() -> None:
+    template = promptlib_template()
+    prompt = template.render(company="ACME", document=DOCUMENT, question=QUESTION)
+    encoding = get_encoding("o200k_base")
+    texts = [m.text for m in prompt.messages]
+
+    def raw() -> int:
+        return sum(len(encoding.encode(text)) for text in texts)
+
+    def fresh() -> int:
+        _text_tokens.cache_clear()
+        _openai_message.cache_clear()
+        return count_tokens(prompt, MODEL).total
+
+    questions = itertools.cycle(
+        [
+            template.render(company="ACME", document=DOCUMENT, question=f"{QUESTION} ({i})")
+            for i in range(5000)
+        ]
+    )
+    count_tokens(next(questions), MODEL)  # warm: system, examples and document are cached
+
+    def question_changes() -> int:
+        return count_tokens(next(questions), MODEL).total
+
+    assert count_tokens(prompt, MODEL).exact
+    sides = {
+        "raw tiktoken encode": raw,
+        "promptlib, fresh": fresh,
+        "promptlib, only the question changes": question_changes,
+    }
+    rounds: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(ROUNDS):
+        for name, fn in sides.items():
+            rounds[name].append(per_call_us(fn, repeat=3, target_s=0.1))
+    reference = "raw tiktoken encode"
+    tokens = count_tokens(prompt, MODEL)
+    print(
+        f"python {platform.python_version()}, tiktoken {tiktoken.__version__}, {platform.machine()}"
+    )
+    print(
+        f"prompt: {len(prompt.messages)} messages, {tokens.total} tokens on {MODEL} ({tokens.method})"
+    )
+    print(f"median of {ROUNDS} interleaved rounds; ratio to '{reference}' per round")
+    for name, values in rounds.items():
+        ratios = [us / ref for us, ref in zip(values, rounds[reference], strict=True)]
+        print(f"{name:38} {median(values):8.1f} us  {median(ratios):.2f}x")
+    print("command: python benchmarks/bench_count.py")
+
+
+if __name__ == "__main__":
+    main()
