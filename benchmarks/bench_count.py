@@ -73,9 +73,8 @@ def main() -> None:
     print(
         f"python {platform.python_version()}, tiktoken {tiktoken.__version__}, {platform.machine()}"
     )
-    print(
-        f"prompt: {len(prompt.messages)} messages, {tokens.total} tokens on {MODEL} ({tokens.method})"
-    )
+    size = f"{len(prompt.messages)} messages, {tokens.total} tokens"
+    print(f"prompt: {size} on {MODEL} ({tokens.method})")
     print(f"median of {ROUNDS} interleaved rounds; ratio to '{reference}' per round")
     for name, values in rounds.items():
         ratios = [us / ref for us, ref in zip(values, rounds[reference], strict=True)]

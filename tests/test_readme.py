@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -38,20 +40,35 @@ def test_readme_test_command_is_the_one_ci_runs():
     assert test_cmd in (ROOT / ".ci" / "run").read_text()
 
 
-def test_readme_cli_output_is_what_the_command_prints():
-    section = README[README.index("## Templates as files") :]
-    command = re.search(r"```bash\n(promptlib render .*)\n```", section)
-    assert command
-    shown = re.search(r"Output:\n\n```text\n(.*?)```", section, re.DOTALL)
-    assert shown
+@pytest.mark.parametrize("section", ["## Templates as files", "## Tokens and cost"])
+def test_readme_cli_output_is_what_the_command_prints(section):
     import shlex
 
-    args = shlex.split(command.group(1))[1:]
-    run = subprocess.run(
-        [sys.executable, "-m", "promptlib", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
+    text = README[README.index(section) :]
+    text = text[: text.index("\n## ", 1)]
+    commands = re.findall(
+        r"```bash\n(promptlib [^\n]*)\n```\n\nOutput:\n\n```text\n(.*?)```", text, re.DOTALL
     )
-    assert run.stdout == shown.group(1)
+    assert commands
+    for command, shown in commands:
+        run = subprocess.run(
+            [sys.executable, "-m", "promptlib", *shlex.split(command)[1:]],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        assert run.stdout == shown
+
+
+def test_readme_setup_command_runs_the_main_job():
+    setup = _block_after("## Install and run", "bash")
+    for step in (
+        "pip install -e",
+        "examples/quickstart.py",
+        "promptlib check",
+        "promptlib render",
+        "promptlib count",
+        "promptlib cost",
+    ):
+        assert step in setup

@@ -169,3 +169,62 @@ def test_templates_root_from_pyproject(tmp_path, setting):
     result = run("list", cwd=tmp_path / "src" if setting else tmp_path)
     assert result.returncode == 0, result.stderr
     assert "sentiment" in result.stdout
+
+
+def test_count():
+    result = run(
+        "count", "ticket-priority@production", "--model", "gpt-4o-mini", "--var", "ticket=Down"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ticket-priority@1.0.0 on gpt-4o-mini: ")
+    assert "(estimate, tiktoken:o200k_base+estimate:schema)" in result.stdout
+    data = json.loads(
+        run("count", "sentiment", "--model", "gpt-4o", "--var", "review=Nice.", "--json").stdout
+    )
+    assert data["exact"] is True
+    assert data["method"] == "tiktoken:o200k_base"
+    assert data["total"] == sum(data["by_kind"].values())
+    assert sum(data["messages"]) + 3 == data["total"]
+
+
+def test_cost(tmp_path):
+    args = [
+        "cost",
+        "sentiment",
+        "--model",
+        "gpt-4o-mini",
+        "--output-tokens",
+        "2",
+        "--var",
+        "review=Nice.",
+    ]
+    result = run(*args, "--requests-per-month", "1000000")
+    assert result.returncode == 0, result.stderr
+    assert "per month (1,000,000 requests): $" in result.stdout
+    data = json.loads(run(*args, "--json").stdout)
+    assert data["per_request"]["known"] is True
+    assert data["per_request"]["currency"] == "USD"
+
+    catalog = tmp_path / "models.toml"
+    catalog.write_text('[models."house-model"]\nprovider = "openai"\nencoding = "o200k_base"\n')
+    unknown = run(
+        "--catalog",
+        str(catalog),
+        "cost",
+        "sentiment",
+        "--model",
+        "house-model",
+        "--output-tokens",
+        "2",
+        "--var",
+        "review=Nice.",
+    )
+    assert unknown.returncode == 0
+    assert "per request: unknown" in unknown.stdout
+    assert "unknown prices: input, output" in unknown.stdout
+    assert (
+        run(
+            "cost", "sentiment", "--model", "gpt-9", "--output-tokens", "2", "--var", "review=x"
+        ).returncode
+        == 2
+    )
