@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from promptlib.errors import ConfigurationError
@@ -102,11 +103,8 @@ class TokenCount:
 @lru_cache(maxsize=8192)
 def _text_tokens(encoding: str, text: str, separator: bool) -> int:
     """Tokens of ``text`` (followed by a blank-line separator), cached by content."""
-    return len(
-        get_encoding(encoding).encode(
-            text + _SEPARATOR if separator else text, disallowed_special=()
-        )
-    )
+    # encode_ordinary: special-token strings inside content are plain text to the API.
+    return len(get_encoding(encoding).encode_ordinary(text + _SEPARATOR if separator else text))
 
 
 @cache
@@ -148,13 +146,18 @@ def _message_text_blocks(
 
 def _sections_by_message(prompt: Prompt[Any]) -> dict[int, tuple[Section, ...]]:
     grouped: dict[int, list[Section]] = {}
-    for section in prompt.sections:
+    ordered = prompt.sections
+    if any(a[2:5] > b[2:5] for a, b in pairwise(ordered)):  # rendered prompts are sorted
+        ordered = tuple(sorted(ordered, key=lambda s: (s.message, s.part, s.start)))
+    for section in ordered:
         if section.part == 0:
             grouped.setdefault(section.message, []).append(section)
-    return {i: tuple(sorted(group, key=lambda s: s.start)) for i, group in grouped.items()}
+    return {i: tuple(group) for i, group in grouped.items()}
 
 
 def _image_tokens(message: Message) -> tuple[int, bool]:
+    if len(message.content) < 2 and isinstance(message.content[0], TextPart):
+        return 0, True
     images = [p for p in message.content if isinstance(p, ImagePart)]
     tokens = sum(_IMAGE_LOW if p.detail == "low" else _IMAGE_DEFAULT for p in images)
     exact = all(p.detail == "low" for p in images)
@@ -164,7 +167,7 @@ def _image_tokens(message: Message) -> tuple[int, bool]:
 @lru_cache(maxsize=4096)
 def _openai_message(
     encoding: str, message_tokens: int, index: int, message: Message, sections: tuple[Section, ...]
-) -> tuple[tuple[BlockCount, ...], bool]:
+) -> tuple[tuple[BlockCount, ...], int, bool]:
     """The blocks of one message and whether they are exact, cached by the message itself.
 
     Prebuilt messages (system text, few-shot turns) are the same objects from render to
@@ -172,13 +175,16 @@ def _openai_message(
     """
     overhead = message_tokens + _role_tokens(encoding, message.role)
     blocks = [BlockCount("overhead", "message", index, overhead)]
-    text = message.text if any(isinstance(p, TextPart) for p in message.content) else ""
+    first = message.content[0] if message.content else None
+    text = first.text if isinstance(first, TextPart) and len(message.content) == 1 else ""
+    if not text and any(isinstance(p, TextPart) for p in message.content):
+        text = message.text
     if text:
         blocks += _message_text_blocks(encoding, index, text, sections)
     image_tokens, images_exact = _image_tokens(message)
     if image_tokens:
         blocks.append(BlockCount("images", "", index, image_tokens))
-    return tuple(blocks), images_exact
+    return tuple(blocks), sum(b.tokens for b in blocks), images_exact
 
 
 def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
@@ -194,14 +200,14 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     blocks: list[BlockCount] = []
     per_message: list[int] = []
     for index, message in enumerate(prompt.messages):
-        counted, images_exact = _openai_message(
+        counted, tokens, images_exact = _openai_message(
             encoding, info.message_tokens, index, message, sections.get(index, ())
         )
         if not images_exact:
             exact = False
             notes.append("images other than detail='low' are estimated at 255 tokens each")
         blocks += counted
-        per_message.append(sum(b.tokens for b in counted))
+        per_message.append(tokens)
     blocks.append(BlockCount("overhead", "reply", None, info.reply_tokens + info.count_offset))
     method = f"tiktoken:{encoding}"
     if prompt.output is not None:
@@ -217,7 +223,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
     return TokenCount(
-        total=sum(b.tokens for b in blocks),
+        total=sum(per_message) + sum(b.tokens for b in blocks if b.message is None),
         exact=exact,
         method=method,
         model=info.name,
