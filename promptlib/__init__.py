@@ -7,14 +7,23 @@ and parse the model's reply back into your output type.
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import (
+    AuthenticationError,
     BudgetExceededError,
     ConfigurationError,
     InputError,
     ModelOutputError,
     OutputParseError,
+    OutputValidationError,
     PromptFormatError,
     PromptlibError,
     PromptlibWarning,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitError,
+    RequestRejectedError,
     TemplateError,
     TemplateRenderError,
     TemplateSecurityError,
@@ -41,6 +50,9 @@ from promptlib.templates import (
 )
 
 if TYPE_CHECKING:
+    from promptlib.providers.completion import Completion
+    from promptlib.providers.openai import OpenAIProvider
+    from promptlib.providers.retry import RetryPolicy
     from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib.templates.inputs import NoInputs
     from promptlib.tokens import (
@@ -61,6 +73,9 @@ if TYPE_CHECKING:
 
 # Loaded on first use, to keep `import promptlib` light.
 _LAZY = {
+    "OpenAIProvider": "promptlib.providers.openai",
+    "RetryPolicy": "promptlib.providers.retry",
+    "Completion": "promptlib.providers.completion",
     "CheckProblem": "promptlib.repository",
     "Registry": "promptlib.repository",
     "TemplateFile": "promptlib.repository",
@@ -84,6 +99,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Assistant",
+    "AuthenticationError",
     "Block",
     "BlockCount",
     "Blocks",
@@ -91,6 +107,7 @@ __all__ = [
     "Catalog",
     "ChainOfThought",
     "CheckProblem",
+    "Completion",
     "ConfigurationError",
     "Context",
     "Cost",
@@ -105,8 +122,10 @@ __all__ = [
     "ModelInfo",
     "ModelOutputError",
     "NoInputs",
+    "OpenAIProvider",
     "OutputParseError",
     "OutputSpec",
+    "OutputValidationError",
     "Params",
     "Part",
     "Prompt",
@@ -114,9 +133,17 @@ __all__ = [
     "PromptMeta",
     "PromptlibError",
     "PromptlibWarning",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitError",
     "Reasoned",
     "ReasoningSpec",
     "Registry",
+    "RequestRejectedError",
+    "RetryPolicy",
     "Role",
     "Section",
     "System",

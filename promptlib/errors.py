@@ -10,10 +10,19 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   │   └── TemplateRenderError     rendering failed (e.g. an undefined attribute)
     │   ├── InputError              render inputs failed validation (names the fields)
     │   ├── PromptFormatError       a serialized Prompt could not be read back
-    │   ├── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
-    │   └── BudgetExceededError     a prompt cannot be fitted into its token budget
+    │   ├── BudgetExceededError     a prompt cannot be fitted into its token budget
+    │   └── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
+    │       └── AuthenticationError     the provider refused the API key (401/403) or none is set
+    ├── ProviderError               the provider failed; carries provider, status, request id
+    │   ├── RateLimitError          429: too many requests (retried, honouring Retry-After)
+    │   │   └── QuotaExceededError  429 insufficient_quota: out of credit (never retried)
+    │   ├── ProviderUnavailableError    5xx, or Anthropic 529 overloaded (retried)
+    │   ├── ProviderTimeoutError    the request timed out (retried)
+    │   ├── ProviderConnectionError the connection failed (retried)
+    │   └── RequestRejectedError    400, 404, 422: the provider refused the request as sent
     └── ModelOutputError            the model's reply does not have the expected form
-        └── OutputParseError        no final answer, invalid JSON, or schema validation failed
+        ├── OutputParseError        no final answer, invalid JSON, or schema validation failed
+        └── OutputValidationError   still invalid after every repair attempt (keeps them all)
 
     PromptlibWarning (UserWarning)
     └── UnusedInputWarning          an input field is declared but no block uses it
@@ -25,14 +34,23 @@ what was wrong, and the fix.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "BudgetExceededError",
     "ConfigurationError",
     "InputError",
     "ModelOutputError",
     "OutputParseError",
+    "OutputValidationError",
     "PromptFormatError",
     "PromptlibError",
     "PromptlibWarning",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RequestRejectedError",
     "TemplateError",
     "TemplateRenderError",
     "TemplateSecurityError",
@@ -118,6 +136,86 @@ class BudgetExceededError(UsageError):
         super().__init__(message)
 
 
+class ProviderError(PromptlibError):
+    """The provider failed to answer.
+
+    Attributes:
+        provider: ``"openai"``, ``"anthropic"``, ...
+        status: the HTTP status, when there was a response.
+        request_id: the provider's request id, for their support.
+        attempts: how many HTTP requests were made, retries included.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.attempts = attempts
+        details = ", ".join(
+            part
+            for part in (
+                f"HTTP {status}" if status else "",
+                f"request id {request_id}" if request_id else "",
+                f"after {attempts} attempts" if attempts > 1 else "",
+            )
+            if part
+        )
+        super().__init__(f"{provider}: {message}" + (f" ({details})" if details else ""))
+
+
+class RateLimitError(ProviderError):
+    """429: the provider is limiting the rate of requests; retried with backoff."""
+
+
+class QuotaExceededError(RateLimitError):
+    """429 ``insufficient_quota``: the account is out of credit; never retried."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """5xx, or Anthropic's 529 overloaded: the provider could not answer now; retried."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """The request timed out; retried."""
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection to the provider failed; retried."""
+
+
+class RequestRejectedError(ProviderError):
+    """400, 404, 422: the provider refused the request as sent (e.g. an unknown model)."""
+
+
+class AuthenticationError(ConfigurationError):
+    """The API key is missing, or the provider refused it (401/403).
+
+    Attributes:
+        provider, status, request_id: as on :class:`ProviderError`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        super().__init__(f"{provider}: {message}")
+
+
 class ModelOutputError(PromptlibError):
     """The model's reply does not have the form the prompt asked for.
 
@@ -140,3 +238,28 @@ class PromptlibWarning(UserWarning):
 
 class UnusedInputWarning(PromptlibWarning):
     """An input field is declared by the input model but used by no block of the template."""
+
+
+class OutputValidationError(ModelOutputError):
+    """The reply stayed invalid after every repair attempt.
+
+    Attributes:
+        text: the last reply.
+        attempts: every reply, in order, with the problem found in each.
+        usage: the tokens spent on all attempts (a :class:`~promptlib.Usage`).
+        last_response: the provider's last response object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        attempts: list[tuple[str, str]],
+        usage: object,
+        last_response: object,
+    ) -> None:
+        self.attempts = attempts
+        self.usage = usage
+        self.last_response = last_response
+        super().__init__(message, text=text)

@@ -1,0 +1,181 @@
+"""What a provider returns: :class:`Completion`, and the exchange flow every adapter shares.
+
+The flow (send, parse, repair when the reply does not validate) is written once, as a
+generator that yields the request to send and receives the response. A synchronous and an
+asynchronous driver run it, so ``complete`` and ``acomplete`` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol
+
+from typing_extensions import TypeVar
+
+from promptlib.errors import ConfigurationError, OutputParseError, OutputValidationError
+from promptlib.messages import Prompt
+from promptlib.providers.retry import RetryPolicy
+from promptlib.tokens.catalog import Catalog
+from promptlib.tokens.cost import Cost, Usage, cost_of
+
+__all__ = ["Completion", "Exchange"]
+
+OutputT = TypeVar("OutputT", default=str)
+
+
+@dataclass(frozen=True)
+class Completion(Generic[OutputT]):
+    """A model's reply, parsed, with what it cost.
+
+    Attributes:
+        text: the reply's text.
+        output: the parsed output: an instance of the template's output model, a ``dict``
+            for a raw schema, the final answer of a chain-of-thought prompt, or the text.
+        provider, model: who answered.
+        usage: tokens used, over every attempt (retries and repairs included).
+        cost: what those tokens cost (unknown when the catalog lacks a price).
+        latency: seconds from the first request to the parsed reply.
+        attempts: HTTP requests made, retries and repairs included.
+        repairs: re-asks after a reply that did not validate.
+        request_id: the provider's id of the last request.
+        finish_reason: why the model stopped (``stop``, ``length``, ``end_turn``, ...).
+        reasoning: the reasoning of a chain-of-thought reply, kept apart from the output.
+        template, version, template_hash, prompt_hash: where the prompt came from.
+        raw: the SDK's last response object.
+    """
+
+    text: str
+    output: OutputT
+    provider: str
+    model: str
+    usage: Usage
+    cost: Cost
+    latency: float
+    attempts: int
+    repairs: int = 0
+    request_id: str | None = None
+    finish_reason: str | None = None
+    reasoning: str | None = None
+    template: str | None = None
+    version: str | None = None
+    template_hash: str | None = None
+    prompt_hash: str | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What an adapter reads from one response."""
+
+    text: str
+    usage: Usage
+    request_id: str | None
+    finish_reason: str | None
+    raw: Any
+    refusal: str | None = None
+
+
+class _Adapter(Protocol):
+    name: str
+
+    def parse_response(self, response: Any) -> Exchange: ...
+
+    def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any: ...
+
+    def repair_request(
+        self, request: dict[str, Any], exchange: Exchange, problem: str
+    ) -> dict[str, Any]: ...
+
+
+def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
+    """The cost of ``usage``, or an unknown cost for a model the catalog does not list."""
+    try:
+        return cost_of(usage, model, catalog=catalog)
+    except ConfigurationError:
+        return Cost(model, False, None, None, None, ("model",), "model not in the catalog")
+
+
+Flow = Generator[dict[str, Any], tuple[Any, int], "Completion[Any]"]
+
+
+def completion_flow(
+    adapter: _Adapter,
+    prompt: Prompt[Any],
+    request: dict[str, Any],
+    policy: RetryPolicy,
+    catalog: Catalog | None,
+) -> Flow:
+    """Send, parse, and repair up to ``policy.repairs`` times; the drivers do the I/O."""
+    started = time.perf_counter()
+    usage = Usage(0, 0)
+    attempts = 0
+    problems: list[tuple[str, str]] = []
+    exchange: Exchange | None = None
+    for repair in range(policy.repairs + 1):
+        response, tries = yield request
+        attempts += tries
+        exchange = adapter.parse_response(response)
+        usage = usage + exchange.usage
+        try:
+            output = adapter.parse_output(prompt, exchange)
+        except OutputParseError as problem:
+            problems.append((exchange.text, str(problem)))
+            request = adapter.repair_request(request, exchange, str(problem))
+            continue
+        reasoning = prompt.split_reasoning(exchange.text).reasoning if prompt.reasoning else None
+        model = str(request["model"])
+        return Completion(
+            text=exchange.text,
+            output=output,
+            provider=adapter.name,
+            model=model,
+            usage=usage,
+            cost=price(usage, model, catalog),
+            latency=time.perf_counter() - started,
+            attempts=attempts,
+            repairs=repair,
+            request_id=exchange.request_id,
+            finish_reason=exchange.finish_reason,
+            reasoning=reasoning,
+            template=prompt.meta.template,
+            version=prompt.meta.version,
+            template_hash=prompt.meta.template_hash,
+            prompt_hash=prompt.hash,
+            raw=exchange.raw,
+        )
+    assert exchange is not None
+    raise OutputValidationError(
+        f"{adapter.name}: the reply still did not match the expected output after "
+        f"{policy.repairs} repair(s): {problems[-1][1]}",
+        text=exchange.text,
+        attempts=problems,
+        usage=usage,
+        last_response=exchange.raw,
+    )
+
+
+def drive(flow: Flow, send: Callable[[dict[str, Any]], tuple[Any, int]]) -> Completion[Any]:
+    """Run a flow synchronously."""
+    request = next(flow)
+    while True:
+        try:
+            request = flow.send(send(request))
+        except StopIteration as done:
+            result: Completion[Any] = done.value
+            return result
+
+
+async def adrive(
+    flow: Flow, send: Callable[[dict[str, Any]], Awaitable[tuple[Any, int]]]
+) -> Completion[Any]:
+    """Run a flow asynchronously."""
+    request = next(flow)
+    while True:
+        response = await send(request)
+        try:
+            request = flow.send(response)
+        except StopIteration as done:
+            result: Completion[Any] = done.value
+            return result
