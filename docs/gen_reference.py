@@ -22,8 +22,26 @@ def _signature(obj: object) -> str:
         sig = inspect.signature(target)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
-    params = [p for p in sig.parameters.values() if p.name != "self"]
+    params = [_stable(p) for p in sig.parameters.values() if p.name != "self"]
     return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
+
+
+class _Named:
+    """Shows a default by name: a function's repr holds a memory address."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _stable(param: inspect.Parameter) -> inspect.Parameter:
+    default = param.default
+    if callable(default) and not isinstance(default, type):
+        module = getattr(default, "__module__", "") or ""
+        return param.replace(default=_Named(f"{module}.{default.__qualname__}".lstrip(".")))
+    return param
 
 
 def _kind(obj: object) -> str:
