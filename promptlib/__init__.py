@@ -50,8 +50,11 @@ from promptlib.templates import (
 )
 
 if TYPE_CHECKING:
+    from promptlib.providers.anthropic import AnthropicProvider
+    from promptlib.providers.base import CompletionStream
     from promptlib.providers.completion import Completion
     from promptlib.providers.openai import OpenAIProvider
+    from promptlib.providers.registry import get_provider, register_provider
     from promptlib.providers.retry import RetryPolicy
     from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib.templates.inputs import NoInputs
@@ -73,6 +76,10 @@ if TYPE_CHECKING:
 
 # Loaded on first use, to keep `import promptlib` light.
 _LAZY = {
+    "AnthropicProvider": "promptlib.providers.anthropic",
+    "get_provider": "promptlib.providers.registry",
+    "register_provider": "promptlib.providers.registry",
+    "CompletionStream": "promptlib.providers.base",
     "OpenAIProvider": "promptlib.providers.openai",
     "RetryPolicy": "promptlib.providers.retry",
     "Completion": "promptlib.providers.completion",
@@ -98,6 +105,7 @@ _LAZY = {
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AnthropicProvider",
     "Assistant",
     "AuthenticationError",
     "Block",
@@ -108,6 +116,7 @@ __all__ = [
     "ChainOfThought",
     "CheckProblem",
     "Completion",
+    "CompletionStream",
     "ConfigurationError",
     "Context",
     "Cost",
@@ -167,6 +176,8 @@ __all__ = [
     "delimit",
     "estimate_cost",
     "fit",
+    "get_provider",
+    "register_provider",
 ]
 
 

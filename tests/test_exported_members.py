@@ -1,6 +1,7 @@
 import promptlib
 
 EXPECTED = [
+    "AnthropicProvider",
     "Assistant",
     "AuthenticationError",
     "Block",
@@ -11,6 +12,7 @@ EXPECTED = [
     "ChainOfThought",
     "CheckProblem",
     "Completion",
+    "CompletionStream",
     "ConfigurationError",
     "Context",
     "Cost",
@@ -70,6 +72,8 @@ EXPECTED = [
     "delimit",
     "estimate_cost",
     "fit",
+    "get_provider",
+    "register_provider",
 ]
 
 

@@ -78,7 +78,8 @@ class Exchange:
 
 
 class _Adapter(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def parse_response(self, response: Any) -> Exchange: ...
 

@@ -1,0 +1,166 @@
+"""The Anthropic adapter: the Messages API through the official ``anthropic`` SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from promptlib.errors import ConfigurationError, ModelOutputError
+from promptlib.messages import Prompt
+from promptlib.providers.anthropic_format import anthropic_messages
+from promptlib.providers.base import SDKProvider, _StreamState
+from promptlib.providers.completion import Exchange
+from promptlib.providers.openai import REPAIR
+from promptlib.providers.strict_schema import schema_name
+from promptlib.tokens.catalog import Catalog
+from promptlib.tokens.cost import Usage
+
+__all__ = ["AnthropicProvider"]
+
+# Non-streaming requests above ~21k max_tokens are refused by the SDK as likely to exceed
+# its 10-minute limit; the default stays below, raise params max_tokens to go further.
+_DEFAULT_MAX_TOKENS = 16_384
+_UNSUPPORTED = ("seed", "presence_penalty", "frequency_penalty")
+
+
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage(0, 0)
+    read = getattr(usage, "cache_read_input_tokens", 0) or 0
+    written = getattr(usage, "cache_creation_input_tokens", 0) or 0
+    return Usage(
+        input_tokens=(usage.input_tokens or 0) + read + written,
+        output_tokens=usage.output_tokens or 0,
+        cached_input_tokens=read,
+        cache_write_tokens=written,
+    )
+
+
+class AnthropicProvider(SDKProvider):
+    """Send prompts to Anthropic's Messages API.
+
+    System messages become the ``system`` field and consecutive same-role turns are
+    merged; ``max_tokens`` (required by the API) defaults to the model's maximum output
+    from the catalog, capped at 16,384. An output schema is sent as a forced tool call,
+    whose input is the answer.
+
+    Args:
+        client: your own ``anthropic.Anthropic`` client (its retries are switched off).
+            Without one, a client is made on first use from ``api_key``/``base_url`` or
+            the ``ANTHROPIC_API_KEY`` environment variable.
+        async_client: your own ``anthropic.AsyncAnthropic``, for ``acomplete``/``astream``.
+        api_key, base_url, timeout, retry, catalog, native_schema: as for
+            :class:`~promptlib.OpenAIProvider`.
+    """
+
+    name: ClassVar[str] = "anthropic"
+    sdk_module: ClassVar[str] = "anthropic"
+    key_variable: ClassVar[str] = "ANTHROPIC_API_KEY"
+    request_id_header: ClassVar[str] = "request-id"
+
+    def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:
+        """The exact keyword arguments ``messages.create`` receives for ``prompt``."""
+        name = model or prompt.model
+        if not name:
+            raise ConfigurationError(
+                "no model to send to: pass model='claude-sonnet-4-5', or set model= on the template"
+            )
+        name = name.split(":", 1)[1] if name.startswith("anthropic:") else name
+        params = dict(prompt.params)
+        unsupported = [key for key in _UNSUPPORTED if key in params]
+        if unsupported:
+            raise ConfigurationError(
+                f"Anthropic's API has no {', '.join(unsupported)}; remove it from the "
+                "template's params for this provider"
+            )
+        request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
+        request.update(anthropic_messages(prompt))
+        for key in ("temperature", "top_p"):
+            if key in params:
+                request[key] = params[key]
+        if "stop" in params:
+            request["stop_sequences"] = params["stop"]
+        if prompt.output is not None and prompt.reasoning is None and self.native_schema:
+            tool = schema_name(prompt.output.name)
+            request["tools"] = [
+                {
+                    "name": tool,
+                    "description": "Give the answer in exactly this structure.",
+                    "input_schema": prompt.output.schema,
+                }
+            ]
+            request["tool_choice"] = {"type": "tool", "name": tool}
+        request.update(params.get("extra", {}))
+        return request
+
+    def _max_tokens(self, model: str, params: dict[str, Any]) -> int:
+        if isinstance(params.get("max_tokens"), int):
+            return int(params["max_tokens"])
+        try:
+            known = (self.catalog or Catalog.default()).get(model).max_output_tokens
+        except ConfigurationError:
+            known = None
+        return min(known or _DEFAULT_MAX_TOKENS, _DEFAULT_MAX_TOKENS)
+
+    def repair_request(
+        self, request: dict[str, Any], exchange: Exchange, problem: str
+    ) -> dict[str, Any]:
+        messages = [
+            *request["messages"],
+            {"role": "assistant", "content": exchange.text or "(no answer)"},
+            {"role": "user", "content": REPAIR.format(problem=problem)},
+        ]
+        return {**request, "messages": messages}
+
+    def parse_response(self, response: Any) -> Exchange:
+        texts = []
+        for block in response.content:
+            if block.type == "text":
+                texts.append(block.text)
+            elif block.type == "tool_use":
+                texts.append(json.dumps(block.input, ensure_ascii=False))
+        refusal = "".join(texts) or "refused" if response.stop_reason == "refusal" else None
+        return Exchange(
+            text="".join(texts),
+            usage=_usage(response.usage),
+            request_id=getattr(response, "_request_id", None),
+            finish_reason=response.stop_reason,
+            raw=response,
+            refusal=refusal,
+        )
+
+    def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
+        if exchange.refusal:
+            raise ModelOutputError(f"the model refused: {exchange.refusal}", text=exchange.text)
+        return prompt.parse(exchange.text)
+
+    def _sync_client_class(self) -> Any:
+        return self._sdk().Anthropic
+
+    def _async_client_class(self) -> Any:
+        return self._sdk().AsyncAnthropic
+
+    def _create(self, client: Any, request: dict[str, Any]) -> Any:
+        return client.messages.create(**request)
+
+    def _stream_events(self, events: Iterable[Any], state: _StreamState) -> Iterator[str]:
+        for event in events:
+            kind = event.type
+            if kind == "message_start":
+                state.usage = _usage(event.message.usage)
+            elif kind == "content_block_delta":
+                delta = event.delta
+                piece = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
+                if piece:
+                    state.parts.append(piece)
+                    yield piece
+            elif kind == "message_delta":
+                state.finish_reason = event.delta.stop_reason
+                if event.usage is not None and event.usage.output_tokens is not None:
+                    state.usage = Usage(
+                        state.usage.input_tokens,
+                        event.usage.output_tokens,
+                        state.usage.cached_input_tokens,
+                        state.usage.cache_write_tokens,
+                    )
