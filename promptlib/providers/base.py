@@ -275,6 +275,8 @@ class CompletionStream(_StreamBase[OutputT]):
         self._opened(events)
         try:
             yield from provider._stream_events(events, self._state)
+        except sdk.APIConnectionError as exc:  # the SDK's wrapping of a broken stream
+            raise self._cut_off(exc) from exc
         except sdk.APIError as exc:
             raise translate(exc, sdk, provider.name, self._attempts) from exc
         except Exception as exc:
@@ -304,6 +306,8 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
             async for event in events:
                 for delta in provider._stream_events([event], self._state):
                     yield delta
+        except sdk.APIConnectionError as exc:  # the SDK's wrapping of a broken stream
+            raise self._cut_off(exc) from exc
         except sdk.APIError as exc:
             raise translate(exc, sdk, provider.name, self._attempts) from exc
         except Exception as exc:
