@@ -87,6 +87,17 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
     cmd.add_argument("--json", action="store_true", help=json_help)
 
+    cmd = add("run", "render a template, send it to a model, and print the result")
+    cmd.add_argument("ref", metavar="NAME[@REF]")
+    cmd.add_argument(
+        "--model",
+        metavar="PROVIDER:MODEL",
+        help="e.g. openai:gpt-4o-mini (default: the template's)",
+    )
+    cmd.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. Ollama")
+    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
     cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")
     cmd.add_argument("ref_a", metavar="NAME@A")
     cmd.add_argument("ref_b", metavar="NAME@B")

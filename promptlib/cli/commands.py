@@ -216,6 +216,12 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return cmd_cost(args)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from promptlib.cli.run_command import cmd_run
+
+    return cmd_run(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": cmd_list,
     "show": cmd_show,
@@ -225,4 +231,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diff": cmd_diff,
     "count": cmd_count,
     "cost": cmd_cost,
+    "run": cmd_run,
 }

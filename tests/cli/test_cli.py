@@ -228,3 +228,79 @@ def test_cost(tmp_path):
         ).returncode
         == 2
     )
+
+
+@pytest.fixture
+def local_openai():
+    """An OpenAI-compatible server on 127.0.0.1 that answers every completion the same."""
+    import copy
+    import http.server
+    import threading
+
+    from tests.providers.conftest import EXCHANGES
+
+    body = copy.deepcopy(EXCHANGES["structured"])
+    body["choices"][0]["message"]["content"] = '{"priority": "urgent"}'
+    seen: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["content-length"])
+            seen.append(json.loads(self.rfile.read(length)))
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-request-id", "req_local")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_run_against_a_local_compatible_server(local_openai):
+    url, seen = local_openai
+    args = [
+        "run",
+        "ticket-priority@production",
+        "--base-url",
+        url,
+        "--var",
+        "ticket=Site down for everyone",
+    ]
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        '{"priority": "urgent"}\n\nticket-priority@1.0.0 on openai:gpt-4o-mini: 79 in'
+    )
+    assert "request req_local" in result.stdout
+    data = json.loads(run(*args, "--json").stdout)
+    assert data["output"] == {"priority": "urgent"}
+    assert data["usage"]["input_tokens"] == 79
+    assert data["cost"]["known"] is True
+    assert seen[0]["model"] == "gpt-4o-mini"
+    assert seen[0]["response_format"]["json_schema"]["strict"] is True
+
+
+def test_run_without_a_key_names_the_variable(monkeypatch):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "promptlib", "run", "sentiment", "--var", "review=ok"],
+        capture_output=True,
+        text=True,
+        cwd=SHIPPED.parent,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "set the OPENAI_API_KEY environment variable" in result.stderr

@@ -1,0 +1,84 @@
+"""The ``run`` subcommand: render, send, print the result with usage and cost."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+from promptlib.cli.config import catalog_file, templates_root
+from promptlib.cli.variables import parse_variables
+from promptlib.errors import ConfigurationError
+from promptlib.providers.registry import get_provider
+from promptlib.repository import Registry
+from promptlib.tokens import Catalog
+
+__all__ = ["cmd_run"]
+
+
+def _jsonable(output: Any) -> Any:
+    return output.model_dump(mode="json") if isinstance(output, BaseModel) else output
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    extra = catalog_file(args.catalog)
+    catalog = Catalog.default().extend(extra) if extra else Catalog.default()
+    prompt = Registry(templates_root(args.templates)).render(args.ref, **parse_variables(args.var))
+    target = args.model or prompt.model
+    if not target:
+        raise ConfigurationError(
+            f"{args.ref} sets no model: pass --model, e.g. --model openai:gpt-4o-mini"
+        )
+    if args.base_url:
+        from promptlib.providers.openai import OpenAIProvider
+
+        provider: Any = OpenAIProvider(base_url=args.base_url, catalog=catalog)
+        model = target.split(":", 1)[1] if target.startswith("openai:") else target
+    else:
+        provider, model = get_provider(target, catalog=catalog)
+        provider.catalog = catalog
+    completion = provider.complete(prompt, model)
+    cost = completion.cost
+    if args.json:
+        data = {
+            "name": completion.template,
+            "version": completion.version,
+            "template_hash": completion.template_hash,
+            "provider": completion.provider,
+            "model": completion.model,
+            "text": completion.text,
+            "output": _jsonable(completion.output),
+            "reasoning": completion.reasoning,
+            "usage": {
+                "input_tokens": completion.usage.input_tokens,
+                "output_tokens": completion.usage.output_tokens,
+                "cached_input_tokens": completion.usage.cached_input_tokens,
+                "cache_write_tokens": completion.usage.cache_write_tokens,
+            },
+            "cost": cost.to_dict(),
+            "latency": round(completion.latency, 4),
+            "attempts": completion.attempts,
+            "request_id": completion.request_id,
+            "finish_reason": completion.finish_reason,
+        }
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    output = completion.output
+    shown = (
+        json.dumps(_jsonable(output), ensure_ascii=False)
+        if isinstance(output, (BaseModel, dict))
+        else str(output)
+    )
+    usage = completion.usage
+    price = f"${cost.total}" if cost.total is not None else "unknown"
+    sys.stdout.write(
+        f"{shown}\n\n"
+        f"{completion.template}@{completion.version} on {completion.provider}:{completion.model}: "
+        f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached), "
+        f"{usage.output_tokens:,} out, cost {price}, {completion.latency:.2f}s, "
+        f"{completion.attempts} attempt(s), request {completion.request_id or '-'}\n"
+    )
+    return 0
