@@ -76,9 +76,11 @@ class AnthropicProvider(SDKProvider):
             )
         request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
         request.update(anthropic_messages(prompt))
-        for key in ("temperature", "top_p"):
-            if key in params:
-                request[key] = params[key]
+        # Sampling settings go in the body as extra fields: recent SDKs no longer take them
+        # as arguments, and the wire format is the same either way.
+        sampling = {key: params[key] for key in ("temperature", "top_p") if key in params}
+        if sampling:
+            request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
         if prompt.output is not None and prompt.reasoning is None and self.native_schema:

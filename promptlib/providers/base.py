@@ -253,8 +253,8 @@ class _StreamBase(Generic[OutputT]):
             template=prompt.meta.template,
             version=prompt.meta.version,
             template_hash=prompt.meta.template_hash,
-            prompt_hash=prompt.hash,
             raw=raw,
+            prompt=prompt,
         )
 
 

@@ -61,8 +61,13 @@ class Completion(Generic[OutputT]):
     template: str | None = None
     version: str | None = None
     template_hash: str | None = None
-    prompt_hash: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
+    prompt: Prompt[Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def prompt_hash(self) -> str | None:
+        """The hash of the prompt sent (see :attr:`Prompt.hash`)."""
+        return self.prompt.hash if self.prompt is not None else None
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,8 @@ def completion_flow(
             template=prompt.meta.template,
             version=prompt.meta.version,
             template_hash=prompt.meta.template_hash,
-            prompt_hash=prompt.hash,
             raw=exchange.raw,
+            prompt=prompt,
         )
     assert exchange is not None
     raise OutputValidationError(

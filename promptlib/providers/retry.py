@@ -155,66 +155,93 @@ def translate(exc: BaseException, sdk: Any, provider: str, attempts: int) -> Pro
     return RequestRejectedError(message, attempts=attempts, **common)
 
 
-def _wait(policy: RetryPolicy) -> Callable[[Any], float]:
+def _wait(policy: RetryPolicy, offset: int = 0) -> Callable[[Any], float]:
     def wait(state: Any) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        asked = retry_after(exc) if exc is not None else None
-        if asked is not None:
-            return asked
-        attempt: int = state.attempt_number
-        backoff = min(policy.max_wait, policy.initial_wait * 2.0 ** (attempt - 1))
-        return backoff + random.uniform(0, policy.jitter) if policy.jitter else backoff
+        return _wait_after(policy, exc, state.attempt_number + offset)
 
     return wait
+
+
+def _wait_after(policy: RetryPolicy, exc: BaseException | None, attempt: int) -> float:
+    asked = retry_after(exc) if exc is not None else None
+    if asked is not None:
+        return asked
+    backoff = min(policy.max_wait, policy.initial_wait * 2.0 ** (attempt - 1))
+    return backoff + random.uniform(0, policy.jitter) if policy.jitter else backoff
+
+
+def _failure(exc: Exception, sdk: Any, provider: str, attempts: int) -> PromptlibError | None:
+    if isinstance(exc, sdk.APIError):
+        return translate(exc, sdk, provider, attempts)
+    if isinstance(exc, ValueError):  # a 200 whose body is not the JSON it should be
+        return ProviderError(
+            f"the response could not be read: {exc}", provider=provider, attempts=attempts
+        )
+    return None
+
+
+def _retrying(policy: RetryPolicy, sdk: Any, asynchronous: bool) -> Any:
+    import tenacity
+
+    # The first attempt is made before tenacity is involved (it is the fast path), so
+    # tenacity makes the remaining attempts, numbering them from the second.
+    options: dict[str, Any] = {
+        "stop": tenacity.stop_after_attempt(policy.attempts - 1),
+        "wait": _wait(policy, offset=1),
+        "retry": tenacity.retry_if_exception(lambda e: _is_retryable(e, sdk, policy)),
+        "reraise": True,
+    }
+    if asynchronous:
+        return tenacity.AsyncRetrying(sleep=policy.async_sleep, **options)
+    return tenacity.Retrying(sleep=policy.sleep, **options)
 
 
 def call_with_retries(
     fn: Callable[[], T], *, policy: RetryPolicy, sdk: Any, provider: str
 ) -> tuple[T, int]:
     """Call ``fn`` under the policy; return its result and the attempts it took."""
-    import tenacity
-
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.attempts),
-        wait=_wait(policy),
-        retry=tenacity.retry_if_exception(lambda e: _is_retryable(e, sdk, policy)),
-        sleep=policy.sleep,
-        reraise=True,
-    )
     try:
-        result = retrying(fn)
-    except sdk.APIError as exc:
-        attempts = retrying.statistics.get("attempt_number", 1)
-        raise translate(exc, sdk, provider, attempts) from exc
-    except ValueError as exc:  # a 200 whose body is not the JSON it should be; not retried
-        attempts = retrying.statistics.get("attempt_number", 1)
-        raise ProviderError(
-            f"the response could not be read: {exc}", provider=provider, attempts=attempts
-        ) from exc
-    return result, int(retrying.statistics.get("attempt_number", 1))
+        return fn(), 1
+    except Exception as first:
+        failure = _failure(first, sdk, provider, 1)
+        if failure is None:
+            raise
+        if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
+            raise failure from first
+        policy.sleep(_wait_after(policy, first, 1))
+    retrying = _retrying(policy, sdk, asynchronous=False)
+    try:
+        result: T = retrying(fn)
+    except Exception as exc:
+        attempts = 1 + int(retrying.statistics.get("attempt_number", 1))
+        failure = _failure(exc, sdk, provider, attempts)
+        if failure is None:
+            raise
+        raise failure from exc
+    return result, 1 + int(retrying.statistics.get("attempt_number", 1))
 
 
 async def acall_with_retries(
     fn: Callable[[], Awaitable[T]], *, policy: RetryPolicy, sdk: Any, provider: str
 ) -> tuple[T, int]:
     """The async twin of :func:`call_with_retries`."""
-    import tenacity
-
-    retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(policy.attempts),
-        wait=_wait(policy),
-        retry=tenacity.retry_if_exception(lambda e: _is_retryable(e, sdk, policy)),
-        sleep=policy.async_sleep,
-        reraise=True,
-    )
+    try:
+        return await fn(), 1
+    except Exception as first:
+        failure = _failure(first, sdk, provider, 1)
+        if failure is None:
+            raise
+        if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
+            raise failure from first
+        await policy.async_sleep(_wait_after(policy, first, 1))
+    retrying = _retrying(policy, sdk, asynchronous=True)
     try:
         result: T = await retrying(fn)
-    except sdk.APIError as exc:
-        attempts = retrying.statistics.get("attempt_number", 1)
-        raise translate(exc, sdk, provider, attempts) from exc
-    except ValueError as exc:  # a 200 whose body is not the JSON it should be; not retried
-        attempts = retrying.statistics.get("attempt_number", 1)
-        raise ProviderError(
-            f"the response could not be read: {exc}", provider=provider, attempts=attempts
-        ) from exc
-    return result, int(retrying.statistics.get("attempt_number", 1))
+    except Exception as exc:
+        attempts = 1 + int(retrying.statistics.get("attempt_number", 1))
+        failure = _failure(exc, sdk, provider, attempts)
+        if failure is None:
+            raise
+        raise failure from exc
+    return result, 1 + int(retrying.statistics.get("attempt_number", 1))

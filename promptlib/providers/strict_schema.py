@@ -22,10 +22,17 @@ def schema_name(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"
 
 
+_CACHE: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` rewritten for strict mode."""
-    rewritten: dict[str, Any] = _rewrite(copy.deepcopy(schema))
-    return rewritten
+    """``schema`` rewritten for strict mode (a new dict, shared by calls with that schema)."""
+    cached = _CACHE.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        cached = _CACHE[id(schema)] = (schema, _rewrite(copy.deepcopy(schema)))
+    return cached[1]
 
 
 def _nullable(node: dict[str, Any]) -> dict[str, Any]:

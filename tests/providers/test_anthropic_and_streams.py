@@ -101,7 +101,7 @@ def test_anthropic_request_conversion():
             },
             {"role": "assistant", "content": "Sure:"},
         ],
-        "temperature": 0.2,
+        "extra_body": {"temperature": 0.2},
         "stop_sequences": ["END"],
     }
     with pytest.raises(ConfigurationError, match="Anthropic's API has no seed"):
