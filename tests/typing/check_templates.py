@@ -11,7 +11,18 @@ from typing import Any
 from pydantic import BaseModel
 from typing_extensions import assert_type
 
-from promptlib import Context, JsonOutput, Prompt, System, Template, Untrusted, User
+from promptlib import (
+    AnthropicProvider,
+    Completion,
+    Context,
+    JsonOutput,
+    OpenAIProvider,
+    Prompt,
+    System,
+    Template,
+    Untrusted,
+    User,
+)
 
 
 class Inputs(BaseModel):
@@ -43,3 +54,17 @@ assert_type(raw.render().parse("{}"), dict[str, Any])
 
 typed.render(Other(ticket="x"))  # type: ignore[call-overload]
 typed.render(Inputs(ticket="x")).parse(42)  # type: ignore[arg-type]
+
+# Providers carry the output type through: Completion[Triage].
+provider = OpenAIProvider()
+completion = provider.complete(typed.render(ticket="x"))
+assert_type(completion, Completion[Triage])
+assert_type(completion.output, Triage)
+assert_type(provider.complete(text.render(ticket="x")).output, str)
+
+
+async def send_async() -> None:
+    done = await AnthropicProvider().acomplete(typed.render(ticket="x"))
+    assert_type(done.output, Triage)
+    for delta in provider.stream(typed.render(ticket="x")):
+        assert_type(delta, str)
