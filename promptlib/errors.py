@@ -11,6 +11,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   ├── InputError              render inputs failed validation (names the fields)
     │   ├── PromptFormatError       a serialized Prompt could not be read back
     │   ├── BudgetExceededError     a prompt cannot be fitted into its token budget
+    │   ├── RequestsBlockedError    a test tried to reach a real provider (see promptlib.testing)
     │   └── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
     │       └── AuthenticationError     the provider refused the API key (401/403) or none is set
     ├── ProviderError               the provider failed; carries provider, status, request id
@@ -51,6 +52,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RequestRejectedError",
+    "RequestsBlockedError",
     "TemplateError",
     "TemplateRenderError",
     "TemplateSecurityError",
@@ -134,6 +136,10 @@ class BudgetExceededError(UsageError):
         self.tokens = tokens
         self.budget = budget
         super().__init__(message)
+
+
+class RequestsBlockedError(UsageError):
+    """A test tried to send a real request to a model provider; tests run offline."""
 
 
 class ProviderError(PromptlibError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
@@ -27,9 +27,27 @@ from promptlib.providers.retry import RetryPolicy, acall_with_retries, call_with
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
 
-__all__ = ["CompletionStream", "SDKProvider"]
+__all__ = ["CompletionStream", "SDKProvider", "set_request_guard"]
 
 OutputT = TypeVar("OutputT")
+
+# Installed by promptlib's pytest plugin: called with (provider, client) before any send.
+_request_guard: Callable[[SDKProvider, Any], None] | None = None
+
+
+def set_request_guard(
+    guard: Callable[[SDKProvider, Any], None] | None,
+) -> Callable[[SDKProvider, Any], None] | None:
+    """Install ``guard`` (or none); return the one it replaces."""
+    global _request_guard
+    previous, _request_guard = _request_guard, guard
+    return previous
+
+
+def _checked(provider: SDKProvider, client: Any) -> Any:
+    if _request_guard is not None:
+        _request_guard(provider, client)
+    return client
 
 
 class SDKProvider:
@@ -143,7 +161,7 @@ class SDKProvider:
             AuthenticationError: no API key, or the provider refused it.
             OutputValidationError: the reply stayed invalid after every repair.
         """
-        client, sdk = self._sync(), self._sdk()
+        client, sdk = _checked(self, self._sync()), self._sdk()
 
         def send(request: dict[str, Any]) -> tuple[Any, int]:
             return call_with_retries(
@@ -160,7 +178,7 @@ class SDKProvider:
         self, prompt: Prompt[OutputT], model: str | None = None
     ) -> Completion[OutputT]:
         """The async twin of :meth:`complete`."""
-        client, sdk = self._async(), self._sdk()
+        client, sdk = _checked(self, self._async()), self._sdk()
 
         async def send(request: dict[str, Any]) -> tuple[Any, int]:
             async def attempt() -> Any:
@@ -263,7 +281,7 @@ class CompletionStream(_StreamBase[OutputT]):
 
     def __iter__(self) -> Iterator[str]:
         provider, sdk = self._provider, self._provider._sdk()
-        client = provider._sync()
+        client = _checked(provider, provider._sync())
         self._started = time.perf_counter()
         request = {**self.request, "stream": True}
         events, self._attempts = call_with_retries(
@@ -291,7 +309,7 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
 
     async def __aiter__(self) -> AsyncIterator[str]:
         provider, sdk = self._provider, self._provider._sdk()
-        client = provider._async()
+        client = _checked(provider, provider._async())
         self._started = time.perf_counter()
         request = {**self.request, "stream": True}
 

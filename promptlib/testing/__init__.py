@@ -1,0 +1,6 @@
+"""Testing prompts without a network: a mock provider, snapshots, template test cases."""
+
+from promptlib.testing.fake import fake_from_schema
+from promptlib.testing.mock import Failure, MockCall, MockProvider
+
+__all__ = ["Failure", "MockCall", "MockProvider", "fake_from_schema"]

@@ -1,0 +1,143 @@
+"""promptlib's pytest plugin (registered through the ``pytest11`` entry point).
+
+- Keeps tests offline: a real provider request fails, unless the test is marked
+  ``@pytest.mark.allow_provider_requests`` or ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
+- Fixtures: ``mock_provider``, ``prompt_registry``, ``prompt_snapshot``.
+- ``--update-prompt-snapshots`` rewrites snapshots instead of comparing.
+- Collects the test cases stored in ``*.prompt`` files (add the templates folder to
+  ``testpaths``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("promptlib")
+    group.addoption(
+        "--update-prompt-snapshots",
+        action="store_true",
+        default=False,
+        help="rewrite promptlib prompt snapshots instead of comparing them",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "allow_provider_requests: let this test send real requests to model providers"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
+    allowed = request.node.get_closest_marker("allow_provider_requests") is not None or (
+        os.environ.get("PROMPTLIB_ALLOW_REQUESTS") == "1"
+    )
+    if allowed:
+        yield
+        return
+    from promptlib.providers.base import set_request_guard
+    from promptlib.testing.guard import block_real_requests
+
+    previous = set_request_guard(block_real_requests)
+    try:
+        yield
+    finally:
+        set_request_guard(previous)
+
+
+@pytest.fixture
+def mock_provider() -> Any:
+    """A fresh :class:`~promptlib.testing.MockProvider` (script it with ``.replies``)."""
+    from promptlib.testing import MockProvider
+
+    return MockProvider()
+
+
+@pytest.fixture
+def prompt_registry(pytestconfig: pytest.Config) -> Any:
+    """The project's template :class:`~promptlib.Registry` ([tool.promptlib] or ./templates)."""
+    from promptlib.cli.config import templates_root
+    from promptlib.repository import Registry
+
+    return Registry(templates_root(None, cwd=Path(pytestconfig.rootpath)))
+
+
+@pytest.fixture
+def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``prompt_snapshot(prompt, name=None, request=None)``: compare with a stored snapshot.
+
+    Snapshots live in ``__snapshots__/<test module>/<test name>[-<name>].txt`` beside the
+    test; ``--update-prompt-snapshots`` writes them.
+    """
+    from promptlib.testing.snapshots import assert_snapshot
+
+    update = bool(request.config.getoption("--update-prompt-snapshots"))
+    module = Path(str(request.node.fspath))
+    folder = module.parent / "__snapshots__" / module.stem
+    test = re.sub(r"[^\w.-]+", "_", request.node.name)
+
+    def check(prompt: Any, name: str | None = None, *, request: Any = None) -> None:
+        filename = f"{test}-{name}.txt" if name else f"{test}.txt"
+        assert_snapshot(prompt, folder / filename, update=update, request=request)
+
+    return check
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".prompt" and "\ntests:" in file_path.read_text(encoding="utf-8"):
+        return TemplateCases.from_parent(parent, path=file_path)
+    return None
+
+
+class TemplateCases(pytest.File):
+    """The test cases stored in one template file."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from promptlib.repository.loader import load_file
+
+        loaded = load_file(self.path, self.path.parents[1])
+        for index, case in enumerate(loaded.tests):
+            name = str(case.get("name") or f"case {index + 1}")
+            yield TemplateCase.from_parent(self, name=name, loaded=loaded, case=case, index=index)
+
+
+class TemplateCase(pytest.Item):
+    """One stored test case."""
+
+    def __init__(self, *, loaded: Any, case: Any, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loaded, self.case, self.index = loaded, case, index
+
+    def runtest(self) -> None:
+        from promptlib.testing.cases import run_case
+
+        result = run_case(self.loaded, self.case, self.index)
+        if not result.passed:
+            raise CaseFailed(result.template, result.name, result.failures)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            failure = excinfo.value
+            return f"{failure.template} — {failure.name}:\n" + "\n".join(
+                f"  - {line}" for line in failure.failures
+            )
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.loaded.template.label}: {self.name}"
+
+
+class CaseFailed(Exception):
+    def __init__(self, template: str, name: str, failures: list[str]) -> None:
+        super().__init__(template, name, failures)
+        self.template, self.name, self.failures = template, name, failures
