@@ -92,10 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument(
         "--model",
         metavar="PROVIDER:MODEL",
-        help="e.g. openai:gpt-4o-mini (default: the template's)",
+        help="e.g. openai:gpt-4o-mini; mock:gpt-4o-mini answers offline "
+        "(default: the template's model)",
     )
     cmd.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. Ollama")
     cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
+    cmd = add("test", "run the test cases stored in template files")
+    cmd.add_argument("name", nargs="?", metavar="NAME[@REF]", help="one template (default: all)")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")

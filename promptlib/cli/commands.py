@@ -222,6 +222,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from promptlib.testing.cases import run_cases
+
+    registry = _registry(args)
+    if args.name and "@" in args.name:
+        refs = [args.name]
+    else:
+        names = [args.name] if args.name else registry.names()
+        refs = [f"{n}@{v}" for n in names for v in registry.versions(n)]
+    results = [result for ref in refs for result in run_cases(registry.file(ref))]
+    failed = [r for r in results if not r.passed]
+    if args.json:
+        cases = [
+            {"template": r.template, "name": r.name, "passed": r.passed, "failures": r.failures}
+            for r in results
+        ]
+        _print_json({"passed": len(results) - len(failed), "failed": len(failed), "cases": cases})
+    else:
+        for r in results:
+            sys.stdout.write(f"{'PASS' if r.passed else 'FAIL'} {r.template}: {r.name}\n")
+            sys.stdout.writelines(f"       - {line}\n" for line in r.failures)
+        sys.stdout.write(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
+    if failed:
+        raise CheckFailed("")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": cmd_list,
     "show": cmd_show,
@@ -232,4 +259,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "count": cmd_count,
     "cost": cmd_cost,
     "run": cmd_run,
+    "test": cmd_test,
 }

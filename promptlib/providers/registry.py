@@ -36,6 +36,7 @@ def _lazy(module: str, attribute: str) -> Callable[[], Any]:
 
 register_provider("openai", _lazy("promptlib.providers.openai", "OpenAIProvider"))
 register_provider("anthropic", _lazy("promptlib.providers.anthropic", "AnthropicProvider"))
+register_provider("mock", _lazy("promptlib.testing.mock", "MockProvider"))
 
 
 def get_provider(model: str, *, catalog: Catalog | None = None) -> tuple[Any, str]:

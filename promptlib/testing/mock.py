@@ -110,10 +110,7 @@ class MockProvider:
     def _reply_for(self, prompt: Prompt[Any]) -> Reply:
         script = self.replies
         if script is None:
-            if prompt.output is None:
-                return "mock reply"
-            fake: dict[str, Any] = fake_from_schema(prompt.output.schema)
-            return fake
+            return _fake_reply(prompt)
         if callable(script):
             return script(prompt)
         if isinstance(script, Mapping):
@@ -252,6 +249,24 @@ class MockProvider:
         seen = "\n".join(f"  - {c.template}@{c.version} {dict(c.inputs)}" for c in self.calls)
         wanted = f"{template}@{version or '*'} {inputs or ''}"
         raise AssertionError(f"no call matched {wanted}; calls made:\n{seen or '  (none)'}")
+
+
+def _fake_reply(prompt: Prompt[Any]) -> str:
+    """A reply in the form the prompt asks for: schema-valid JSON, after reasoning if asked."""
+    answer = (
+        "mock reply"
+        if prompt.output is None
+        else json.dumps(fake_from_schema(prompt.output.schema), ensure_ascii=False)
+    )
+    spec = prompt.reasoning
+    if spec is None:
+        return answer
+    if spec.style == "tags":
+        return (
+            f"<{spec.reasoning_tag}>mock reasoning</{spec.reasoning_tag}>\n"
+            f"<{spec.answer_tag}>{answer}</{spec.answer_tag}>"
+        )
+    return f"mock reasoning\n{spec.answer_prefix} {answer}"
 
 
 def _text(reply: Reply) -> str:
