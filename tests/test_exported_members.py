@@ -48,6 +48,7 @@ EXPECTED = [
     "ReasoningSpec",
     "Registry",
     "RequestRejectedError",
+    "RequestsBlockedError",
     "RetryPolicy",
     "Role",
     "Section",

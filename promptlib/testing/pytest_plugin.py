@@ -42,13 +42,10 @@ def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
     allowed = request.node.get_closest_marker("allow_provider_requests") is not None or (
         os.environ.get("PROMPTLIB_ALLOW_REQUESTS") == "1"
     )
-    if allowed:
-        yield
-        return
     from promptlib.providers.base import set_request_guard
     from promptlib.testing.guard import block_real_requests
 
-    previous = set_request_guard(block_real_requests)
+    previous = set_request_guard(None if allowed else block_real_requests)
     try:
         yield
     finally:

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel
+
+from promptlib import (
+    ConfigurationError,
+    JsonOutput,
+    OutputValidationError,
+    ProviderUnavailableError,
+    RateLimitError,
+    Template,
+    User,
+    count_tokens,
+)
+from promptlib.testing import Failure, MockProvider, fake_from_schema
+from tests.conftest import Triage
+
+
+class Label(BaseModel):
+    label: str
+    score: float | None = None
+
+
+def label_template():
+    from pydantic import BaseModel as _Base
+
+    class Inputs(_Base):
+        text: str
+
+    return Template(
+        [User("Label {{ text }}."), JsonOutput()],
+        name="label",
+        version="2.0.0",
+        inputs=Inputs,
+        output=Label,
+        model="gpt-4o-mini",
+    )
+
+
+def test_default_replies_are_schema_valid_fakes():
+    prompt = label_template().render(text="great")
+    completion = MockProvider().complete(prompt)
+    assert completion.output == Label(label="example", score=None)
+    assert completion.provider == "mock"
+    assert completion.usage.input_tokens == count_tokens(prompt, "gpt-4o-mini").total
+    assert completion.usage.output_tokens > 0
+    assert completion.cost.known
+    assert (completion.template, completion.version) == ("label", "2.0.0")
+
+
+def test_scripted_list_in_order_then_the_last_repeats():
+    mock = MockProvider(["first", "second"])
+    prompt = Template(User("hi"), name="t").render()
+    assert [mock.complete(prompt).text for _ in range(3)] == ["first", "second", "second"]
+
+
+def test_replies_by_template_name_and_by_function(triage):
+    mock = MockProvider(
+        {
+            "label": {"label": "pos"},
+            "triage": ['<answer>{"priority": "high", "category": "bug", "summary": "s"}</answer>'],
+        }
+    )
+    assert mock.complete(label_template().render(text="x")).output == Label(label="pos")
+    assert mock.complete(triage.render(company="A", ticket="t")).output == Triage(
+        priority="high", category="bug", summary="s"
+    )
+    with pytest.raises(ConfigurationError, match="no reply for template 'other'"):
+        mock.complete(Template(User("x"), name="other").render())
+    echo = MockProvider(lambda prompt: prompt.messages[-1].text.upper())
+    assert echo.complete(Template(User("shout"), name="t").render()).output == "SHOUT"
+
+
+def test_chain_of_thought_fakes_are_in_the_asked_form(triage):
+    completion = MockProvider().complete(triage.render(company="A", ticket="t"))
+    assert completion.reasoning == "mock reasoning"
+    assert isinstance(completion.output, Triage)
+
+
+def test_calls_are_recorded_with_the_real_request_and_can_be_asserted():
+    mock = MockProvider()
+    prompt = label_template().render(text="great")
+    mock.complete(prompt)
+    mock.assert_called(times=1)
+    call = mock.assert_called_with("label", version="2.0.0", text="great")
+    assert call.request["response_format"]["json_schema"]["strict"] is True
+    assert call.request["messages"][0] == {"role": "user", "content": "Label great."}
+    with pytest.raises(AssertionError, match=r"no call matched label@\* \{'text': 'bad'\}"):
+        mock.assert_called_with("label", text="bad")
+    with pytest.raises(AssertionError, match="called 1 times, not 2"):
+        mock.assert_called(times=2)
+
+
+def test_simulated_failures():
+    prompt = label_template().render(text="x")
+    with pytest.raises(RateLimitError, match="simulated rate limit"):
+        MockProvider([Failure("rate_limit")]).complete(prompt)
+    with pytest.raises(ProviderUnavailableError):
+        MockProvider([Failure("server_error")]).complete(prompt)
+    repaired = MockProvider([Failure("invalid_output"), {"label": "ok"}]).complete(prompt)
+    assert (repaired.output, repaired.repairs, repaired.attempts) == (Label(label="ok"), 1, 2)
+    with pytest.raises(OutputValidationError) as info:
+        MockProvider([Failure("invalid_output")]).complete(prompt)
+    assert len(info.value.attempts) == 3
+    with pytest.raises(ConfigurationError, match="use 'rate_limit'"):
+        Failure("meteor")
+
+
+def test_async_and_streaming_behave_like_the_real_adapters():
+    prompt = label_template().render(text="x")
+    mock = MockProvider([{"label": "streamed"}])
+    assert asyncio.run(mock.acomplete(prompt)).output == Label(label="streamed")
+    stream = mock.stream(prompt)
+    with pytest.raises(RuntimeError):
+        _ = stream.completion
+    pieces = list(stream)
+    assert "".join(pieces) == '{"label": "streamed"}'
+    assert len(pieces) > 1
+    assert stream.completion.output == Label(label="streamed")
+
+    async def read():
+        astream = mock.astream(prompt)
+        return [piece async for piece in astream], astream.completion
+
+    pieces, completion = asyncio.run(read())
+    assert completion.output.label == "streamed"
+
+
+def test_fake_values_follow_the_schema():
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "minimum": 3},
+            "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}, "minItems": 2},
+            "kind": {"anyOf": [{"type": "null"}, {"enum": ["a", "b"]}]},
+        },
+        "$defs": {"Tag": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    }
+    assert fake_from_schema(schema) == {"n": 3, "tags": [{"name": "example"}] * 2, "kind": "a"}
+
+
+def test_the_mock_is_a_registered_provider():
+    from promptlib import get_provider
+
+    provider, model = get_provider("mock:gpt-4o")
+    assert isinstance(provider, MockProvider)
+    assert model == "gpt-4o"

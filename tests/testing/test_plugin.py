@@ -1,0 +1,104 @@
+"""The pytest plugin, exercised with pytester in throwaway projects."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SHIPPED = Path(__file__).parents[2] / "templates"
+
+OFFLINE_TESTS = """
+import pytest
+from promptlib import OpenAIProvider, RequestsBlockedError, Registry
+
+def test_uses_the_mock(mock_provider, prompt_registry):
+    prompt = prompt_registry.render("sentiment@production", review="Lovely.")
+    mock_provider.replies = ["positive"]
+    assert mock_provider.complete(prompt).output == "positive"
+    mock_provider.assert_called_with("sentiment", review="Lovely.")
+
+def test_a_real_request_is_blocked(prompt_registry):
+    prompt = prompt_registry.render("sentiment@production", review="Lovely.")
+    with pytest.raises(RequestsBlockedError, match="a test tried to send a real request to openai"):
+        # a refused loopback port: even if the guard failed, nothing leaves the machine
+        OpenAIProvider(api_key="sk-real", base_url="http://127.0.0.1:9/v1").complete(prompt)
+
+@pytest.mark.allow_provider_requests
+def test_opted_in(prompt_registry):
+    import openai
+    prompt = prompt_registry.render("sentiment@production", review="Lovely.")
+    with pytest.raises(Exception) as info:
+        OpenAIProvider(api_key="sk-real", base_url="http://127.0.0.1:9/v1").complete(prompt)
+    assert not isinstance(info.value, RequestsBlockedError)
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copytree(SHIPPED, pytester.path / "templates")
+    pytester.makepyprojecttoml('[tool.promptlib]\ntemplates = "templates"\n')
+    return pytester
+
+
+def test_fixtures_work_and_real_requests_are_blocked(project: pytest.Pytester) -> None:
+    project.makepyfile(test_app=OFFLINE_TESTS)
+    from promptlib import RetryPolicy  # noqa: F401 - the plugin is installed with promptlib
+
+    result = project.runpytest("-p", "no:cacheprovider", "test_app.py")
+    result.assert_outcomes(passed=3)
+
+
+def test_the_environment_variable_allows_requests(project: pytest.Pytester, monkeypatch) -> None:
+    project.makepyfile(test_app=OFFLINE_TESTS)
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    result = project.runpytest("-p", "no:cacheprovider", "test_app.py", "-k", "blocked")
+    result.assert_outcomes(failed=1)  # not blocked: the request is sent, and refused
+    result.stdout.fnmatch_lines(["*ProviderConnectionError*"])
+
+
+def test_snapshots_fail_on_change_and_update_with_the_flag(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_snap="""
+def test_prompt(prompt_registry, prompt_snapshot):
+    prompt = prompt_registry.render("sentiment@production", review="Lovely.")
+    prompt_snapshot(prompt)
+"""
+    )
+    missing = project.runpytest("-p", "no:cacheprovider", "test_snap.py")
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(["*no prompt snapshot at*--update-prompt-snapshots*"])
+
+    project.runpytest(
+        "-p", "no:cacheprovider", "test_snap.py", "--update-prompt-snapshots"
+    ).assert_outcomes(passed=1)
+    stored = project.path / "__snapshots__" / "test_snap" / "test_prompt.txt"
+    assert stored.read_text().startswith(
+        "# template: sentiment@1.0.0\n# model: gpt-4o-mini\n\n[system]\n"
+    )
+    project.runpytest("-p", "no:cacheprovider", "test_snap.py").assert_outcomes(passed=1)
+
+    release = project.path / "templates" / "sentiment" / "1.0.0.prompt"
+    release.write_text(
+        release.read_text().replace("Answer with exactly one word", "Answer with one word")
+    )
+    changed = project.runpytest("-p", "no:cacheprovider", "test_snap.py")
+    changed.assert_outcomes(failed=1)
+    changed.stdout.fnmatch_lines(
+        ["*-You label the sentiment*exactly one word*", "*+You label the sentiment*with one word*"]
+    )
+
+
+def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:
+    result = project.runpytest("-p", "no:cacheprovider", "templates", "-v")
+    result.assert_outcomes(passed=6)
+    bad = project.path / "templates" / "sentiment" / "1.0.0.prompt"
+    bad.write_text(bad.read_text().replace("expect: negative", "expect: positive"))
+    failing = project.runpytest("-p", "no:cacheprovider", "templates/sentiment")
+    failing.assert_outcomes(failed=1)
+    failing.stdout.fnmatch_lines(
+        ["*sentiment@1.0.0*a negative review*", "*parsed into 'negative', not 'positive'*"]
+    )
