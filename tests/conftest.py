@@ -65,12 +65,45 @@ def triage() -> Template[TicketInputs, Triage]:
 
 
 def sdk_httpx(sdk: Any) -> Any:
-    """The HTTP library a provider SDK is built on: ``httpx``, or ``httpx2`` in newer SDKs.
+    """The HTTP library a provider SDK is built on (tests mock HTTP with its MockTransport,
+    so the SDK's own request building and response parsing run for real)."""
+    from promptlib.testing.sdk_http import http_module
 
-    Tests mock HTTP with that library's MockTransport, so the SDK's own request building
-    and response parsing run for real.
-    """
-    import importlib
+    return http_module(sdk)
 
-    base = importlib.import_module(f"{sdk.__name__}._base_client")
-    return getattr(base, "httpx2", None) or base.httpx
+
+@pytest.fixture
+def local_openai():
+    """An OpenAI-compatible server on 127.0.0.1 that answers every completion the same."""
+    import copy
+    import http.server
+    import json
+    import threading
+
+    from tests.providers.conftest import EXCHANGES
+
+    body = copy.deepcopy(EXCHANGES["structured"])
+    body["choices"][0]["message"]["content"] = '{"priority": "urgent"}'
+    seen: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers["content-length"])
+            seen.append(json.loads(self.rfile.read(length)))
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-request-id", "req_local")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    server.shutdown()
+    server.server_close()

@@ -1,6 +1,14 @@
 """Testing prompts without a network: a mock provider, snapshots, template test cases."""
 
+from promptlib.testing.cassette import Cassette, ReplayMissError
 from promptlib.testing.fake import fake_from_schema
 from promptlib.testing.mock import Failure, MockCall, MockProvider
 
-__all__ = ["Failure", "MockCall", "MockProvider", "fake_from_schema"]
+__all__ = [
+    "Cassette",
+    "Failure",
+    "MockCall",
+    "MockProvider",
+    "ReplayMissError",
+    "fake_from_schema",
+]

@@ -230,42 +230,6 @@ def test_cost(tmp_path):
     )
 
 
-@pytest.fixture
-def local_openai():
-    """An OpenAI-compatible server on 127.0.0.1 that answers every completion the same."""
-    import copy
-    import http.server
-    import threading
-
-    from tests.providers.conftest import EXCHANGES
-
-    body = copy.deepcopy(EXCHANGES["structured"])
-    body["choices"][0]["message"]["content"] = '{"priority": "urgent"}'
-    seen: list[dict] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers["content-length"])
-            seen.append(json.loads(self.rfile.read(length)))
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("x-request-id", "req_local")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
-    server.shutdown()
-    server.server_close()
-
-
 def test_run_against_a_local_compatible_server(local_openai):
     url, seen = local_openai
     args = [
