@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from promptlib._toml import read_toml
 from promptlib.errors import UsageError
 
 __all__ = ["catalog_file", "templates_root"]
-
-
-def _read_toml(path: Path) -> dict[str, object]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, object] = tomllib.load(handle)
-            return data
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}") from exc
 
 
 def _settings(cwd: Path | None) -> tuple[Path, dict[str, object]] | None:
@@ -29,7 +16,7 @@ def _settings(cwd: Path | None) -> tuple[Path, dict[str, object]] | None:
     for folder in (here, *here.parents):
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            tool = _read_toml(pyproject).get("tool", {})
+            tool = read_toml(pyproject, "the project file").get("tool", {})
             settings = tool.get("promptlib") if isinstance(tool, dict) else None
             return folder, settings if isinstance(settings, dict) else {}
     return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
@@ -20,6 +19,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
+from promptlib._toml import read_toml
 from promptlib.errors import ConfigurationError
 
 __all__ = ["Catalog", "ModelInfo"]
@@ -65,21 +65,6 @@ class ModelInfo:
         return min(limits) if limits else None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the model catalog {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"the model catalog {path} is not valid TOML: {exc}") from exc
-    return data
-
-
 def _info(
     name: str, values: Mapping[str, Any], defaults: Mapping[str, Any], origin: str
 ) -> ModelInfo:
@@ -123,7 +108,7 @@ class Catalog:
     def from_file(cls, path: str | PathLike[str]) -> Catalog:
         """Read a catalog file (the format of promptlib's own ``models.toml``)."""
         path = Path(path)
-        data = _read_toml(path)
+        data = read_toml(path, "the model catalog", ConfigurationError)
         defaults = data.get("defaults", {})
         models = data.get("models", {})
         if not isinstance(models, dict) or not isinstance(defaults, dict):
