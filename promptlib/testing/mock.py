@@ -151,7 +151,17 @@ class MockProvider:
         return Usage(inputs, outputs)
 
     def _request(self, prompt: Prompt[Any], model: str) -> dict[str, Any]:
-        return OpenAIProvider().build_request(prompt, model.split(":", 1)[-1])
+        """The request the model's real adapter would build (OpenAI's for unknown models)."""
+        name = model.split(":", 1)[-1]
+        try:
+            provider = (self.catalog or Catalog.default()).get(name).provider
+        except ConfigurationError:
+            provider = "openai"
+        if provider == "anthropic":
+            from promptlib.providers.anthropic import AnthropicProvider
+
+            return AnthropicProvider(catalog=self.catalog).build_request(prompt, name)
+        return OpenAIProvider().build_request(prompt, name)
 
     def _answer(self, prompt: Prompt[Any], model: str | None) -> Completion[Any]:
         started = time.perf_counter()

@@ -312,3 +312,13 @@ def test_refusals_are_output_errors_and_not_repaired(policy):
     with pytest.raises(ModelOutputError, match="the model refused: I'm very sorry"):
         provider(script, policy).complete(WEATHER.render())
     assert len(script.requests) == 1
+
+
+@modes
+def test_unwrapped_transport_errors_are_connection_errors(mode, policy):
+    import httpcore
+
+    script = Script(openai, [httpcore.ConnectError("refused")])
+    with pytest.raises(ProviderConnectionError, match="could not connect"):
+        complete(provider(script, policy), WEATHER.render(), mode)
+    assert len(script.requests) == 3  # retried like any connection error

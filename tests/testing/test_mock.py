@@ -148,3 +148,12 @@ def test_the_mock_is_a_registered_provider():
     provider, model = get_provider("mock:gpt-4o")
     assert isinstance(provider, MockProvider)
     assert model == "gpt-4o"
+
+
+def test_recorded_requests_are_those_of_the_models_own_adapter():
+    mock = MockProvider()
+    prompt = label_template().render(text="x")
+    mock.complete(prompt, "claude-haiku-4-5")
+    assert mock.calls[-1].request["tool_choice"] == {"type": "tool", "name": "Label"}
+    mock.complete(prompt, "gpt-4o")
+    assert "response_format" in mock.calls[-1].request
