@@ -91,15 +91,23 @@ def serve(port_queue: multiprocessing.Queue, provider: str) -> None:  # type: ig
     asyncio.run(main())
 
 
-def median_call_ms(fn, n: int = 300) -> float:
+def paired_ms(raw, lib, n: int = 400) -> tuple[float, float, float]:
+    """Median ms per call of each side, and the median of per-pair differences: the two
+    calls alternate, so machine drift hits both alike."""
     for _ in range(20):
-        fn()
-    samples = []
+        raw()
+        lib()
+    raws, libs, diffs = [], [], []
     for _ in range(n):
         start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+        raw()
+        middle = time.perf_counter()
+        lib()
+        end = time.perf_counter()
+        raws.append(middle - start)
+        libs.append(end - middle)
+        diffs.append((end - middle) - (middle - start))
+    return tuple(statistics.median(x) * 1000 for x in (raws, libs, diffs))  # type: ignore[return-value]
 
 
 async def throughput(fn, in_flight: int = 64, rounds: int = 8) -> float:
@@ -152,8 +160,7 @@ def bench(provider_name: str, url: str) -> None:
 
     assert adapter.complete(prompt, model).output == {"priority": "urgent"}
 
-    raw_ms = median_call_ms(raw)
-    lib_ms = median_call_ms(lambda: adapter.complete(prompt, model))
+    raw_ms, lib_ms, added_ms = paired_ms(raw, lambda: adapter.complete(prompt, model))
 
     async def both() -> tuple[float, float]:
         # Async clients are made inside the loop: their connections are bound to it.
@@ -169,7 +176,7 @@ def bench(provider_name: str, url: str) -> None:
     print(
         f"{name} sequential: raw SDK {raw_ms:6.2f} ms/call, promptlib {lib_ms:6.2f} ms/call", end=""
     )
-    print(f" (+{lib_ms - raw_ms:.2f} ms)")
+    print(f" (+{added_ms:.2f} ms, median of paired differences)")
     print(
         f"{name} 64 in flight: raw SDK {raw_rps:7.0f} req/s, promptlib {lib_rps:7.0f} req/s", end=""
     )
