@@ -22,18 +22,21 @@ def _settings(cwd: Path | None) -> tuple[Path, dict[str, object]] | None:
     return None
 
 
+def _path_setting(key: str, cwd: Path | None) -> Path | None:
+    """``[tool.promptlib] <key> = "..."`` in the nearest pyproject.toml, as a path."""
+    found = _settings(cwd)
+    if not found or key not in found[1]:
+        return None
+    value = found[1][key]
+    if not isinstance(value, str):
+        raise UsageError(f"[tool.promptlib] {key} in {found[0] / 'pyproject.toml'} must be a path")
+    return found[0] / value
+
+
 def catalog_file(option: str | None, cwd: Path | None = None) -> Path | None:
     """A model catalog to add to promptlib's own: ``--catalog``, else ``[tool.promptlib]
     models = "..."``, else none."""
-    if option:
-        return Path(option)
-    found = _settings(cwd)
-    if found and "models" in found[1]:
-        value = found[1]["models"]
-        if not isinstance(value, str):
-            raise UsageError("[tool.promptlib] models must be a path to a catalog file")
-        return found[0] / value
-    return None
+    return Path(option) if option else _path_setting("models", cwd)
 
 
 def templates_root(option: str | None, cwd: Path | None = None) -> Path:
@@ -45,10 +48,4 @@ def templates_root(option: str | None, cwd: Path | None = None) -> Path:
     """
     if option:
         return Path(option)
-    found = _settings(cwd)
-    if found and "templates" in found[1]:
-        value = found[1]["templates"]
-        if not isinstance(value, str):
-            raise UsageError("[tool.promptlib] templates must be a path")
-        return found[0] / value
-    return (cwd or Path.cwd()).resolve() / "templates"
+    return _path_setting("templates", cwd) or (cwd or Path.cwd()).resolve() / "templates"

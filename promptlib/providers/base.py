@@ -23,7 +23,13 @@ from promptlib.providers.completion import (
     drive,
     price,
 )
-from promptlib.providers.retry import RetryPolicy, acall_with_retries, call_with_retries, translate
+from promptlib.providers.retry import (
+    RetryPolicy,
+    acall_with_retries,
+    call_with_retries,
+    is_transport_error,
+    translate,
+)
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
 
@@ -243,6 +249,14 @@ class _StreamBase(Generic[OutputT]):
             attempts=self._attempts,
         )
 
+    def _stream_error(self, exc: Exception, sdk: Any) -> Exception:
+        """What to raise for an error while reading a stream (the original, if not ours)."""
+        if isinstance(exc, sdk.APIConnectionError) or is_transport_error(exc):
+            return self._cut_off(exc)  # the connection broke mid-stream
+        if isinstance(exc, sdk.APIError):
+            return translate(exc, sdk, self._provider.name, self._attempts)
+        return exc
+
     def _opened(self, events: Any) -> None:
         headers = getattr(getattr(events, "response", None), "headers", None)
         if headers is not None:
@@ -293,14 +307,8 @@ class CompletionStream(_StreamBase[OutputT]):
         self._opened(events)
         try:
             yield from provider._stream_events(events, self._state)
-        except sdk.APIConnectionError as exc:  # the SDK's wrapping of a broken stream
-            raise self._cut_off(exc) from exc
-        except sdk.APIError as exc:
-            raise translate(exc, sdk, provider.name, self._attempts) from exc
         except Exception as exc:
-            if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore"):
-                raise self._cut_off(exc) from exc
-            raise
+            raise self._stream_error(exc, sdk) from exc
         self._finish(events)
 
 
@@ -324,12 +332,6 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
             async for event in events:
                 for delta in provider._stream_events([event], self._state):
                     yield delta
-        except sdk.APIConnectionError as exc:  # the SDK's wrapping of a broken stream
-            raise self._cut_off(exc) from exc
-        except sdk.APIError as exc:
-            raise translate(exc, sdk, provider.name, self._attempts) from exc
         except Exception as exc:
-            if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore"):
-                raise self._cut_off(exc) from exc
-            raise
+            raise self._stream_error(exc, sdk) from exc
         self._finish(events)

@@ -104,13 +104,13 @@ def _error_code(exc: BaseException) -> str | None:
     return None
 
 
-def _from_transport(exc: BaseException) -> bool:
+def is_transport_error(exc: BaseException) -> bool:
     # A transport error the SDK did not wrap (seen with some HTTP client set-ups).
     return type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def _is_retryable(exc: BaseException, sdk: Any, policy: RetryPolicy) -> bool:
-    if isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError) or _from_transport(exc):
+    if isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError) or is_transport_error(exc):
         return True
     if not isinstance(exc, sdk.APIStatusError):
         return False
@@ -179,7 +179,7 @@ def _wait_after(policy: RetryPolicy, exc: BaseException | None, attempt: int) ->
 def _failure(exc: Exception, sdk: Any, provider: str, attempts: int) -> PromptlibError | None:
     if isinstance(exc, sdk.APIError):
         return translate(exc, sdk, provider, attempts)
-    if _from_transport(exc):
+    if is_transport_error(exc):
         return ProviderConnectionError(
             f"could not connect: {type(exc).__name__}: {exc}", provider=provider, attempts=attempts
         )
