@@ -30,7 +30,13 @@ from promptlib.errors import (
     RequestRejectedError,
 )
 
-__all__ = ["RetryPolicy", "acall_with_retries", "call_with_retries", "translate"]
+__all__ = [
+    "RetryPolicy",
+    "acall_with_retries",
+    "call_with_retries",
+    "is_transport_error",
+    "translate",
+]
 
 T = TypeVar("T")
 
