@@ -17,3 +17,32 @@ def per_call_us(fn: Callable[[], object], *, repeat: int = 7, target_s: float = 
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def interleaved(
+    sides: dict[str, Callable[[], object]], reference: str, rounds: int
+) -> list[tuple[str, float, float]]:
+    """Time every side in interleaved rounds, so machine noise hits them alike.
+
+    Returns ``(name, median us per call, median ratio to the reference per round)``.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, fn in sides.items():
+            samples[name].append(per_call_us(fn, repeat=3, target_s=0.1))
+    return [
+        (
+            name,
+            median(values),
+            median([us / ref for us, ref in zip(values, samples[reference], strict=True)]),
+        )
+        for name, values in samples.items()
+    ]
+
+
+def report(rows: list[tuple[str, float, float]], reference: str, rounds: int) -> None:
+    """Print what :func:`interleaved` measured."""
+    width = max(len(name) for name, _, _ in rows) + 2
+    print(f"median of {rounds} interleaved rounds; ratio to '{reference}' per round")
+    for name, us, ratio in rows:
+        print(f"{name:{width}} {us:8.1f} us  {ratio:.2f}x")

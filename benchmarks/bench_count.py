@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import tiktoken
-from _timing import median, per_call_us
+from _timing import interleaved, report
 from bench_render import PARAGRAPH, QUESTION, promptlib_template
 
 from promptlib import count_tokens
@@ -64,21 +64,15 @@ def main() -> None:
         "promptlib, fresh": fresh,
         "promptlib, only the question changes": question_changes,
     }
-    rounds: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(ROUNDS):
-        for name, fn in sides.items():
-            rounds[name].append(per_call_us(fn, repeat=3, target_s=0.1))
     reference = "raw tiktoken encode"
+    rows = interleaved(sides, reference, ROUNDS)
     tokens = count_tokens(prompt, MODEL)
     print(
         f"python {platform.python_version()}, tiktoken {tiktoken.__version__}, {platform.machine()}"
     )
     size = f"{len(prompt.messages)} messages, {tokens.total} tokens"
     print(f"prompt: {size} on {MODEL} ({tokens.method})")
-    print(f"median of {ROUNDS} interleaved rounds; ratio to '{reference}' per round")
-    for name, values in rounds.items():
-        ratios = [us / ref for us, ref in zip(values, rounds[reference], strict=True)]
-        print(f"{name:38} {median(values):8.1f} us  {median(ratios):.2f}x")
+    report(rows, reference, ROUNDS)
     print("command: python benchmarks/bench_count.py")
 
 

@@ -21,7 +21,7 @@ import jinja2
 from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median, per_call_us
+from _timing import interleaved, report
 
 from promptlib import (
     Context,
@@ -135,18 +135,11 @@ def main() -> None:
     sides = {name: (lambda r=r: r(**values)) for name, r in baselines.items()}  # type: ignore[misc]
     sides["promptlib render"] = lambda: template.render(**values)
     sides["promptlib render + prompt.hash"] = lambda: template.render(**values).hash
-    # Interleaved rounds: machine noise hits every side alike; medians are reported.
-    rounds: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(ROUNDS):
-        for name, fn in sides.items():
-            rounds[name].append(per_call_us(fn, repeat=3, target_s=0.1))
     reference = "raw jinja2, same work (1 pass)"
+    rows = interleaved(sides, reference, ROUNDS)
     print(f"python {platform.python_version()}, jinja2 {jinja2.__version__}, {platform.machine()}")
     print(f"prompt: 12 messages, {sum(len(t) for _, t in expected)} characters")
-    print(f"median of {ROUNDS} interleaved rounds; ratio to '{reference}' per round")
-    for name, values_us in rounds.items():
-        ratios = [us / ref for us, ref in zip(values_us, rounds[reference], strict=True)]
-        print(f"{name:34} {median(values_us):8.1f} us  {median(ratios):.2f}x")
+    report(rows, reference, ROUNDS)
     print("command: python benchmarks/bench_render.py")
 
 
