@@ -20,16 +20,29 @@ def median(values: list[float]) -> float:
 
 
 def interleaved(
-    sides: dict[str, Callable[[], object]], reference: str, rounds: int
+    sides: dict[str, Callable[[], object]],
+    reference: str,
+    rounds: int,
+    *,
+    batch_s: float = 0.002,
 ) -> list[tuple[str, float, float]]:
-    """Time every side in interleaved rounds, so machine noise hits them alike.
+    """Time every side in many short interleaved batches, so machine noise hits them alike.
+
+    Each round times one batch of every side back to back (about ``batch_s`` each); the
+    ratio to the reference is taken within each round, where the sides ran milliseconds
+    apart, and its median over the rounds is reported.
 
     Returns ``(name, median us per call, median ratio to the reference per round)``.
     """
+    timers = {name: timeit.Timer(fn) for name, fn in sides.items()}
+    numbers = {}
+    for name, timer in timers.items():
+        number, took = timer.autorange()  # also warms every side up
+        numbers[name] = max(1, round(number * batch_s / took))
     samples: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
-        for name, fn in sides.items():
-            samples[name].append(per_call_us(fn, repeat=3, target_s=0.1))
+        for name, timer in timers.items():
+            samples[name].append(timer.timeit(numbers[name]) / numbers[name] * 1e6)
     return [
         (
             name,

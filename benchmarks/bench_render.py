@@ -56,7 +56,7 @@ DOCUMENT = PARAGRAPH * 23
 QUESTION = "Can I get a refund for my annual plan after 20 days?"
 
 
-ROUNDS = 9
+ROUNDS = 400
 CLOSER = re.compile(r"<(?=\s*/?\s*document\b)", re.IGNORECASE)
 
 

@@ -98,6 +98,7 @@ class Catalog:
 
     def __init__(self, models: Iterable[ModelInfo] = ()) -> None:
         self._models = {m.name: m for m in models}
+        self._resolved: dict[str, ModelInfo] = {}  # every lookup, memoized: catalogs never change
 
     @classmethod
     def default(cls) -> Catalog:
@@ -136,6 +137,9 @@ class Catalog:
         Raises:
             ConfigurationError: the model is not in the catalog.
         """
+        found = self._resolved.get(name)
+        if found is not None:
+            return found
         found = self._find(name)
         if found is None:
             hint = difflib.get_close_matches(name, list(self._models), n=1)
@@ -145,6 +149,8 @@ class Catalog:
                 "(Catalog.default().extend('models.toml'), or [tool.promptlib] models = "
                 "'models.toml'), with its provider, encoding and prices."
             )
+        if len(self._resolved) < 1024:
+            self._resolved[name] = found
         return found
 
     def _find(self, name: str) -> ModelInfo | None:

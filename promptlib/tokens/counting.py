@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import pairwise
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
 from promptlib.tokens.catalog import Catalog, ModelInfo
-from promptlib.tokens.encodings import get_encoding
+from promptlib.tokens.encodings import get_encoding, token_counter
 
 __all__ = ["BlockCount", "TokenCount", "count_tokens"]
 
@@ -80,6 +81,30 @@ class TokenCount:
     blocks: tuple[BlockCount, ...] = ()
     note: str = ""
 
+    @classmethod
+    def _assemble(
+        cls,
+        total: int,
+        exact: bool,
+        method: str,
+        model: str,
+        messages: tuple[int, ...],
+        blocks: tuple[BlockCount, ...],
+        note: str,
+    ) -> TokenCount:
+        # Counting's hot path: a frozen dataclass __init__ pays object.__setattr__ per field.
+        count = object.__new__(cls)
+        count.__dict__.update(
+            total=total,
+            exact=exact,
+            method=method,
+            model=model,
+            messages=messages,
+            blocks=blocks,
+            note=note,
+        )
+        return count
+
     def by_kind(self) -> dict[str, int]:
         """Tokens per block kind, e.g. ``{"system": 120, "examples": 900, ...}``."""
         totals: dict[str, int] = {}
@@ -100,11 +125,19 @@ class TokenCount:
         }
 
 
+_new_tuple = tuple.__new__
+_TOKENS_OF = itemgetter(3)
+
+
+def _block(kind: str, label: str, index: int | None, tokens: int) -> BlockCount:
+    # tuple.__new__ directly: a NamedTuple's own __new__ is a Python call, 3x slower.
+    return _new_tuple(BlockCount, (kind, label, index, tokens))
+
+
 @lru_cache(maxsize=8192)
-def _text_tokens(encoding: str, text: str, separator: bool) -> int:
-    """Tokens of ``text`` (followed by a blank-line separator), cached by content."""
-    # encode_ordinary: special-token strings inside content are plain text to the API.
-    return len(get_encoding(encoding).encode_ordinary(text + _SEPARATOR if separator else text))
+def _text_tokens(encoding: str, text: str) -> int:
+    """Tokens of ``text``, cached by content."""
+    return token_counter(encoding)(text)
 
 
 @cache
@@ -112,79 +145,122 @@ def _role_tokens(encoding: str, role: str) -> int:
     return len(get_encoding(encoding).encode(role))
 
 
-def _splits_cleanly(next_text: str) -> bool:
+def _splits_cleanly(text: str, following: Section) -> bool:
     # After "\n\n", the tokenizers' pre-tokenization starts a new piece at the next block
     # unless it begins with whitespace (which joins the newlines) or "/" (o200k_base lets
     # punctuation-newline runs continue with slashes). Then counts add up exactly.
-    return bool(next_text) and not next_text[0].isspace() and next_text[0] != "/"
+    if following.start == following.end:
+        return False
+    first = text[following.start]
+    return not first.isspace() and first != "/"
+
+
+def _tiles(text: str, sections: Sequence[Section]) -> bool:
+    """Whether the sections' texts, joined by blank lines, are exactly ``text``."""
+    end = -len(_SEPARATOR)
+    for section in sections:
+        if section.start != end + len(_SEPARATOR) or section.end < section.start:
+            return False
+        if end >= 0 and not text.startswith(_SEPARATOR, end):
+            return False
+        end = section.end
+    return bool(sections) and end == len(text)
 
 
 def _message_text_blocks(
     encoding: str, index: int, text: str, sections: Sequence[Section]
 ) -> list[BlockCount]:
-    """Count a message's text by its blocks (exactly), or whole when it has no sections."""
-    if len(sections) == 1 and sections[0].start == 0 and sections[0].end == len(text):
-        head = sections[0]  # the common case: one block is the whole message
-        return [BlockCount(head.kind, head.label, index, _text_tokens(encoding, text, False))]
-    texts = [text[s.start : s.end] for s in sections]
-    if not sections or _SEPARATOR.join(texts) != text:
-        return [BlockCount("message", "", index, _text_tokens(encoding, text, False))]
+    """Count a message's text by its blocks (exactly), or whole when they do not tile it."""
+    if not _tiles(text, sections):
+        in_order = sorted(sections, key=_START_OF)
+        if in_order != list(sections):  # hand-built prompts may list sections in any order
+            return _message_text_blocks(encoding, index, text, in_order)
+        return [_block("message", "", index, _text_tokens(encoding, text))]
     counted: list[BlockCount] = []
     group_start = 0
-    for i in range(len(sections)):
+    for i, section in enumerate(sections):
         last = i == len(sections) - 1
-        if not last and not _splits_cleanly(texts[i + 1]):
+        if not last and not _splits_cleanly(text, sections[i + 1]):
             continue  # keep the next block in this group: the boundary is not clean
-        group = texts[group_start : i + 1]
-        tokens = _text_tokens(encoding, _SEPARATOR.join(group), not last)
         head = sections[group_start]
-        label = head.label if len(group) == 1 else f"{head.label}+{len(group) - 1}"
-        counted.append(BlockCount(head.kind, label, index, tokens))
+        # A group's text with the blank line after it: how it is tokenized in the message.
+        end = section.end if last else sections[i + 1].start
+        tokens = _text_tokens(encoding, text[head.start : end])
+        size = i - group_start
+        label = f"{head.label}+{size}" if size else head.label
+        counted.append(_block(head.kind, label, index, tokens))
         group_start = i + 1
     return counted
 
 
-def _sections_by_message(prompt: Prompt[Any]) -> dict[int, tuple[Section, ...]]:
-    grouped: dict[int, list[Section]] = {}
-    ordered = prompt.sections
-    if any(a[2:5] > b[2:5] for a, b in pairwise(ordered)):  # rendered prompts are sorted
-        ordered = tuple(sorted(ordered, key=lambda s: (s.message, s.part, s.start)))
-    for section in ordered:
-        if section.part == 0:
-            grouped.setdefault(section.message, []).append(section)
-    return {i: tuple(group) for i, group in grouped.items()}
+_MESSAGE_OF, _PART_OF, _START_OF = itemgetter(2), itemgetter(3), itemgetter(4)
+
+
+def _with_sections(prompt: Prompt[Any]) -> Iterator[tuple[int, Message, Sequence[Section]]]:
+    """Each message, with its index and the sections in its first text part."""
+    sections: Sequence[Section] = prompt.sections
+    if any(map(_PART_OF, sections)):
+        sections = [s for s in sections if s.part == 0]
+    indices = list(map(_MESSAGE_OF, sections))
+    if indices != sorted(indices):  # rendered prompts are in order already
+        sections = sorted(sections, key=_MESSAGE_OF)
+        indices.sort()
+    start = 0
+    for index, message in enumerate(prompt.messages):
+        end = bisect_right(indices, index, start)
+        yield index, message, sections[start:end]
+        start = end
 
 
 def _image_tokens(message: Message) -> tuple[int, bool]:
-    if len(message.content) < 2 and isinstance(message.content[0], TextPart):
-        return 0, True
     images = [p for p in message.content if isinstance(p, ImagePart)]
     tokens = sum(_IMAGE_LOW if p.detail == "low" else _IMAGE_DEFAULT for p in images)
     exact = all(p.detail == "low" for p in images)
     return tokens, exact
 
 
-@lru_cache(maxsize=4096)
-def _openai_message(
-    encoding: str, message_tokens: int, index: int, message: Message, sections: tuple[Section, ...]
-) -> tuple[tuple[BlockCount, ...], int, bool]:
-    """The blocks of one message and whether they are exact, cached by the message itself.
+# One message's count: (message, index, sections, blocks, tokens, exact).
+_MessageCount = tuple[Message, int, Sequence[Section], tuple[BlockCount, ...], int, bool]
 
-    Prebuilt messages (system text, few-shot turns) are the same objects from render to
-    render, so their lookups cost a pointer comparison.
-    """
+# Counted messages per (encoding, tokens per message), by the message object's id:
+# prebuilt messages (system text, few-shot turns) are the same objects from render to
+# render, and finding them again must not cost hashing their text. Each entry holds its
+# message, so the id cannot be reused while the entry exists.
+_MESSAGE_COUNTS: dict[tuple[str, int], dict[int, _MessageCount]] = {}
+_MESSAGE_COUNTS_MAX = 4096
+
+
+def _count_message(
+    encoding: str, message_tokens: int, index: int, message: Message, sections: Sequence[Section]
+) -> _MessageCount:
+    """Count a message in any shape (``_count_openai`` inlines the one-block text message)."""
     overhead = message_tokens + _role_tokens(encoding, message.role)
-    blocks = [BlockCount("overhead", "message", index, overhead)]
-    first = message.content[0] if message.content else None
-    text = first.text if isinstance(first, TextPart) and len(message.content) == 1 else ""
-    if not text and any(isinstance(p, TextPart) for p in message.content):
-        text = message.text
-    if text:
-        blocks += _message_text_blocks(encoding, index, text, sections)
-    image_tokens, images_exact = _image_tokens(message)
-    if image_tokens:
-        blocks.append(BlockCount("images", "", index, image_tokens))
-    return tuple(blocks), sum(b.tokens for b in blocks), images_exact
+    content = message.content
+    exact = True
+    if len(content) == 1 and type(content[0]) is TextPart:
+        text_blocks = _message_text_blocks(encoding, index, content[0].text, sections)
+    else:
+        text_blocks = []
+        if any(isinstance(p, TextPart) for p in content):
+            text_blocks = _message_text_blocks(encoding, index, message.text, sections)
+        image_tokens, exact = _image_tokens(message)
+        if image_tokens:
+            text_blocks.append(_block("images", "", index, image_tokens))
+    tokens = overhead + sum(map(_TOKENS_OF, text_blocks))
+    return (
+        message,
+        index,
+        sections,
+        (_block("overhead", "message", index, overhead), *text_blocks),
+        tokens,
+        exact,
+    )
+
+
+def clear_caches() -> None:
+    """Forget every cached count (for benchmarks and tests of the uncached path)."""
+    _MESSAGE_COUNTS.clear()
+    _text_tokens.cache_clear()
 
 
 def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
@@ -196,24 +272,49 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
         )
     exact = info.count == "exact"
     notes: list[str] = []
-    sections = _sections_by_message(prompt)
     blocks: list[BlockCount] = []
     per_message: list[int] = []
-    for index, message in enumerate(prompt.messages):
-        counted, tokens, images_exact = _openai_message(
-            encoding, info.message_tokens, index, message, sections.get(index, ())
-        )
-        if not images_exact:
+    message_tokens = info.message_tokens
+    counts = _MESSAGE_COUNTS.get((encoding, message_tokens))
+    if counts is None or len(counts) >= _MESSAGE_COUNTS_MAX:
+        counts = _MESSAGE_COUNTS[encoding, message_tokens] = {}
+    for index, message, own in _with_sections(prompt):
+        counted = counts.get(id(message))
+        if counted is not None and counted[1] == index and counted[2] == own:
+            pass
+        elif (
+            len(own) == 1
+            and len(content := message.content) == 1
+            and type(part := content[0]) is TextPart
+            and own[0].start == 0
+            and own[0].end == len(part.text)
+        ):  # the common case, inlined: one block is the whole message
+            overhead = message_tokens + _role_tokens(encoding, message.role)
+            tokens = _text_tokens(encoding, part.text)
+            head = own[0]
+            pair = (
+                _new_tuple(BlockCount, ("overhead", "message", index, overhead)),
+                _new_tuple(BlockCount, (head.kind, head.label, index, tokens)),
+            )
+            counted = counts[id(message)] = (message, index, own, pair, overhead + tokens, True)
+        else:
+            counted = counts[id(message)] = _count_message(
+                encoding, message_tokens, index, message, own
+            )
+        if not counted[5]:
             exact = False
             notes.append("images other than detail='low' are estimated at 255 tokens each")
-        blocks += counted
-        per_message.append(tokens)
-    blocks.append(BlockCount("overhead", "reply", None, info.reply_tokens + info.count_offset))
+        blocks += counted[3]
+        per_message.append(counted[4])
+    reply = info.reply_tokens + info.count_offset
+    blocks.append(_block("overhead", "reply", None, reply))
+    total = sum(per_message) + reply
     method = f"tiktoken:{encoding}"
     if prompt.output is not None:
         schema = json.dumps(prompt.output.schema, separators=(",", ":"))
-        schema_tokens = _text_tokens(encoding, schema, False)
-        blocks.append(BlockCount("output schema", prompt.output.name, None, schema_tokens))
+        schema_tokens = _text_tokens(encoding, schema)
+        blocks.append(_block("output schema", prompt.output.name, None, schema_tokens))
+        total += schema_tokens
         exact = False
         method += "+estimate:schema"
         notes.append(
@@ -222,28 +323,25 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
         )
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
-    return TokenCount(
-        total=sum(per_message) + sum(b.tokens for b in blocks if b.message is None),
-        exact=exact,
-        method=method,
-        model=info.name,
-        messages=tuple(per_message),
-        blocks=tuple(blocks),
-        note="; ".join(dict.fromkeys(notes)),
+    return TokenCount._assemble(
+        total,
+        exact,
+        method,
+        info.name,
+        tuple(per_message),
+        tuple(blocks),
+        "; ".join(dict.fromkeys(notes)) if notes else "",
     )
 
 
 def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     ratio = info.estimate_ratio
-    sections = _sections_by_message(prompt)
     blocks: list[BlockCount] = []
     messages: list[int] = []
     turns = 0
     previous_role = None
-    for index, message in enumerate(prompt.messages):
-        text_blocks = _message_text_blocks(
-            "o200k_base", index, message.text, sections.get(index, ())
-        )
+    for index, message, own in _with_sections(prompt):
+        text_blocks = _message_text_blocks("o200k_base", index, message.text, own)
         scaled = [
             BlockCount(b.kind, b.label, index, math.ceil(b.tokens * ratio)) for b in text_blocks
         ]
@@ -264,7 +362,7 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
                 "output schema",
                 prompt.output.name,
                 None,
-                math.ceil(_text_tokens("o200k_base", schema, False) * ratio),
+                math.ceil(_text_tokens("o200k_base", schema) * ratio),
             )
         )
     return TokenCount(
@@ -346,7 +444,7 @@ def count_messages(
     for message in messages:
         total += info.message_tokens
         for key, value in message.items():
-            total += _text_tokens(info.encoding, value, False)
+            total += _text_tokens(info.encoding, value)
             if key == "name":
                 total += info.name_tokens
     return total

@@ -18,7 +18,7 @@ from promptlib import (
     count_messages,
     count_tokens,
 )
-from promptlib.tokens.counting import _text_tokens
+from promptlib.tokens.counting import _text_tokens, clear_caches
 from tests.conftest import sdk_httpx
 from tests.tokens.conftest import prompt_of, records
 
@@ -102,6 +102,28 @@ def test_unchanged_blocks_are_not_encoded_again(triage):
     after = _text_tokens.cache_info()
     assert after.misses - before.misses == 1  # only the changed context block
     assert after.hits > before.hits
+
+
+def test_a_message_object_counted_again_in_another_place_or_shape():
+    text = "Summarize.\n\nThe document."
+    message = Message.user(text)
+    sections = (Section("user", "ask", 0, 0, 0, 10), Section("context", "doc", 0, 0, 12, 25))
+    split = Prompt(messages=(message,), sections=sections)
+    assert [b.kind for b in count_tokens(split, "gpt-4o").blocks][1:3] == ["user", "context"]
+    whole = count_tokens(Prompt(messages=(message,)), "gpt-4o")
+    assert [b.kind for b in whole.blocks][1] == "message"
+    twice = count_tokens(Prompt(messages=(Message.system("Be brief."), message, message)), "gpt-4o")
+    assert [b.message for b in twice.blocks if b.kind == "message"] == [0, 1, 2]
+    assert twice.messages[1] == twice.messages[2]
+    shuffled = Prompt(messages=(message,), sections=sections[::-1])
+    assert count_tokens(shuffled, "gpt-4o").blocks == count_tokens(split, "gpt-4o").blocks
+
+
+def test_cached_and_uncached_counts_agree(triage):
+    prompt = triage.render(company="ACME", ticket="My order arrived broken.")
+    cached = count_tokens(prompt, "gpt-4o")
+    clear_caches()
+    assert count_tokens(prompt, "gpt-4o") == cached
 
 
 def test_images_make_the_count_an_estimate():

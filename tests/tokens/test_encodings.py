@@ -6,10 +6,12 @@ import gzip
 import socket
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptlib import ConfigurationError
 from promptlib.tokens import encodings
-from promptlib.tokens.encodings import get_encoding, load_ranks
+from promptlib.tokens.encodings import _make_counter, get_encoding, load_ranks, token_counter
 
 # Expected ids from tiktoken's own test suite and README.
 KNOWN = [
@@ -71,3 +73,24 @@ def test_missing_data_package_is_a_clear_error(monkeypatch):
 def test_unknown_encoding():
     with pytest.raises(ConfigurationError, match="unknown encoding 'p50k_base'"):
         get_encoding("p50k_base")
+
+
+texts = st.text() | st.lists(
+    st.sampled_from(["<|endoftext|>", "<|endofprompt|>", "\n\n", " ", "héllo", "\ud800", "42"])
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, name=st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_token_counter_counts_what_encode_ordinary_encodes(text, name):
+    assert token_counter(name)(text) == len(get_encoding(name).encode_ordinary(text))
+
+
+def test_token_counter_without_the_token_buffer_uses_the_public_path():
+    class PublicOnly:
+        def __init__(self, encoding):
+            self.encode_ordinary = encoding.encode_ordinary
+
+    encoding = get_encoding("o200k_base")
+    counter = _make_counter(PublicOnly(encoding))
+    assert counter("<|endoftext|> hello") == len(encoding.encode_ordinary("<|endoftext|> hello"))
