@@ -4,7 +4,7 @@ A minimal HTTP server (its own process, 127.0.0.1) answers every request with a 
 completion. Each side sends the same request: the raw SDK call, and promptlib's
 ``complete`` (which also builds the request, parses and validates the reply, and prices
 it). Sequential: median per-call time. Concurrent: 64 requests in flight with the async
-clients, as requests per second.
+clients, as requests per second over rounds that alternate the two sides.
 
     python benchmarks/bench_providers.py
 """
@@ -18,6 +18,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,31 +92,44 @@ def serve(port_queue: multiprocessing.Queue, provider: str) -> None:  # type: ig
     asyncio.run(main())
 
 
-def paired_ms(raw, lib, n: int = 400) -> tuple[float, float, float]:
+def paired_ms(raw, lib, n: int = 600) -> tuple[float, float, float]:
     """Median ms per call of each side, and the median of per-pair differences: the two
-    calls alternate, so machine drift hits both alike."""
+    calls run back to back, in alternating order, so drift and order hit both alike."""
     for _ in range(20):
         raw()
         lib()
-    raws, libs, diffs = [], [], []
-    for _ in range(n):
-        start = time.perf_counter()
-        raw()
-        middle = time.perf_counter()
-        lib()
-        end = time.perf_counter()
-        raws.append(middle - start)
-        libs.append(end - middle)
-        diffs.append((end - middle) - (middle - start))
+    raws, libs = [], []
+    for i in range(n):
+        for side in (raw, lib) if i % 2 else (lib, raw):
+            start = time.perf_counter()
+            side()
+            (raws if side is raw else libs).append(time.perf_counter() - start)
+    diffs = [b - a for a, b in zip(raws, libs, strict=True)]
     return tuple(statistics.median(x) * 1000 for x in (raws, libs, diffs))  # type: ignore[return-value]
 
 
-async def throughput(fn, in_flight: int = 64, rounds: int = 8) -> float:
-    await asyncio.gather(*(fn() for _ in range(in_flight)))  # warm the pool
-    start = time.perf_counter()
-    for _ in range(rounds):
+async def throughput(
+    raw: Callable[[], Awaitable[Any]],
+    lib: Callable[[], Awaitable[Any]],
+    in_flight: int = 64,
+    rounds: int = 30,
+) -> tuple[float, float, float]:
+    """Requests per second of each side with ``in_flight`` concurrent requests, and the
+    median ratio lib/raw over rounds that alternate the sides (drift hits both alike)."""
+
+    async def one_round(fn: Callable[[], Awaitable[Any]]) -> float:
+        start = time.perf_counter()
         await asyncio.gather(*(fn() for _ in range(in_flight)))
-    return in_flight * rounds / (time.perf_counter() - start)
+        return in_flight / (time.perf_counter() - start)
+
+    await one_round(raw)  # open the pools' connections
+    await one_round(lib)
+    raws, libs = [], []
+    for _ in range(rounds):
+        raws.append(await one_round(raw))
+        libs.append(await one_round(lib))
+    ratio = statistics.median(b / a for a, b in zip(raws, libs, strict=True))
+    return statistics.median(raws), statistics.median(libs), ratio
 
 
 def bench(provider_name: str, url: str) -> None:
@@ -134,10 +148,11 @@ def bench(provider_name: str, url: str) -> None:
         request = adapter.build_request(prompt, model)
         raw = lambda: client.chat.completions.create(**request)  # noqa: E731
 
-        def async_sides() -> tuple[Any, Any]:
+        def async_sides() -> tuple[Any, Any, Any]:
             aclient = openai.AsyncOpenAI(api_key="k", base_url=url, max_retries=0)
             aadapter = OpenAIProvider(async_client=aclient)
             return (
+                aclient,
                 lambda: aclient.chat.completions.create(**request),
                 lambda: aadapter.acomplete(prompt, model),
             )
@@ -150,10 +165,11 @@ def bench(provider_name: str, url: str) -> None:
         request = adapter.build_request(prompt, model)
         raw = lambda: client.messages.create(**request)  # noqa: E731
 
-        def async_sides() -> tuple[Any, Any]:
+        def async_sides() -> tuple[Any, Any, Any]:
             aclient = anthropic.AsyncAnthropic(api_key="k", base_url=url, max_retries=0)
             aadapter = AnthropicProvider(async_client=aclient)
             return (
+                aclient,
                 lambda: aclient.messages.create(**request),
                 lambda: aadapter.acomplete(prompt, model),
             )
@@ -162,16 +178,15 @@ def bench(provider_name: str, url: str) -> None:
 
     raw_ms, lib_ms, added_ms = paired_ms(raw, lambda: adapter.complete(prompt, model))
 
-    async def both() -> tuple[float, float]:
+    async def concurrent() -> tuple[float, float, float]:
         # Async clients are made inside the loop: their connections are bound to it.
-        araw, alib = async_sides()
-        raw_rps = await throughput(araw)
-        lib_rps = await throughput(alib)
-        raw_rps = max(raw_rps, await throughput(araw))  # best of two, interleaved
-        lib_rps = max(lib_rps, await throughput(alib))
-        return raw_rps, lib_rps
+        aclient, araw, alib = async_sides()
+        try:
+            return await throughput(araw, alib)
+        finally:
+            await aclient.close()
 
-    raw_rps, lib_rps = asyncio.run(both())
+    raw_rps, lib_rps, ratio = asyncio.run(concurrent())
     name = f"{provider_name:9}"
     print(
         f"{name} sequential: raw SDK {raw_ms:6.2f} ms/call, promptlib {lib_ms:6.2f} ms/call", end=""
@@ -180,7 +195,7 @@ def bench(provider_name: str, url: str) -> None:
     print(
         f"{name} 64 in flight: raw SDK {raw_rps:7.0f} req/s, promptlib {lib_rps:7.0f} req/s", end=""
     )
-    print(f" ({lib_rps / raw_rps:.2f}x)")
+    print(f" ({ratio:.2f}x, median of per-round ratios)")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from promptlib._validation import schema_violations
 from promptlib.errors import OutputParseError
 
 if TYPE_CHECKING:
@@ -130,16 +131,16 @@ def parse_json_answer(
     Raises:
         OutputParseError: the text is not JSON, or does not validate against the model.
     """
-    from pydantic import ValidationError
-
-    from promptlib._validation import schema_violations, summary
-
     reply = text if whole_reply is None else whole_reply
     candidate = text.strip()
     fenced = _FENCE.match(candidate)
     if fenced:
         candidate = fenced.group("body").strip()
     if model is not None:
+        from pydantic import ValidationError
+
+        from promptlib._validation import summary
+
         try:
             return model.model_validate_json(candidate)
         except ValidationError as exc:

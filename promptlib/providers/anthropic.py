@@ -22,6 +22,8 @@ __all__ = ["AnthropicProvider"]
 # its 10-minute limit; the default stays below, raise params max_tokens to go further.
 _DEFAULT_MAX_TOKENS = 16_384
 _UNSUPPORTED = ("seed", "presence_penalty", "frequency_penalty")
+# One encoder: json.dumps builds a new one per call when given any option.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _usage(usage: Any) -> Usage:
@@ -121,7 +123,7 @@ class AnthropicProvider(SDKProvider):
             if block.type == "text":
                 texts.append(block.text)
             elif block.type == "tool_use":
-                texts.append(json.dumps(block.input, ensure_ascii=False))
+                texts.append(_to_json(block.input))
         refusal = "".join(texts) or "refused" if response.stop_reason == "refusal" else None
         return Exchange(
             text="".join(texts),

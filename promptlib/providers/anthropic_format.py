@@ -30,20 +30,24 @@ def anthropic_messages(prompt: Prompt[Any]) -> dict[str, Any]:
     The system messages become the ``system`` field; consecutive turns of the same role are
     merged, as the API requires; a turn with a single text part is sent as a string.
     """
-    system = "\n\n".join(m.text for m in prompt.messages if m.role == "system")
+    system: list[str] = []
     turns: list[dict[str, Any]] = []
     for message in prompt.messages:
+        content = message.content
         if message.role == "system":
+            system.append(message.text)
             continue
-        parts = [_part(p) for p in message.content]
         if turns and turns[-1]["role"] == message.role:
-            turns[-1]["content"].extend(parts)
+            previous = turns[-1]["content"]
+            if isinstance(previous, str):
+                previous = turns[-1]["content"] = [{"type": "text", "text": previous}]
+            previous.extend(_part(p) for p in content)
+        elif len(content) == 1 and type(content[0]) is TextPart:
+            turns.append({"role": message.role, "content": content[0].text})
         else:
-            turns.append({"role": message.role, "content": parts})
-    for turn in turns:
-        if len(turn["content"]) == 1 and turn["content"][0]["type"] == "text":
-            turn["content"] = turn["content"][0]["text"]
+            turns.append({"role": message.role, "content": [_part(p) for p in content]})
     request: dict[str, Any] = {"messages": turns}
-    if system:
-        request["system"] = system
+    joined = "\n\n".join(system)
+    if joined:
+        request["system"] = joined
     return request

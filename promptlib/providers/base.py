@@ -6,7 +6,9 @@ runs the one send-parse-repair flow over it, synchronously or not, or streams it
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Generic
@@ -117,9 +119,7 @@ class SDKProvider:
     # --- clients ---------------------------------------------------------------------------
 
     def _sdk(self) -> Any:
-        import importlib
-
-        return importlib.import_module(self.sdk_module)
+        return sys.modules.get(self.sdk_module) or importlib.import_module(self.sdk_module)
 
     def _key(self) -> str:
         key = self._api_key or os.environ.get(self.key_variable)
@@ -270,7 +270,7 @@ class _StreamBase(Generic[OutputT]):
         )
         output = provider.parse_output(self._prompt, exchange)
         prompt, model = self._prompt, str(self.request["model"])
-        self._completion = Completion(
+        self._completion = Completion._assemble(
             text=text,
             output=output,
             provider=provider.name,

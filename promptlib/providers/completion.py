@@ -64,6 +64,14 @@ class Completion(Generic[OutputT]):
     raw: Any = field(default=None, repr=False, compare=False)
     prompt: Prompt[Any] | None = field(default=None, repr=False, compare=False)
 
+    @classmethod
+    def _assemble(cls, **fields: Any) -> Completion[Any]:
+        # The send path's constructor: a frozen dataclass __init__ pays object.__setattr__
+        # per field (17 here); the callers give every field.
+        completion: Completion[Any] = object.__new__(cls)
+        completion.__dict__.update(fields)
+        return completion
+
     @property
     def prompt_hash(self) -> str | None:
         """The hash of the prompt sent (see :attr:`Prompt.hash`)."""
@@ -103,6 +111,8 @@ def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
         return Cost(model, False, None, None, None, ("model",), "model not in the catalog")
 
 
+_NO_USAGE = Usage(0, 0)
+
 Flow = Generator[dict[str, Any], tuple[Any, int], "Completion[Any]"]
 
 
@@ -115,7 +125,7 @@ def completion_flow(
 ) -> Flow:
     """Send, parse, and repair up to ``policy.repairs`` times; the drivers do the I/O."""
     started = time.perf_counter()
-    usage = Usage(0, 0)
+    usage = _NO_USAGE
     attempts = 0
     problems: list[tuple[str, str]] = []
     exchange: Exchange | None = None
@@ -123,7 +133,7 @@ def completion_flow(
         response, tries = yield request
         attempts += tries
         exchange = adapter.parse_response(response)
-        usage = usage + exchange.usage
+        usage = exchange.usage if repair == 0 else usage + exchange.usage
         try:
             output = adapter.parse_output(prompt, exchange)
         except OutputParseError as problem:
@@ -132,7 +142,7 @@ def completion_flow(
             continue
         reasoning = prompt.split_reasoning(exchange.text).reasoning if prompt.reasoning else None
         model = str(request["model"])
-        return Completion(
+        return Completion._assemble(
             text=exchange.text,
             output=output,
             provider=adapter.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["schema_name", "strict_schema"]
@@ -17,6 +18,7 @@ __all__ = ["schema_name", "strict_schema"]
 _UNSUPPORTED = ("default", "discriminator")
 
 
+@lru_cache(maxsize=256)
 def schema_name(name: str) -> str:
     """A name OpenAI accepts for a schema: letters, digits, '_' and '-', at most 64."""
     return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"

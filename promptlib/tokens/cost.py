@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from promptlib.messages import Prompt
-from promptlib.tokens.catalog import Catalog, ModelInfo
+from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.counting import TokenCount, count_tokens
 
 __all__ = ["Cost", "CostEstimate", "Usage", "cost_of", "estimate_cost"]
 
 _MILLION = Decimal(1_000_000)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,17 @@ class Cost:
         }
 
 
-def _price(info: ModelInfo, field: str, tokens: int, missing: list[str]) -> Decimal | None:
-    if tokens == 0:
-        return Decimal(0)
-    price: Decimal | None = getattr(info, field)
-    if price is None:
-        missing.append(field)
-        return None
-    return price * tokens / _MILLION
+_Priced = list[tuple[str, "Decimal | None", int]]  # (price field, its price, tokens)
 
 
-def _sum(values: list[Decimal | None]) -> Decimal | None:
-    if any(v is None for v in values):
-        return None
-    return sum((v for v in values if v is not None), Decimal(0))
+def _dollars(priced: _Priced) -> Decimal | None:
+    total = _ZERO
+    for _, price, tokens in priced:
+        if tokens:
+            if price is None:
+                return None
+            total += price * tokens / _MILLION
+    return total
 
 
 def cost_of(
@@ -105,25 +103,23 @@ def cost_of(
     price where the catalog lists them; with ``batch=True``, at the batch prices.
     """
     info = (catalog or Catalog.default()).get(model)
-    missing: list[str] = []
+    inputs: _Priced
     if batch:
-        input_cost = _price(info, "batch_input", usage.input_tokens, missing)
-        output_cost = _price(info, "batch_output", usage.output_tokens, missing)
+        inputs = [("batch_input", info.batch_input, usage.input_tokens)]
+        outputs: _Priced = [("batch_output", info.batch_output, usage.output_tokens)]
     else:
-        plain = usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens
-        input_cost = _sum(
-            [
-                _price(info, "input", plain, missing),
-                _price(info, "cached_input", usage.cached_input_tokens, missing),
-                _price(info, "cache_write", usage.cache_write_tokens, missing),
-            ]
-        )
-        output_cost = _price(info, "output", usage.output_tokens, missing)
-    total = _sum([input_cost, output_cost])
+        cached, written = usage.cached_input_tokens, usage.cache_write_tokens
+        inputs = [
+            ("input", info.input, usage.input_tokens - cached - written),
+            ("cached_input", info.cached_input, cached),
+            ("cache_write", info.cache_write, written),
+        ]
+        outputs = [("output", info.output, usage.output_tokens)]
+    input_cost, output_cost = _dollars(inputs), _dollars(outputs)
+    total = None if input_cost is None or output_cost is None else input_cost + output_cost
+    missing = tuple(field for field, price, tokens in inputs + outputs if tokens and price is None)
     source = f"{info.source} ({info.as_of})" if info.as_of else info.source
-    return Cost(
-        info.name, total is not None, input_cost, output_cost, total, tuple(missing), source
-    )
+    return Cost(info.name, total is not None, input_cost, output_cost, total, missing, source)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 from typing import Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from promptlib import (
     AuthenticationError,
     ChainOfThought,
+    Completion,
     ConfigurationError,
     ImagePart,
     JsonOutput,
@@ -81,6 +83,8 @@ def test_structured_output_end_to_end(mode, policy):
     assert (completion.template, completion.version) == ("weather", "1.0.0")
     assert completion.template_hash == WEATHER.hash
     assert completion.latency >= 0
+    assert set(vars(completion)) == {f.name for f in dataclasses.fields(Completion)}
+    assert completion == dataclasses.replace(completion)  # a whole, ordinary dataclass
     (body,) = script.bodies()
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["strict"] is True

@@ -1,0 +1,125 @@
+"""JSON-schema validation: the fast compiled check must judge exactly as jsonschema does."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel, Field
+
+from promptlib._validation import _fast_compatible, _Validators, schema_violations
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1, max_length=5)
+    tags: list[str] = Field(default_factory=list, max_length=2)
+
+
+class Order(BaseModel):
+    priority: Literal["low", "high"]
+    count: int = Field(ge=0, le=3)
+    ratio: float | None = None
+    items: list[Item] = Field(min_length=1)
+    rush: bool = False
+
+
+SCHEMAS = {
+    "ticket": {
+        "title": "TicketPriority",
+        "type": "object",
+        "properties": {"priority": {"type": "string", "enum": ["low", "urgent"]}},
+        "required": ["priority"],
+        "additionalProperties": False,
+    },
+    "pydantic": Order.model_json_schema(),
+    "numbers and equality": {
+        "type": "object",
+        "properties": {
+            "a": {"enum": [1, True, "1", None, 1.5, [1], {"k": 0}]},
+            "b": {"const": 0},
+            "c": {"type": "integer", "multipleOf": 0.5, "exclusiveMaximum": 3},
+            "d": {"type": ["number", "null"], "minimum": -1},
+            "e": {"type": "array", "uniqueItems": True, "maxItems": 3},
+        },
+        "minProperties": 1,
+    },
+    "combinators": {
+        "type": "object",
+        "if": {"properties": {"kind": {"const": "x"}}, "required": ["kind"]},
+        "then": {"required": ["x"]},
+        "else": {"not": {"required": ["x"]}},
+        "properties": {
+            "list": {"type": "array", "contains": {"type": "boolean"}},
+            "one": {"oneOf": [{"type": "integer"}, {"type": "number", "minimum": 2}]},
+            "all": {"allOf": [{"type": "string"}, {"minLength": 2}]},
+        },
+        "propertyNames": {"maxLength": 4},
+        "maxProperties": 4,
+    },
+}
+
+keys = st.sampled_from(["priority", "count", "ratio", "items", "rush", "name", "tags"])
+keys |= st.sampled_from(["a", "b", "c", "d", "e", "kind", "x", "list", "one", "all", "other"])
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 5)
+    | st.sampled_from([0.0, 1.0, 1.5, 2.5, -1.0, 2.0, 1e300])
+    | st.sampled_from(["low", "high", "urgent", "x", "1", "", "abcdef"])
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=5),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_the_fast_check_is_used_for_these_schemas(name):
+    assert _fast_compatible(SCHEMAS[name])
+    assert _Validators(SCHEMAS[name]).fast is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(SCHEMAS)), value=values)
+def test_the_fast_check_agrees_with_jsonschema(name, value):
+    schema = SCHEMAS[name]
+    fast = _Validators(schema).fast
+    assert fast is not None
+    try:
+        fast(value)
+        fast_valid = True
+    except Exception:
+        fast_valid = False
+    assert fast_valid == Draft202012Validator(schema).is_valid(value)
+    assert (schema_violations(schema, value) == []) == fast_valid
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array", "prefixItems": [{"type": "string"}]},
+        {"type": "array", "items": [{"type": "string"}]},  # draft 7's tuple form
+        {"type": "object", "unevaluatedProperties": False},
+        {"type": "object", "dependentRequired": {"a": ["b"]}},
+        {"type": "string", "pattern": "^[0-9]+$"},
+        {"$ref": "https://example.com/schema.json"},
+        {"$ref": "#/$defs/A", "required": ["a"], "$defs": {"A": {"type": "object"}}},
+        {"type": "string", "contentEncoding": "base64"},
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"},
+    ],
+)
+def test_other_schemas_are_checked_by_jsonschema_alone(schema):
+    assert not _fast_compatible(schema)
+    assert _Validators(schema).fast is None
+
+
+def test_violations_are_listed_by_jsonschema():
+    problems = schema_violations(SCHEMAS["ticket"], {"priority": "soon", "extra": 1})
+    assert problems == [
+        "(root): Additional properties are not allowed ('extra' was unexpected)",
+        "priority: 'soon' is not one of ['low', 'urgent']",
+    ]
