@@ -67,6 +67,7 @@ EXPECTED = [
     "User",
     "Version",
     "__version__",
+    "acount_tokens",
     "cost_of",
     "count_messages",
     "count_tokens",

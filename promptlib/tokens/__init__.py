@@ -3,7 +3,13 @@
 from promptlib.tokens.budget import Fitted, fit
 from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.cost import Cost, CostEstimate, Usage, cost_of, estimate_cost
-from promptlib.tokens.counting import BlockCount, TokenCount, count_messages, count_tokens
+from promptlib.tokens.counting import (
+    BlockCount,
+    TokenCount,
+    acount_tokens,
+    count_messages,
+    count_tokens,
+)
 from promptlib.tokens.encodings import get_encoding
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "ModelInfo",
     "TokenCount",
     "Usage",
+    "acount_tokens",
     "cost_of",
     "count_messages",
     "count_tokens",

@@ -27,7 +27,7 @@ from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
 from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.encodings import get_encoding, token_counter
 
-__all__ = ["BlockCount", "TokenCount", "count_tokens"]
+__all__ = ["BlockCount", "TokenCount", "acount_tokens", "count_tokens"]
 
 _SEPARATOR = "\n\n"
 # OpenAI's published image costs (detail "low": a flat 85; otherwise depends on the size,
@@ -380,20 +380,37 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
     )
 
 
-def _count_anthropic_exact(
-    prompt: Prompt[Any], info: ModelInfo, client: Any, model: str
-) -> TokenCount:
-    from promptlib.providers.anthropic_format import anthropic_messages
+# What messages.count_tokens takes of a Messages request.
+_COUNTED_FIELDS = ("model", "system", "messages", "tools", "tool_choice")
 
-    request = anthropic_messages(prompt)
-    response = client.messages.count_tokens(model=model, **request)
+
+def _anthropic_count_request(prompt: Prompt[Any], model: str) -> dict[str, Any]:
+    """The count-tokens request for what ``AnthropicProvider`` would send (tools included)."""
+    from promptlib.providers.anthropic import AnthropicProvider
+
+    request = AnthropicProvider().build_request(prompt, model)
+    return {key: request[key] for key in _COUNTED_FIELDS if key in request}
+
+
+def _anthropic_exact(info: ModelInfo, input_tokens: Any) -> TokenCount:
     return TokenCount(
-        total=int(response.input_tokens),
+        total=int(input_tokens),
         exact=True,
         method="anthropic:count_tokens",
         model=info.name,
         note="counted by the Anthropic API; no breakdown by block is available",
     )
+
+
+def _resolve(
+    prompt: Prompt[Any], model: str | None, catalog: Catalog | None
+) -> tuple[str, ModelInfo]:
+    name = model or prompt.model
+    if not name:
+        raise ConfigurationError(
+            "count_tokens needs a model: pass model='gpt-4o-mini', or set model= on the template"
+        )
+    return name, (catalog or Catalog.default()).get(name)
 
 
 def count_tokens(
@@ -409,24 +426,40 @@ def count_tokens(
         prompt: the rendered prompt.
         model: the model, e.g. ``"gpt-4o-mini"`` or ``"claude-sonnet-4-5"``.
         client: for Anthropic models, an ``anthropic.Anthropic`` client: the count then
-            comes from the API's count-tokens endpoint and is exact.
+            comes from the API's count-tokens endpoint and is exact. It counts the request
+            :class:`~promptlib.AnthropicProvider` sends, output schema (as a tool) included.
         catalog: the model catalog (default: promptlib's own).
 
     Raises:
         ConfigurationError: no model was given, the model is unknown, or its tokenizer
             data is missing.
     """
-    name = model or prompt.model
-    if not name:
-        raise ConfigurationError(
-            "count_tokens needs a model: pass model='gpt-4o-mini', or set model= on the template"
-        )
-    info = (catalog or Catalog.default()).get(name)
+    name, info = _resolve(prompt, model, catalog)
     if info.provider == "anthropic":
         if client is not None:
-            return _count_anthropic_exact(prompt, info, client, name.split(":", 1)[-1])
+            request = _anthropic_count_request(prompt, name)
+            return _anthropic_exact(info, client.messages.count_tokens(**request).input_tokens)
         return _count_anthropic_estimate(prompt, info)
     return _count_openai(prompt, info)
+
+
+async def acount_tokens(
+    prompt: Prompt[Any],
+    model: str | None = None,
+    *,
+    client: Any = None,
+    catalog: Catalog | None = None,
+) -> TokenCount:
+    """The async twin of :func:`count_tokens`, for an ``anthropic.AsyncAnthropic`` client.
+
+    Only the Anthropic count-tokens call is awaited; local counts are computed at once.
+    """
+    name, info = _resolve(prompt, model, catalog)
+    if info.provider == "anthropic" and client is not None:
+        request = _anthropic_count_request(prompt, name)
+        response = await client.messages.count_tokens(**request)
+        return _anthropic_exact(info, response.input_tokens)
+    return count_tokens(prompt, model, catalog=catalog)
 
 
 def count_messages(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 
@@ -15,6 +16,7 @@ from promptlib import (
     Prompt,
     Section,
     TextPart,
+    acount_tokens,
     count_messages,
     count_tokens,
 )
@@ -227,3 +229,38 @@ def test_anthropic_exact_count_through_the_sdk():
             {"role": "assistant", "content": "Hi!"},
         ],
     }
+
+
+def test_anthropic_exact_count_async_includes_the_output_schema_as_sent():
+    import anthropic
+    from pydantic import BaseModel
+
+    from promptlib import AnthropicProvider, JsonOutput, Template, User, acount_tokens
+
+    class Verdict(BaseModel):
+        ok: bool
+
+    http = sdk_httpx(anthropic)
+    seen = []
+
+    async def handler(request):
+        seen.append(json.loads(request.content))
+        return http.Response(200, json={"input_tokens": 431})
+
+    client = anthropic.AsyncAnthropic(
+        api_key="sk-ant-test", http_client=http.AsyncClient(transport=http.MockTransport(handler))
+    )
+    prompt = Template([User("Is 7 prime?"), JsonOutput()], name="prime", output=Verdict).render()
+    count = asyncio.run(acount_tokens(prompt, "anthropic:claude-haiku-4-5-20251001", client=client))
+    assert (count.total, count.exact, count.method) == (431, True, "anthropic:count_tokens")
+    sent = AnthropicProvider().build_request(prompt, "claude-haiku-4-5-20251001")
+    (body,) = seen
+    assert body["model"] == "claude-haiku-4-5-20251001"
+    for key in ("system", "messages", "tools", "tool_choice"):
+        assert body.get(key) == sent.get(key)
+    assert "max_tokens" not in body
+
+
+def test_acount_tokens_counts_locally_without_a_client():
+    prompt = Prompt(messages=(Message.user("Hello"),))
+    assert asyncio.run(acount_tokens(prompt, "gpt-4o")) == count_tokens(prompt, "gpt-4o")
