@@ -180,26 +180,6 @@ class PromptMeta:
     source: str | None = None
     inputs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
-    @classmethod
-    def _assemble(
-        cls,
-        template: str | None,
-        version: str | None,
-        template_hash: str | None,
-        source: str | None,
-        inputs: Mapping[str, Any],
-    ) -> PromptMeta:
-        # See Prompt._assemble.
-        meta = object.__new__(cls)
-        meta.__dict__.update(
-            template=template,
-            version=version,
-            template_hash=template_hash,
-            source=source,
-            inputs=inputs,
-        )
-        return meta
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "template": self.template,
@@ -236,33 +216,6 @@ class Prompt(Generic[OutputT]):
     output_model: type[Any] | None = field(default=None, compare=False, repr=False)
 
     __hash__ = None  # type: ignore[assignment]  # holds mappings; use .hash for identity
-
-    @classmethod
-    def _assemble(
-        cls,
-        messages: tuple[Message, ...],
-        output: OutputSpec | None,
-        reasoning: ReasoningSpec | None,
-        model: str | None,
-        params: Mapping[str, Any],
-        meta: PromptMeta,
-        sections: tuple[Section, ...],
-        output_model: type[Any] | None,
-    ) -> Prompt[Any]:
-        # Rendering's hot path: a frozen dataclass __init__ pays object.__setattr__ per field
-        # (4 us of a 30 us render); every field is given and already valid here.
-        prompt: Prompt[Any] = object.__new__(cls)
-        prompt.__dict__.update(
-            messages=messages,
-            output=output,
-            reasoning=reasoning,
-            model=model,
-            params=params,
-            meta=meta,
-            sections=sections,
-            output_model=output_model,
-        )
-        return prompt
 
     @cached_property
     def hash(self) -> str:

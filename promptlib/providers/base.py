@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
+from promptlib._frozen import assemble
 from promptlib.errors import AuthenticationError, ProviderConnectionError, ProviderError
 from promptlib.messages import Prompt
 from promptlib.providers.completion import (
@@ -270,7 +271,8 @@ class _StreamBase(Generic[OutputT]):
         )
         output = provider.parse_output(self._prompt, exchange)
         prompt, model = self._prompt, str(self.request["model"])
-        self._completion = Completion._assemble(
+        self._completion = assemble(
+            Completion,
             text=text,
             output=output,
             provider=provider.name,

@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
+from promptlib._frozen import assemble
 from promptlib.errors import ConfigurationError, OutputParseError, OutputValidationError
 from promptlib.messages import Prompt
 from promptlib.providers.retry import RetryPolicy
@@ -63,14 +64,6 @@ class Completion(Generic[OutputT]):
     template_hash: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
     prompt: Prompt[Any] | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def _assemble(cls, **fields: Any) -> Completion[Any]:
-        # The send path's constructor: a frozen dataclass __init__ pays object.__setattr__
-        # per field (17 here); the callers give every field.
-        completion: Completion[Any] = object.__new__(cls)
-        completion.__dict__.update(fields)
-        return completion
 
     @property
     def prompt_hash(self) -> str | None:
@@ -142,7 +135,8 @@ def completion_flow(
             continue
         reasoning = prompt.split_reasoning(exchange.text).reasoning if prompt.reasoning else None
         model = str(request["model"])
-        return Completion._assemble(
+        return assemble(
+            Completion,
             text=exchange.text,
             output=output,
             provider=adapter.name,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 from typing_extensions import TypeVar
 
+from promptlib._frozen import assemble
 from promptlib._hashing import content_hash
 from promptlib.errors import InputError, TemplateError, UnusedInputWarning
 from promptlib.messages import (
@@ -267,13 +268,15 @@ class Template(Generic[InputT, OutputT]):
         else:
             validated = self.input_schema.check_instance(inputs, self.label)
         messages, sections = self._render_messages(validated.__dict__)
-        return Prompt._assemble(
+        return assemble(
+            Prompt,
             messages=messages,
             output=self.output,
             reasoning=self.reasoning,
             model=self.model,
             params=self.params,
-            meta=PromptMeta._assemble(
+            meta=assemble(
+                PromptMeta,
                 template=self.name,
                 version=self.version,
                 template_hash=self.hash,

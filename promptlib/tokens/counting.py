@@ -22,6 +22,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from promptlib._frozen import assemble
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
 from promptlib.tokens.catalog import Catalog, ModelInfo
@@ -80,30 +81,6 @@ class TokenCount:
     messages: tuple[int, ...] = ()
     blocks: tuple[BlockCount, ...] = ()
     note: str = ""
-
-    @classmethod
-    def _assemble(
-        cls,
-        total: int,
-        exact: bool,
-        method: str,
-        model: str,
-        messages: tuple[int, ...],
-        blocks: tuple[BlockCount, ...],
-        note: str,
-    ) -> TokenCount:
-        # Counting's hot path: a frozen dataclass __init__ pays object.__setattr__ per field.
-        count = object.__new__(cls)
-        count.__dict__.update(
-            total=total,
-            exact=exact,
-            method=method,
-            model=model,
-            messages=messages,
-            blocks=blocks,
-            note=note,
-        )
-        return count
 
     def by_kind(self) -> dict[str, int]:
         """Tokens per block kind, e.g. ``{"system": 120, "examples": 900, ...}``."""
@@ -323,14 +300,15 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
         )
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
-    return TokenCount._assemble(
-        total,
-        exact,
-        method,
-        info.name,
-        tuple(per_message),
-        tuple(blocks),
-        "; ".join(dict.fromkeys(notes)) if notes else "",
+    return assemble(
+        TokenCount,
+        total=total,
+        exact=exact,
+        method=method,
+        model=info.name,
+        messages=tuple(per_message),
+        blocks=tuple(blocks),
+        note="; ".join(dict.fromkeys(notes)) if notes else "",
     )
 
 
