@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from promptlib.errors import ConfigurationError, ModelOutputError
@@ -69,8 +69,8 @@ class AnthropicProvider(SDKProvider):
                 "no model to send to: pass model='claude-sonnet-4-5', or set model= on the template"
             )
         name = name.split(":", 1)[1] if name.startswith("anthropic:") else name
-        params = dict(prompt.params)
-        unsupported = [key for key in _UNSUPPORTED if key in params]
+        params = prompt.params
+        unsupported = [key for key in _UNSUPPORTED if key in params] if params else []
         if unsupported:
             raise ConfigurationError(
                 f"Anthropic's API has no {', '.join(unsupported)}; remove it from the "
@@ -98,7 +98,7 @@ class AnthropicProvider(SDKProvider):
         request.update(params.get("extra", {}))
         return request
 
-    def _max_tokens(self, model: str, params: dict[str, Any]) -> int:
+    def _max_tokens(self, model: str, params: Mapping[str, Any]) -> int:
         if isinstance(params.get("max_tokens"), int):
             return int(params["max_tokens"])
         try:

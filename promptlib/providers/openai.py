@@ -88,7 +88,7 @@ class OpenAIProvider(SDKProvider):
             "model": name,
             "messages": [_message(m) for m in prompt.messages],
         }
-        params = dict(prompt.params)
+        params = prompt.params
         for key in _PARAMS:
             if key in params:
                 request[key] = params[key]
