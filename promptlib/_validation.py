@@ -66,14 +66,31 @@ def _fast_compatible(schema: Any) -> bool:
     return True
 
 
+def remote_refs(schema: Any) -> list[str]:
+    """The ``$ref`` values in ``schema`` that point outside it (promptlib never fetches them)."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            found.append(ref)
+        for value in schema.values():
+            found += remote_refs(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            found += remote_refs(item)
+    return found
+
+
 class _Validators:
     """jsonschema's validator for one schema, and fastjsonschema's where it agrees."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         from jsonschema import Draft202012Validator
+        from referencing import Registry
 
         self.schema = schema
-        self.full = Draft202012Validator(schema)
+        # An empty registry: jsonschema's default one downloads remote $refs.
+        self.full = Draft202012Validator(schema, registry=Registry())
         self.fast: Callable[[Any], Any] | None = None
         self.fast_rejection: type[Exception] = Exception
         if _fast_compatible(schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 
+from promptlib import Template, TemplateError, User
 from promptlib._validation import _fast_compatible, _Validators, schema_violations
 
 
@@ -123,3 +125,60 @@ def test_violations_are_listed_by_jsonschema():
         "(root): Additional properties are not allowed ('extra' was unexpected)",
         "priority: 'soon' is not one of ['low', 'urgent']",
     ]
+
+
+PAYLOAD = "__import__('builtins').__dict__.__setitem__('PROMPTLIB_PWNED', 1)"
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "required": [PAYLOAD + "'"]},
+        {"type": "object", "properties": {f"a') or {PAYLOAD} or ('": {"type": "string"}}},
+        {"enum": [PAYLOAD, f"'{PAYLOAD}'"]},
+        {"const": f'"{PAYLOAD}"'},
+    ],
+)
+def test_schema_values_never_become_code(schema):
+    # Template files are written by many hands, and their output schemas are compiled.
+    import builtins
+
+    assert _Validators(schema).fast is not None
+    for value in ({"a": "x"}, "xx", [1], 5, None):
+        schema_violations(schema, value)
+    assert not hasattr(builtins, "PROMPTLIB_PWNED")
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"maxLength": f"1 or {PAYLOAD}"}}},
+        {"type": "object", "properties": {"a": {"type": f"string') or {PAYLOAD} or ('"}}},
+    ],
+)
+def test_invalid_schemas_are_refused_when_the_template_is_defined(schema):
+    with pytest.raises(TemplateError, match="output= is not a valid JSON schema at properties/a"):
+        Template([User("Hi")], name="t", output=schema)
+
+
+def test_remote_refs_are_refused_when_the_template_is_defined():
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}}
+    with pytest.raises(TemplateError, match=re.escape("refers to 'https://example.com/a.json'")):
+        Template([User("Hi")], name="t", output=schema)
+
+
+def test_remote_refs_are_never_fetched(monkeypatch):
+    import urllib.request
+
+    fetched = []
+
+    def fetch(*args, **kwargs):
+        fetched.append(args)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", fetch)
+    schema = {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/a.json"}}}
+    assert not _fast_compatible(schema)
+    with pytest.raises(Exception, match="Unresolvable"):
+        schema_violations(schema, {"a": 1})
+    assert fetched == []

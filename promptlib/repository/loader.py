@@ -246,6 +246,15 @@ def _output(source: SourceFile, resolver: ModelResolver) -> Any:
             "output",
             *exc.absolute_path,
         ) from exc
+    from promptlib._validation import remote_refs
+
+    if remote_refs(output):
+        raise source.error(
+            f"'output' refers to {remote_refs(output)[0]!r}, outside the schema; promptlib "
+            "does not fetch schemas: put the definition under '$defs' and refer to it as "
+            "'#/$defs/Name'",
+            "output",
+        )
     if output.get("type") != "object":
         raise source.error(
             "'output' must describe a JSON object (type: object), as providers' structured "

@@ -181,6 +181,12 @@ ERRORS = [
         r"1.0.0.prompt:7: 'output' is not a valid JSON schema at properties/a/type",
     ),
     (
+        "remote schema reference",
+        '---\nname: t\nversion: "1.0.0"\noutput:\n  type: object\n  properties:\n'
+        "    a: {$ref: 'https://example.com/a.json'}\n---\n[user]\nx\n",
+        r"1.0.0.prompt:4: 'output' refers to 'https://example.com/a.json'.*'#/\$defs/Name'",
+    ),
+    (
         "non-object schema",
         '---\nname: t\nversion: "1.0.0"\noutput: {type: array}\n---\n[user]\nx\n',
         r"1.0.0.prompt:4: 'output' must describe a JSON object",
