@@ -1,4 +1,5 @@
-"""Turning a pydantic ValidationError into the ``field: problem`` lines our messages use."""
+"""Validation problems as the ``field: problem`` lines our messages use: from pydantic's
+errors, and from checking a value against a raw JSON schema."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def summary(exc: ValidationError) -> str:
 # the last word) when that check fails, and checks every other schema alone.
 _ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
-     "$comment", "format"}  # format: an annotation in both, as promptlib checks it
+     "$comment", "format"}  # format: an annotation in both, as promptlib runs them
 )  # fmt: skip
 _SUBSCHEMA = frozenset(
     {"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames"}
