@@ -82,6 +82,30 @@ def remote_refs(schema: Any) -> list[str]:
     return found
 
 
+def schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] | None:
+    """Why ``schema`` cannot serve as an output schema, and where in it; ``None`` if it can.
+
+    The message reads after the schema's name, e.g. ``'output' is not a valid JSON schema``.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        path = tuple(exc.absolute_path)
+        at = f" at {'/'.join(map(str, path))}" if path else ""
+        return f"is not a valid JSON schema{at}: {exc.message}", path
+    refs = remote_refs(schema)
+    if refs:
+        return (
+            f"refers to {refs[0]!r}, outside the schema; promptlib does not fetch schemas: "
+            "put the definition under '$defs' and refer to it as '#/$defs/Name'",
+            (),
+        )
+    return None
+
+
 class _Validators:
     """jsonschema's validator for one schema, and fastjsonschema's where it agrees."""
 

@@ -46,10 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    json_help = "print stable, machine-readable JSON"
+    var_help = "an input: key=text, key:=JSON or key=@file (repeatable)"
+
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help)
 
-    json_help = "print stable, machine-readable JSON"
+    def inputs_and_json(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+        cmd.add_argument("--json", action="store_true", help=json_help)
+
     cmd = add("list", "list templates, their versions and labels")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
@@ -57,11 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("ref", metavar="NAME[@REF]")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
-    var_help = "an input: key=text, key:=JSON or key=@file (repeatable)"
     cmd = add("render", "render a template with inputs and print the prompt")
     cmd.add_argument("ref", metavar="NAME[@REF]")
-    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
-    cmd.add_argument("--json", action="store_true", help=json_help)
+    inputs_and_json(cmd)
 
     cmd = add("check", "check that every version loads, is released, and is unchanged")
     cmd.add_argument("--json", action="store_true", help=json_help)
@@ -71,8 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = add("count", "count a rendered template's input tokens, with a breakdown")
     cmd.add_argument("ref", metavar="NAME[@REF]")
     cmd.add_argument("--model", required=True, metavar="MODEL", help="e.g. gpt-4o-mini")
-    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
-    cmd.add_argument("--json", action="store_true", help=json_help)
+    inputs_and_json(cmd)
 
     cmd = add("cost", "estimate what sending a rendered template costs")
     cmd.add_argument("ref", metavar="NAME[@REF]")
@@ -84,8 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         "--requests-per-month", type=int, default=None, metavar="R", help="price R requests"
     )
     cmd.add_argument("--batch", action="store_true", help="use the provider's batch prices")
-    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
-    cmd.add_argument("--json", action="store_true", help=json_help)
+    inputs_and_json(cmd)
 
     cmd = add("run", "render a template, send it to a model, and print the result")
     cmd.add_argument("ref", metavar="NAME[@REF]")
@@ -96,8 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the template's model)",
     )
     cmd.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. Ollama")
-    cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
-    cmd.add_argument("--json", action="store_true", help=json_help)
+    inputs_and_json(cmd)
 
     cmd = add("test", "run the test cases stored in template files")
     cmd.add_argument("name", nargs="?", metavar="NAME[@REF]", help="one template (default: all)")

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
-from promptlib._frozen import assemble
 from promptlib.errors import AuthenticationError, ProviderConnectionError, ProviderError
 from promptlib.messages import Prompt
 from promptlib.providers.completion import (
@@ -23,8 +22,8 @@ from promptlib.providers.completion import (
     Exchange,
     adrive,
     completion_flow,
+    completion_of,
     drive,
-    price,
 )
 from promptlib.providers.retry import (
     RetryPolicy,
@@ -269,26 +268,19 @@ class _StreamBase(Generic[OutputT]):
         exchange = Exchange(
             text, state.usage, state.request_id, state.finish_reason, raw, state.refusal
         )
-        output = provider.parse_output(self._prompt, exchange)
-        prompt, model = self._prompt, str(self.request["model"])
-        self._completion = assemble(
-            Completion,
+        self._completion = completion_of(
+            self._prompt,
             text=text,
-            output=output,
+            output=provider.parse_output(self._prompt, exchange),
             provider=provider.name,
-            model=model,
+            model=str(self.request["model"]),
             usage=state.usage,
-            cost=price(state.usage, model, provider.catalog),
-            latency=time.perf_counter() - self._started,
+            catalog=provider.catalog,
+            started=self._started,
             attempts=self._attempts,
             request_id=state.request_id,
             finish_reason=state.finish_reason,
-            reasoning=prompt.split_reasoning(text).reasoning if prompt.reasoning else None,
-            template=prompt.meta.template,
-            version=prompt.meta.version,
-            template_hash=prompt.meta.template_hash,
             raw=raw,
-            prompt=prompt,
         )
 
 

@@ -104,6 +104,46 @@ def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
         return Cost(model, False, None, None, None, ("model",), "model not in the catalog")
 
 
+def completion_of(
+    prompt: Prompt[Any],
+    *,
+    text: str,
+    output: Any,
+    provider: str,
+    model: str,
+    usage: Usage,
+    catalog: Catalog | None,
+    started: float,
+    attempts: int,
+    repairs: int = 0,
+    request_id: str | None = None,
+    finish_reason: str | None = None,
+    raw: Any = None,
+) -> Completion[Any]:
+    """The :class:`Completion` of a parsed reply; cost, latency, reasoning and the prompt's
+    provenance are derived here, for every provider alike."""
+    return assemble(
+        Completion,
+        text=text,
+        output=output,
+        provider=provider,
+        model=model,
+        usage=usage,
+        cost=price(usage, model, catalog),
+        latency=time.perf_counter() - started,
+        attempts=attempts,
+        repairs=repairs,
+        request_id=request_id,
+        finish_reason=finish_reason,
+        reasoning=prompt.split_reasoning(text).reasoning if prompt.reasoning else None,
+        template=prompt.meta.template,
+        version=prompt.meta.version,
+        template_hash=prompt.meta.template_hash,
+        raw=raw,
+        prompt=prompt,
+    )
+
+
 _NO_USAGE = Usage(0, 0)
 
 Flow = Generator[dict[str, Any], tuple[Any, int], "Completion[Any]"]
@@ -133,27 +173,20 @@ def completion_flow(
             problems.append((exchange.text, str(problem)))
             request = adapter.repair_request(request, exchange, str(problem))
             continue
-        reasoning = prompt.split_reasoning(exchange.text).reasoning if prompt.reasoning else None
-        model = str(request["model"])
-        return assemble(
-            Completion,
+        return completion_of(
+            prompt,
             text=exchange.text,
             output=output,
             provider=adapter.name,
-            model=model,
+            model=str(request["model"]),
             usage=usage,
-            cost=price(usage, model, catalog),
-            latency=time.perf_counter() - started,
+            catalog=catalog,
+            started=started,
             attempts=attempts,
             repairs=repair,
             request_id=exchange.request_id,
             finish_reason=exchange.finish_reason,
-            reasoning=reasoning,
-            template=prompt.meta.template,
-            version=prompt.meta.version,
-            template_hash=prompt.meta.template_hash,
             raw=exchange.raw,
-            prompt=prompt,
         )
     assert exchange is not None
     raise OutputValidationError(

@@ -212,6 +212,26 @@ def _retrying(policy: RetryPolicy, sdk: Any, asynchronous: bool) -> Any:
     return tenacity.Retrying(sleep=policy.sleep, **options)
 
 
+def _after_first_attempt(first: Exception, policy: RetryPolicy, sdk: Any, provider: str) -> float:
+    """How long to wait before retrying ``first``; raises when it is not to be retried."""
+    failure = _failure(first, sdk, provider, 1)
+    if failure is None:
+        raise first  # not a provider failure: the caller's own bug, as it was
+    if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
+        raise failure from first
+    return _wait_after(policy, first, 1)
+
+
+def _attempts(retrying: Any) -> int:
+    return 1 + int(retrying.statistics.get("attempt_number", 1))
+
+
+def _retries_failed(exc: Exception, retrying: Any, sdk: Any, provider: str) -> Exception:
+    """What to raise when the retries end with ``exc``."""
+    failure = _failure(exc, sdk, provider, _attempts(retrying))
+    return exc if failure is None else failure
+
+
 def call_with_retries(
     fn: Callable[[], T], *, policy: RetryPolicy, sdk: Any, provider: str
 ) -> tuple[T, int]:
@@ -219,22 +239,16 @@ def call_with_retries(
     try:
         return fn(), 1
     except Exception as first:
-        failure = _failure(first, sdk, provider, 1)
-        if failure is None:
-            raise
-        if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
-            raise failure from first
-        policy.sleep(_wait_after(policy, first, 1))
+        policy.sleep(_after_first_attempt(first, policy, sdk, provider))
     retrying = _retrying(policy, sdk, asynchronous=False)
     try:
         result: T = retrying(fn)
     except Exception as exc:
-        attempts = 1 + int(retrying.statistics.get("attempt_number", 1))
-        failure = _failure(exc, sdk, provider, attempts)
-        if failure is None:
+        raised = _retries_failed(exc, retrying, sdk, provider)
+        if raised is exc:
             raise
-        raise failure from exc
-    return result, 1 + int(retrying.statistics.get("attempt_number", 1))
+        raise raised from exc
+    return result, _attempts(retrying)
 
 
 async def acall_with_retries(
@@ -244,19 +258,13 @@ async def acall_with_retries(
     try:
         return await fn(), 1
     except Exception as first:
-        failure = _failure(first, sdk, provider, 1)
-        if failure is None:
-            raise
-        if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
-            raise failure from first
-        await policy.async_sleep(_wait_after(policy, first, 1))
+        await policy.async_sleep(_after_first_attempt(first, policy, sdk, provider))
     retrying = _retrying(policy, sdk, asynchronous=True)
     try:
         result: T = await retrying(fn)
     except Exception as exc:
-        attempts = 1 + int(retrying.statistics.get("attempt_number", 1))
-        failure = _failure(exc, sdk, provider, attempts)
-        if failure is None:
+        raised = _retries_failed(exc, retrying, sdk, provider)
+        if raised is exc:
             raise
-        raise failure from exc
-    return result, 1 + int(retrying.statistics.get("attempt_number", 1))
+        raise raised from exc
+    return result, _attempts(retrying)

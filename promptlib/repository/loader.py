@@ -233,28 +233,12 @@ def _output(source: SourceFile, resolver: ModelResolver) -> Any:
         )
     if set(output) == {"model"}:
         return resolver.resolve(str(output["model"]), source)
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
+    from promptlib._validation import schema_problem
 
-    try:
-        Draft202012Validator.check_schema(output)
-    except SchemaError as exc:
-        path = [str(p) for p in exc.absolute_path]
-        at = f" at {'/'.join(path)}" if path else ""
-        raise source.error(
-            f"'output' is not a valid JSON schema{at}: {exc.message}",
-            "output",
-            *exc.absolute_path,
-        ) from exc
-    from promptlib._validation import remote_refs
-
-    if remote_refs(output):
-        raise source.error(
-            f"'output' refers to {remote_refs(output)[0]!r}, outside the schema; promptlib "
-            "does not fetch schemas: put the definition under '$defs' and refer to it as "
-            "'#/$defs/Name'",
-            "output",
-        )
+    problem = schema_problem(output)
+    if problem is not None:
+        message, path = problem
+        raise source.error(f"'output' {message}", "output", *path)
     if output.get("type") != "object":
         raise source.error(
             "'output' must describe a JSON object (type: object), as providers' structured "

@@ -324,26 +324,11 @@ def _output(
             json.dumps(schema)
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"output= schema is not JSON: {exc}", template=label) from exc
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
+        from promptlib._validation import schema_problem
 
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            at = "/".join(str(p) for p in exc.absolute_path)
-            raise TemplateError(
-                f"output= is not a valid JSON schema{' at ' + at if at else ''}: {exc.message}",
-                template=label,
-            ) from exc
-        from promptlib._validation import remote_refs
-
-        if remote_refs(schema):
-            raise TemplateError(
-                f"output= schema refers to {remote_refs(schema)[0]!r}, outside itself; "
-                "promptlib does not fetch schemas: put the definition under '$defs' and "
-                "refer to it as '#/$defs/Name'",
-                template=label,
-            )
+        problem = schema_problem(schema)
+        if problem is not None:
+            raise TemplateError(f"output= {problem[0]}", template=label)
         if schema.get("type") != "object":
             raise TemplateError(
                 "output= JSON schema must describe an object ('type': 'object' at the root), "

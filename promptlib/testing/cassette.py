@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import json
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from promptlib.errors import UsageError
 from promptlib.testing.guard import OFFLINE_TRANSPORT
+from promptlib.testing.sdk_http import http_module
 
 __all__ = ["Cassette", "ReplayMissError"]
 
@@ -149,28 +151,23 @@ class Cassette:
 
     def openai(self, base_url: str | None = None, **options: Any) -> Any:
         """An :class:`~promptlib.OpenAIProvider` whose requests go through this cassette."""
-        import openai
-
         from promptlib.providers.openai import OpenAIProvider
-        from promptlib.testing.sdk_http import http_module
 
-        http = http_module(openai)
-        key = os.environ.get("OPENAI_API_KEY") if self.recording else "replay"
-        client = openai.OpenAI(
-            api_key=key, base_url=base_url, http_client=http.Client(transport=self.transport(http))
-        )
-        return OpenAIProvider(client, **options)
+        return self._provider(OpenAIProvider, "OpenAI", base_url, options)
 
     def anthropic(self, base_url: str | None = None, **options: Any) -> Any:
         """An :class:`~promptlib.AnthropicProvider` whose requests go through this cassette."""
-        import anthropic
-
         from promptlib.providers.anthropic import AnthropicProvider
-        from promptlib.testing.sdk_http import http_module
 
-        http = http_module(anthropic)
-        key = os.environ.get("ANTHROPIC_API_KEY") if self.recording else "replay"
-        client = anthropic.Anthropic(
+        return self._provider(AnthropicProvider, "Anthropic", base_url, options)
+
+    def _provider(
+        self, provider: type[Any], client_class: str, base_url: str | None, options: Any
+    ) -> Any:
+        sdk = importlib.import_module(provider.sdk_module)
+        http = http_module(sdk)
+        key = os.environ.get(provider.key_variable) if self.recording else "replay"
+        client = getattr(sdk, client_class)(
             api_key=key, base_url=base_url, http_client=http.Client(transport=self.transport(http))
         )
-        return AnthropicProvider(client, **options)
+        return provider(client, **options)

@@ -23,7 +23,7 @@ from promptlib.errors import (
     RateLimitError,
 )
 from promptlib.messages import Prompt
-from promptlib.providers.completion import Completion, price
+from promptlib.providers.completion import Completion, completion_of
 from promptlib.providers.openai import OpenAIProvider
 from promptlib.testing.fake import fake_from_schema
 from promptlib.tokens.catalog import Catalog
@@ -188,24 +188,19 @@ class MockProvider:
             except OutputParseError as problem:
                 problems.append((text, str(problem)))
                 continue
-            return Completion(
+            return completion_of(
+                prompt,
                 text=text,
                 output=output,
                 provider=self.name,
                 model=name,
                 usage=usage,
-                cost=price(usage, name, self.catalog),
-                latency=time.perf_counter() - started,
+                catalog=self.catalog,
+                started=started,
                 attempts=repair + 1,
                 repairs=repair,
                 request_id=f"mock-{len(self.calls)}",
                 finish_reason="stop",
-                reasoning=prompt.split_reasoning(text).reasoning if prompt.reasoning else None,
-                template=prompt.meta.template,
-                version=prompt.meta.version,
-                template_hash=prompt.meta.template_hash,
-                raw=None,
-                prompt=prompt,
             )
         raise OutputValidationError(
             f"{self.name}: the reply still did not match the expected output after 2 "
