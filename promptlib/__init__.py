@@ -12,7 +12,9 @@ from promptlib.errors import (
     ConfigurationError,
     InputError,
     ModelOutputError,
+    ModelRefusalError,
     OutputParseError,
+    OutputTruncatedError,
     OutputValidationError,
     PromptFormatError,
     PromptlibError,
@@ -28,6 +30,7 @@ from promptlib.errors import (
     TemplateError,
     TemplateRenderError,
     TemplateSecurityError,
+    UnsupportedFeatureError,
     UnusedInputWarning,
     UsageError,
 )
@@ -51,12 +54,15 @@ from promptlib.templates import (
 )
 
 if TYPE_CHECKING:
+    from promptlib._secrets import SecretsFilter
     from promptlib.providers.anthropic import AnthropicProvider
     from promptlib.providers.base import CompletionStream
     from promptlib.providers.completion import Completion
     from promptlib.providers.openai import OpenAIProvider
+    from promptlib.providers.protocol import AsyncReplyStream, Provider, ReplyStream
     from promptlib.providers.registry import get_provider, register_provider
     from promptlib.providers.retry import RetryPolicy
+    from promptlib.providers.servers import ServerProfile
     from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib.templates.inputs import NoInputs
     from promptlib.tokens import (
@@ -83,6 +89,11 @@ _LAZY = {
     "register_provider": "promptlib.providers.registry",
     "CompletionStream": "promptlib.providers.base",
     "OpenAIProvider": "promptlib.providers.openai",
+    "Provider": "promptlib.providers.protocol",
+    "ReplyStream": "promptlib.providers.protocol",
+    "AsyncReplyStream": "promptlib.providers.protocol",
+    "ServerProfile": "promptlib.providers.servers",
+    "SecretsFilter": "promptlib._secrets",
     "RetryPolicy": "promptlib.providers.retry",
     "Completion": "promptlib.providers.completion",
     "CheckProblem": "promptlib.repository",
@@ -110,6 +121,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AnthropicProvider",
     "Assistant",
+    "AsyncReplyStream",
     "AuthenticationError",
     "Block",
     "BlockCount",
@@ -133,10 +145,12 @@ __all__ = [
     "Message",
     "ModelInfo",
     "ModelOutputError",
+    "ModelRefusalError",
     "NoInputs",
     "OpenAIProvider",
     "OutputParseError",
     "OutputSpec",
+    "OutputTruncatedError",
     "OutputValidationError",
     "Params",
     "Part",
@@ -145,6 +159,7 @@ __all__ = [
     "PromptMeta",
     "PromptlibError",
     "PromptlibWarning",
+    "Provider",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
@@ -154,11 +169,14 @@ __all__ = [
     "Reasoned",
     "ReasoningSpec",
     "Registry",
+    "ReplyStream",
     "RequestRejectedError",
     "RequestsBlockedError",
     "RetryPolicy",
     "Role",
+    "SecretsFilter",
     "Section",
+    "ServerProfile",
     "System",
     "Template",
     "TemplateError",
@@ -167,6 +185,7 @@ __all__ = [
     "TemplateSecurityError",
     "TextPart",
     "TokenCount",
+    "UnsupportedFeatureError",
     "Untrusted",
     "UnusedInputWarning",
     "Usage",

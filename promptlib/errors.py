@@ -19,11 +19,14 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   │   └── QuotaExceededError  429 insufficient_quota: out of credit (never retried)
     │   ├── ProviderUnavailableError    5xx, or Anthropic 529 overloaded (retried)
     │   ├── ProviderTimeoutError    the request timed out (retried)
-    │   ├── ProviderConnectionError the connection failed (retried)
-    │   └── RequestRejectedError    400, 404, 422: the provider refused the request as sent
+    │   ├── ProviderConnectionError the connection failed, or a stream ended early (retried)
+    │   └── RequestRejectedError    400, 404, 413, 422: the provider refused the request as sent
+    │       └── UnsupportedFeatureError  the server does not support what was asked (a mode)
     └── ModelOutputError            the model's reply does not have the expected form
         ├── OutputParseError        no final answer, invalid JSON, or schema validation failed
-        └── OutputValidationError   still invalid after every repair attempt (keeps them all)
+        ├── OutputValidationError   still invalid after every repair attempt (keeps them all)
+        ├── OutputTruncatedError    the reply was cut off at the token limit (not repaired)
+        └── ModelRefusalError       the model refused to answer (not repaired)
 
     PromptlibWarning (UserWarning)
     └── UnusedInputWarning          an input field is declared but no block uses it
@@ -40,7 +43,9 @@ __all__ = [
     "ConfigurationError",
     "InputError",
     "ModelOutputError",
+    "ModelRefusalError",
     "OutputParseError",
+    "OutputTruncatedError",
     "OutputValidationError",
     "PromptFormatError",
     "PromptlibError",
@@ -56,6 +61,7 @@ __all__ = [
     "TemplateError",
     "TemplateRenderError",
     "TemplateSecurityError",
+    "UnsupportedFeatureError",
     "UnusedInputWarning",
     "UsageError",
 ]
@@ -178,11 +184,21 @@ class ProviderError(PromptlibError):
 
 
 class RateLimitError(ProviderError):
-    """429: the provider is limiting the rate of requests; retried with backoff."""
+    """429: the provider is limiting the rate of requests; retried with backoff.
+
+    Attributes:
+        retry_after: the seconds the provider asked to wait, when it said.
+    """
+
+    retry_after: float | None = None
 
 
 class QuotaExceededError(RateLimitError):
-    """429 ``insufficient_quota``: the account is out of credit; never retried."""
+    """The account is out of credit or over its spend limit; never retried.
+
+    OpenAI's 429 ``insufficient_quota``, Anthropic's credit-balance, billing and spend-limit
+    errors.
+    """
 
 
 class ProviderUnavailableError(ProviderError):
@@ -194,11 +210,37 @@ class ProviderTimeoutError(ProviderError):
 
 
 class ProviderConnectionError(ProviderError):
-    """The connection to the provider failed; retried."""
+    """The connection to the provider failed, or a stream ended before its end marker;
+    retried (a stream that already yielded text is not)."""
 
 
 class RequestRejectedError(ProviderError):
-    """400, 404, 422: the provider refused the request as sent (e.g. an unknown model)."""
+    """400, 404, 413, 422: the provider refused the request as sent (e.g. an unknown model,
+    or a request larger than the rate limit allows at all); never retried."""
+
+
+class UnsupportedFeatureError(RequestRejectedError):
+    """The server does not support a feature the request used, e.g. a structured-output
+    mode of an OpenAI-compatible server; the message names the setting to change.
+
+    Attributes:
+        feature: what was refused, e.g. ``"response_format json_schema"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.feature = feature
+        super().__init__(
+            message, provider=provider, status=status, request_id=request_id, attempts=attempts
+        )
 
 
 class AuthenticationError(ConfigurationError):
@@ -268,4 +310,33 @@ class OutputValidationError(ModelOutputError):
         self.attempts = attempts
         self.usage = usage
         self.last_response = last_response
+        super().__init__(message, text=text)
+
+
+class OutputTruncatedError(ModelOutputError):
+    """The reply was cut off at the token limit before it was complete; not repaired,
+    since asking again with the same limit would be cut off again.
+
+    Attributes:
+        text: the partial reply.
+        max_tokens: the limit the request set (``None`` when the provider's default applied).
+        usage: the tokens spent (a :class:`~promptlib.Usage`).
+    """
+
+    def __init__(self, message: str, *, text: str, max_tokens: int | None, usage: object) -> None:
+        self.max_tokens = max_tokens
+        self.usage = usage
+        super().__init__(message, text=text)
+
+
+class ModelRefusalError(ModelOutputError):
+    """The model refused to answer; not repaired, since asking again would not help.
+
+    Attributes:
+        text: the refusal, as the model wrote it.
+        usage: the tokens spent (a :class:`~promptlib.Usage`), when known.
+    """
+
+    def __init__(self, message: str, *, text: str, usage: object = None) -> None:
+        self.usage = usage
         super().__init__(message, text=text)

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from promptlib._secrets import SecretsFilter, redact
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.errors import PromptlibError
 
@@ -114,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.debug:
+        _debug_logging()
     try:
         return COMMANDS[args.command](args)
     except CheckFailed as failed:
@@ -122,10 +125,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PromptlibError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"promptlib: error: {exc}\n")
+        sys.stderr.write(f"promptlib: error: {redact(str(exc))}\n")
         return EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
+
+
+def _debug_logging() -> None:
+    """DEBUG logs on stderr (promptlib's, the SDKs', the HTTP libraries'), keys removed."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(SecretsFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
 
 
 def run() -> None:  # pragma: no cover - the console script

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from promptlib.errors import ConfigurationError, ModelOutputError
+from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
 from promptlib.providers.anthropic_format import anthropic_messages
 from promptlib.providers.base import SDKProvider, _StreamState
@@ -39,6 +39,10 @@ def _usage(usage: Any) -> Usage:
     )
 
 
+def _refusal(text: str, stop_reason: str | None) -> str | None:
+    return (text or "refused") if stop_reason == "refusal" else None
+
+
 class AnthropicProvider(SDKProvider):
     """Send prompts to Anthropic's Messages API.
 
@@ -60,6 +64,7 @@ class AnthropicProvider(SDKProvider):
     sdk_module: ClassVar[str] = "anthropic"
     key_variable: ClassVar[str] = "ANTHROPIC_API_KEY"
     request_id_header: ClassVar[str] = "request-id"
+    stream_end_marker: ClassVar[str] = "message_stop"
 
     def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:
         """The exact keyword arguments ``messages.create`` receives for ``prompt``."""
@@ -124,20 +129,24 @@ class AnthropicProvider(SDKProvider):
                 texts.append(block.text)
             elif block.type == "tool_use":
                 texts.append(_to_json(block.input))
-        refusal = "".join(texts) or "refused" if response.stop_reason == "refusal" else None
+        text = "".join(texts)
         return Exchange(
-            text="".join(texts),
+            text=text,
             usage=_usage(response.usage),
             request_id=getattr(response, "_request_id", None),
             finish_reason=response.stop_reason,
             raw=response,
-            refusal=refusal,
+            refusal=_refusal(text, response.stop_reason),
         )
 
-    def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
-        if exchange.refusal:
-            raise ModelOutputError(f"the model refused: {exchange.refusal}", text=exchange.text)
-        return prompt.parse(exchange.text)
+    def max_tokens(self, request: dict[str, Any]) -> int | None:
+        limit = request.get("max_tokens")
+        return limit if isinstance(limit, int) else None
+
+    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+        text = "".join(state.parts)
+        refusal = _refusal(text, state.finish_reason)
+        return Exchange(text, state.usage, state.request_id, state.finish_reason, raw, refusal)
 
     def _sync_client_class(self) -> Any:
         return self._sdk().Anthropic
@@ -159,6 +168,8 @@ class AnthropicProvider(SDKProvider):
                 if piece:
                     state.parts.append(piece)
                     yield piece
+            elif kind == "message_stop":
+                state.ended = True
             elif kind == "message_delta":
                 state.finish_reason = event.delta.stop_reason
                 if event.usage is not None and event.usage.output_tokens is not None:

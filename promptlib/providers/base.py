@@ -6,21 +6,25 @@ runs the one send-parse-repair flow over it, synchronously or not, or streams it
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
+from promptlib._secrets import check_key, redact_exception, redact_url, url_secrets
 from promptlib.errors import AuthenticationError, ProviderConnectionError, ProviderError
 from promptlib.messages import Prompt
 from promptlib.providers.completion import (
     Completion,
     Exchange,
     adrive,
+    checked_output,
     completion_flow,
     completion_of,
     drive,
@@ -65,6 +69,7 @@ class SDKProvider:
     sdk_module: ClassVar[str]
     key_variable: ClassVar[str]
     request_id_header: ClassVar[str]
+    stream_end_marker: ClassVar[str]
 
     def __init__(
         self,
@@ -80,8 +85,12 @@ class SDKProvider:
     ) -> None:
         # The retry policy owns retries: the SDKs' own are switched off.
         self._client = client.with_options(max_retries=0) if client is not None else None
-        self._async_client = (
+        self._given_async_client = (
             async_client.with_options(max_retries=0) if async_client is not None else None
+        )
+        # Clients promptlib makes are bound to the event loop they were first used in.
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
         )
         self._api_key = api_key
         self._base_url = base_url
@@ -90,9 +99,9 @@ class SDKProvider:
         self.catalog = catalog
         self.native_schema = native_schema
 
-    def __repr__(self) -> str:  # never the key
+    def __repr__(self) -> str:  # never the key, nor a password in the URL
         base = self._base_url or (str(self._client.base_url) if self._client else "default")
-        return f"{type(self).__name__}(base_url={base!r})"
+        return f"{type(self).__name__}(base_url={redact_url(base)!r})"
 
     # --- for subclasses --------------------------------------------------------------------
 
@@ -110,11 +119,26 @@ class SDKProvider:
     def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
         return prompt.parse(exchange.text)
 
+    def max_tokens(self, request: dict[str, Any]) -> int | None:
+        """The output-token limit ``request`` sets (``None``: the provider's default)."""
+        raise NotImplementedError
+
     def _create(self, client: Any, request: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def _stream_events(self, events: Any, state: _StreamState) -> Iterator[str]:
         raise NotImplementedError
+
+    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+        """What a stream read to its end amounts to (the twin of :meth:`parse_response`)."""
+        return Exchange(
+            "".join(state.parts),
+            state.usage,
+            state.request_id,
+            state.finish_reason,
+            raw,
+            state.refusal,
+        )
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -122,16 +146,44 @@ class SDKProvider:
         return sys.modules.get(self.sdk_module) or importlib.import_module(self.sdk_module)
 
     def _key(self) -> str:
-        key = self._api_key or os.environ.get(self.key_variable)
-        if key:
-            return key
-        if self._base_url:
+        if self._api_key is not None:
+            key, source = self._api_key, f"the api_key given to {type(self).__name__}"
+        else:
+            key, source = os.environ.get(self.key_variable, ""), self.key_variable
+        if not key and self._base_url:
             return "unused"  # local compatible servers usually need none
-        raise AuthenticationError(
-            f"no API key: set the {self.key_variable} environment variable, or pass "
-            f"{type(self).__name__}(api_key=...) or your own client=",
-            provider=self.name,
-        )
+        if not key:
+            raise AuthenticationError(
+                f"no API key: set the {self.key_variable} environment variable, or pass "
+                f"{type(self).__name__}(api_key=...) or your own client=",
+                provider=self.name,
+            )
+        self._check_key(key, source)
+        return key
+
+    def _check_key(self, key: str, source: str) -> None:
+        try:
+            check_key(key, source)
+        except ValueError as problem:
+            raise AuthenticationError(
+                f"{problem}. The key was not sent.", provider=self.name
+            ) from None
+
+    def _checked_client(self, client: Any) -> Any:
+        """``client``, once its key is known to be one the provider can accept."""
+        key = getattr(client, "api_key", None)
+        if isinstance(key, str) and key:
+            self._check_key(key, f"the api_key of the {type(client).__name__} client given")
+        return _checked(self, client)
+
+    def _secrets(self) -> tuple[str, ...]:
+        keys = [self._api_key or os.environ.get(self.key_variable) or ""]
+        for client in (self._client, self._given_async_client):
+            key = getattr(client, "api_key", None)
+            if isinstance(key, str):
+                keys.append(key)
+        base = self._base_url or (str(self._client.base_url) if self._client else None)
+        return (*(k for k in keys if k), *url_secrets(base))
 
     def _client_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"api_key": self._key(), "max_retries": 0}
@@ -147,15 +199,26 @@ class SDKProvider:
         return self._client
 
     def _async(self) -> Any:
-        if self._async_client is None:
-            self._async_client = self._async_client_class()(**self._client_options())
-        return self._async_client
+        if self._given_async_client is not None:
+            return self._given_async_client
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = self._async_client_class()(
+                **self._client_options()
+            )
+        return client
 
     def _sync_client_class(self) -> Any:
         raise NotImplementedError
 
     def _async_client_class(self) -> Any:
         raise NotImplementedError
+
+    def _redacted(self, exc: BaseException) -> BaseException:
+        """``exc``, with every key this provider knows removed from it and its causes."""
+        redact_exception(exc, self._secrets())
+        return exc
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -167,33 +230,44 @@ class SDKProvider:
             AuthenticationError: no API key, or the provider refused it.
             OutputValidationError: the reply stayed invalid after every repair.
         """
-        client, sdk = _checked(self, self._sync()), self._sdk()
+        try:
+            client, sdk = self._checked_client(self._sync()), self._sdk()
 
-        def send(request: dict[str, Any]) -> tuple[Any, int]:
-            return call_with_retries(
-                lambda: self._create(client, request),
-                policy=self.retry,
-                sdk=sdk,
-                provider=self.name,
-            )
+            def send(request: dict[str, Any]) -> tuple[Any, int]:
+                return call_with_retries(
+                    lambda: self._create(client, request),
+                    policy=self.retry,
+                    sdk=sdk,
+                    provider=self.name,
+                )
 
-        request = self.build_request(prompt, model)
-        return drive(completion_flow(self, prompt, request, self.retry, self.catalog), send)
+            request = self.build_request(prompt, model)
+            return drive(completion_flow(self, prompt, request, self.retry, self.catalog), send)
+        except Exception as exc:
+            self._redacted(exc)
+            raise
 
     async def acomplete(
         self, prompt: Prompt[OutputT], model: str | None = None
     ) -> Completion[OutputT]:
         """The async twin of :meth:`complete`."""
-        client, sdk = _checked(self, self._async()), self._sdk()
+        try:
+            client, sdk = self._checked_client(self._async()), self._sdk()
 
-        async def send(request: dict[str, Any]) -> tuple[Any, int]:
-            async def attempt() -> Any:
-                return await self._create(client, request)
+            async def send(request: dict[str, Any]) -> tuple[Any, int]:
+                async def attempt() -> Any:
+                    return await self._create(client, request)
 
-            return await acall_with_retries(attempt, policy=self.retry, sdk=sdk, provider=self.name)
+                return await acall_with_retries(
+                    attempt, policy=self.retry, sdk=sdk, provider=self.name
+                )
 
-        request = self.build_request(prompt, model)
-        return await adrive(completion_flow(self, prompt, request, self.retry, self.catalog), send)
+            request = self.build_request(prompt, model)
+            flow = completion_flow(self, prompt, request, self.retry, self.catalog)
+            return await adrive(flow, send)
+        except Exception as exc:
+            self._redacted(exc)
+            raise
 
     def stream(
         self, prompt: Prompt[OutputT], model: str | None = None
@@ -212,7 +286,7 @@ class SDKProvider:
 
 
 class _StreamState:
-    """What a stream accumulates as it goes."""
+    """What a stream accumulates as it goes; ``ended`` once its end marker arrived."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -220,6 +294,7 @@ class _StreamState:
         self.finish_reason: str | None = None
         self.request_id: str | None = None
         self.refusal: str | None = None
+        self.ended = False
 
 
 class _StreamBase(Generic[OutputT]):
@@ -241,10 +316,11 @@ class _StreamBase(Generic[OutputT]):
             raise RuntimeError("read the stream to its end before asking for its completion")
         return self._completion
 
-    def _cut_off(self, exc: BaseException) -> ProviderError:
+    def _cut_off(self, reason: str) -> ProviderError:
         text = "".join(self._state.parts)
         return ProviderConnectionError(
-            f"the stream was cut off after {len(text)} characters: {exc}",
+            f"the stream was cut off after {len(text)} characters ({reason}); the reply is "
+            "incomplete: retry the request",
             provider=self._provider.name,
             attempts=self._attempts,
         )
@@ -252,9 +328,15 @@ class _StreamBase(Generic[OutputT]):
     def _stream_error(self, exc: Exception, sdk: Any) -> Exception:
         """What to raise for an error while reading a stream (the original, if not ours)."""
         if isinstance(exc, sdk.APIConnectionError) or is_transport_error(exc):
-            return self._cut_off(exc)  # the connection broke mid-stream
-        if isinstance(exc, sdk.APIError):
+            return self._cut_off(f"{type(exc).__name__}: {exc}")  # the connection broke
+        if isinstance(exc, sdk.APIError):  # an error event inside the stream
             return translate(exc, sdk, self._provider.name, self._attempts)
+        if isinstance(exc, ValueError):  # an event that is not the JSON it should be
+            return ProviderError(
+                f"the stream could not be read: {exc}",
+                provider=self._provider.name,
+                attempts=self._attempts,
+            )
         return exc
 
     def _opened(self, events: Any) -> None:
@@ -264,14 +346,14 @@ class _StreamBase(Generic[OutputT]):
 
     def _finish(self, raw: Any) -> None:
         state, provider = self._state, self._provider
-        text = "".join(state.parts)
-        exchange = Exchange(
-            text, state.usage, state.request_id, state.finish_reason, raw, state.refusal
-        )
+        if not state.ended:
+            raise self._cut_off(f"it ended without {provider.stream_end_marker}")
+        exchange = provider.stream_exchange(state, raw)
+        output = checked_output(provider, self._prompt, exchange, self.request, state.usage)
         self._completion = completion_of(
             self._prompt,
-            text=text,
-            output=provider.parse_output(self._prompt, exchange),
+            text=exchange.text,
+            output=output,
             provider=provider.name,
             model=str(self.request["model"]),
             usage=state.usage,
@@ -288,44 +370,54 @@ class CompletionStream(_StreamBase[OutputT]):
     """A reply arriving in pieces: iterate for text deltas, then read ``.completion``."""
 
     def __iter__(self) -> Iterator[str]:
-        provider, sdk = self._provider, self._provider._sdk()
-        client = _checked(provider, provider._sync())
-        self._started = time.perf_counter()
-        request = {**self.request, "stream": True}
-        events, self._attempts = call_with_retries(
-            lambda: provider._create(client, request),
-            policy=provider.retry,
-            sdk=sdk,
-            provider=provider.name,
-        )
-        self._opened(events)
+        provider = self._provider
         try:
-            yield from provider._stream_events(events, self._state)
+            sdk = provider._sdk()
+            client = provider._checked_client(provider._sync())
+            self._started = time.perf_counter()
+            request = {**self.request, "stream": True}
+            events, self._attempts = call_with_retries(
+                lambda: provider._create(client, request),
+                policy=provider.retry,
+                sdk=sdk,
+                provider=provider.name,
+            )
+            self._opened(events)
+            try:
+                yield from provider._stream_events(events, self._state)
+            except Exception as exc:
+                raise self._stream_error(exc, sdk) from exc
+            self._finish(events)
         except Exception as exc:
-            raise self._stream_error(exc, sdk) from exc
-        self._finish(events)
+            provider._redacted(exc)
+            raise
 
 
 class AsyncCompletionStream(_StreamBase[OutputT]):
     """The async twin of :class:`CompletionStream`: ``async for`` the deltas."""
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        provider, sdk = self._provider, self._provider._sdk()
-        client = _checked(provider, provider._async())
-        self._started = time.perf_counter()
-        request = {**self.request, "stream": True}
-
-        async def attempt() -> Any:
-            return await provider._create(client, request)
-
-        events, self._attempts = await acall_with_retries(
-            attempt, policy=provider.retry, sdk=sdk, provider=provider.name
-        )
-        self._opened(events)
+        provider = self._provider
         try:
-            async for event in events:
-                for delta in provider._stream_events([event], self._state):
-                    yield delta
+            sdk = provider._sdk()
+            client = provider._checked_client(provider._async())
+            self._started = time.perf_counter()
+            request = {**self.request, "stream": True}
+
+            async def attempt() -> Any:
+                return await provider._create(client, request)
+
+            events, self._attempts = await acall_with_retries(
+                attempt, policy=provider.retry, sdk=sdk, provider=provider.name
+            )
+            self._opened(events)
+            try:
+                async for event in events:
+                    for delta in provider._stream_events([event], self._state):
+                        yield delta
+            except Exception as exc:
+                raise self._stream_error(exc, sdk) from exc
+            self._finish(events)
         except Exception as exc:
-            raise self._stream_error(exc, sdk) from exc
-        self._finish(events)
+            provider._redacted(exc)
+            raise

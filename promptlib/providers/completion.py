@@ -15,7 +15,13 @@ from typing import Any, Generic, Protocol
 from typing_extensions import TypeVar
 
 from promptlib._frozen import assemble
-from promptlib.errors import ConfigurationError, OutputParseError, OutputValidationError
+from promptlib.errors import (
+    ConfigurationError,
+    ModelRefusalError,
+    OutputParseError,
+    OutputTruncatedError,
+    OutputValidationError,
+)
 from promptlib.messages import Prompt
 from promptlib.providers.retry import RetryPolicy
 from promptlib.tokens.catalog import Catalog
@@ -95,6 +101,50 @@ class _Adapter(Protocol):
         self, request: dict[str, Any], exchange: Exchange, problem: str
     ) -> dict[str, Any]: ...
 
+    def max_tokens(self, request: dict[str, Any]) -> int | None: ...
+
+
+# Finish reasons meaning "stopped at the token limit" (OpenAI, Anthropic).
+TRUNCATED = frozenset({"length", "max_tokens", "model_context_window_exceeded"})
+
+
+def checked_output(
+    adapter: _Adapter,
+    prompt: Prompt[Any],
+    exchange: Exchange,
+    request: dict[str, Any],
+    usage: Usage,
+) -> Any:
+    """The reply's parsed output.
+
+    Raises:
+        ModelRefusalError: the model refused (never repaired).
+        OutputTruncatedError: the reply stopped at the token limit before it could be
+            parsed (never repaired: the same limit would cut it off again).
+        OutputParseError: the reply does not parse or validate (repairable).
+    """
+    if exchange.refusal:
+        raise ModelRefusalError(
+            f"{adapter.name}: the model refused: {exchange.refusal}",
+            text=exchange.refusal,
+            usage=usage,
+        )
+    try:
+        return adapter.parse_output(prompt, exchange)
+    except OutputParseError as problem:
+        if exchange.finish_reason not in TRUNCATED:
+            raise
+        limit = adapter.max_tokens(request)
+        setting = f"max_tokens={limit}" if limit is not None else "the model's output limit"
+        raise OutputTruncatedError(
+            f"{adapter.name}: the reply was cut off at {setting} after "
+            f"{usage.output_tokens} output tokens, before it was complete ({problem}); raise "
+            "max_tokens in the template's params, or ask for a shorter answer",
+            text=exchange.text,
+            max_tokens=limit,
+            usage=usage,
+        ) from problem
+
 
 def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
     """The cost of ``usage``, or an unknown cost for a model the catalog does not list."""
@@ -168,7 +218,7 @@ def completion_flow(
         exchange = adapter.parse_response(response)
         usage = exchange.usage if repair == 0 else usage + exchange.usage
         try:
-            output = adapter.parse_output(prompt, exchange)
+            output = checked_output(adapter, prompt, exchange, request, usage)
         except OutputParseError as problem:
             problems.append((exchange.text, str(problem)))
             request = adapter.repair_request(request, exchange, str(problem))

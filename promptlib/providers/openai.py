@@ -1,24 +1,33 @@
 """The OpenAI adapter: Chat Completions through the official ``openai`` SDK.
 
 It also serves OpenAI-compatible servers (Ollama, vLLM, llama.cpp, Azure OpenAI): pass
-``base_url=`` or your own configured client.
+``base_url=`` or your own configured client, and ``server=`` for what the server accepts.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
+import re
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from promptlib.errors import ConfigurationError, ModelOutputError
+from promptlib.errors import ConfigurationError, UnsupportedFeatureError
 from promptlib.messages import ImagePart, Message, Part, Prompt, TextPart
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange
-from promptlib.providers.strict_schema import schema_name, strict_schema
+from promptlib.providers.retry import RetryPolicy
+from promptlib.providers.servers import ServerProfile, server_profile
+from promptlib.providers.strict_schema import schema_name, strict_problems, strict_schema
+from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
 
 __all__ = ["OpenAIProvider"]
 
 _PARAMS = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
+_log = logging.getLogger("promptlib.providers")
+# How a server says it does not take a response format (it may answer 400, 422 or 500).
+_REFUSED_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
 REPAIR = (
     "Your previous answer could not be used: {problem}\n"
     "Answer again, following the required format exactly."
@@ -62,19 +71,60 @@ class OpenAIProvider(SDKProvider):
         client: your own ``openai.OpenAI`` client (its retries are switched off: the
             retry policy owns retries). Without one, a client is made on first use from
             ``api_key``/``base_url`` or the ``OPENAI_API_KEY`` environment variable.
-        async_client: your own ``openai.AsyncOpenAI`` client, for ``acomplete``/``astream``.
+        async_client: your own ``openai.AsyncOpenAI`` client, for ``acomplete``/``astream``
+            (bound to one event loop; without it, one is made per event loop).
         api_key, base_url, timeout: for the clients promptlib makes.
         retry: how to retry and repair (see :class:`~promptlib.RetryPolicy`).
         catalog: the model catalog, for costs.
-        native_schema: send the output schema as strict structured output
-            (``response_format``). Chain-of-thought prompts never do: their answer
-            follows the reasoning in plain text.
+        native_schema: send the output schema as structured output (``response_format``).
+            Chain-of-thought prompts never do: their answer follows the reasoning in
+            plain text.
+        server: what the server accepts: a name from ``SERVER_PROFILES`` (``"openai"``,
+            ``"compatible"``, ``"vllm"``, ``"ollama"``, ``"llama.cpp"``,
+            ``"llama-cpp-python"``) or a :class:`~promptlib.ServerProfile`. By default
+            ``"openai"``, or ``"compatible"`` when ``base_url`` points elsewhere.
+        strict: ``"auto"`` (default) sends a schema strict when strict mode can express
+            it and non-strict, unchanged, when it cannot (an open map such as
+            ``dict[str, float]``, a tuple, ...; logged on the ``promptlib.providers``
+            logger); ``True`` refuses such schemas; ``False`` never asks for strict.
     """
 
     name: ClassVar[str] = "openai"
     sdk_module: ClassVar[str] = "openai"
     key_variable: ClassVar[str] = "OPENAI_API_KEY"
     request_id_header: ClassVar[str] = "x-request-id"
+    stream_end_marker: ClassVar[str] = "a finish_reason"
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        async_client: Any = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        catalog: Catalog | None = None,
+        native_schema: bool = True,
+        server: str | ServerProfile | None = None,
+        strict: bool | Literal["auto"] = "auto",
+    ) -> None:
+        super().__init__(
+            client,
+            async_client=async_client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            catalog=catalog,
+            native_schema=native_schema,
+        )
+        self.server = server_profile(server, base_url)
+        if strict not in (True, False, "auto"):
+            raise ConfigurationError(
+                f"OpenAIProvider(strict={strict!r}): use 'auto', True or False"
+            )
+        self.strict = strict
 
     def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:
         """The exact keyword arguments ``chat.completions.create`` receives for ``prompt``."""
@@ -93,18 +143,61 @@ class OpenAIProvider(SDKProvider):
             if key in params:
                 request[key] = params[key]
         if "max_tokens" in params:
-            request["max_completion_tokens"] = params["max_tokens"]
+            request[self.server.token_limit] = params["max_tokens"]
         if prompt.output is not None and prompt.reasoning is None and self.native_schema:
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": schema_name(prompt.output.name),
-                    "schema": strict_schema(prompt.output.schema),
-                    "strict": True,
-                },
-            }
+            response_format = self._response_format(prompt)
+            if response_format is not None:
+                request["response_format"] = response_format
         request.update(params.get("extra", {}))
         return request
+
+    def _response_format(self, prompt: Prompt[Any]) -> dict[str, Any] | None:
+        assert prompt.output is not None
+        mode, schema = self.server.structured_output, prompt.output.schema
+        if mode == "prompted":
+            if not any(section.kind == "output" for section in prompt.sections):
+                raise ConfigurationError(
+                    f"the {self.server.name!r} server profile asks for JSON in the prompt, "
+                    f"and template {prompt.meta.template or '(unnamed)'!r} does not state its "
+                    "schema: add a JsonOutput() block (or [output] in a template file)"
+                )
+            return None
+        if mode == "json_object":
+            if self.server.schema_in_json_object:
+                return {"type": "json_object", "schema": schema}
+            return {"type": "json_object"}
+        strict = self.server.strict and self.strict is not False and self._strict_ok(prompt)
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": schema_name(prompt.output.name),
+                "schema": strict_schema(schema) if strict else schema,
+                "strict": strict,
+            },
+        }
+
+    def _strict_ok(self, prompt: Prompt[Any]) -> bool:
+        assert prompt.output is not None
+        problems = strict_problems(prompt.output.schema)
+        if not problems:
+            return True
+        where = ", ".join(problems)
+        if self.strict is True:
+            raise ConfigurationError(
+                f"the output schema {prompt.output.name!r} cannot be sent in OpenAI strict "
+                f"mode without changing its meaning ({where}); use OpenAIProvider(strict='auto') "
+                "to send it non-strict, or change the output model"
+            )
+        _log.info(
+            "output schema %r sent non-strict: strict mode cannot express %s",
+            prompt.output.name,
+            where,
+        )
+        return False
+
+    def max_tokens(self, request: dict[str, Any]) -> int | None:
+        limit = request.get("max_completion_tokens", request.get("max_tokens"))
+        return limit if isinstance(limit, int) else None
 
     def repair_request(
         self, request: dict[str, Any], exchange: Exchange, problem: str
@@ -127,11 +220,6 @@ class OpenAIProvider(SDKProvider):
             refusal=choice.message.refusal,
         )
 
-    def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
-        if exchange.refusal:  # not repaired: asking again would not change the answer
-            raise ModelOutputError(f"the model refused: {exchange.refusal}", text=exchange.refusal)
-        return prompt.parse(exchange.text)
-
     def _sync_client_class(self) -> Any:
         return self._sdk().OpenAI
 
@@ -139,9 +227,45 @@ class OpenAIProvider(SDKProvider):
         return self._sdk().AsyncOpenAI
 
     def _create(self, client: Any, request: dict[str, Any]) -> Any:
-        if request.get("stream"):
+        if request.get("stream") and self.server.stream_usage:
             request = {**request, "stream_options": {"include_usage": True}}
-        return client.chat.completions.create(**request)
+        if "response_format" not in request:
+            return client.chat.completions.create(**request)
+        try:
+            sent = client.chat.completions.create(**request)
+        except self._sdk().APIStatusError as exc:
+            refused = self._refused_format(exc, request)
+            if refused is None:
+                raise
+            raise refused from exc
+        return self._awaited(sent, request) if inspect.iscoroutine(sent) else sent
+
+    async def _awaited(self, sent: Any, request: dict[str, Any]) -> Any:
+        try:
+            return await sent
+        except self._sdk().APIStatusError as exc:
+            refused = self._refused_format(exc, request)
+            if refused is None:
+                raise
+            raise refused from exc
+
+    def _refused_format(self, exc: Any, request: dict[str, Any]) -> Exception | None:
+        """A server's refusal of the response format, as a clear error (never retried)."""
+        if exc.status_code not in (400, 415, 422, 500, 501) or not _REFUSED_FORMAT.search(
+            str(exc.message)
+        ):
+            return None
+        mode = request["response_format"].get("type", "?")
+        return UnsupportedFeatureError(
+            f"the server refused response_format {mode!r} ({exc.message[:300]}); choose "
+            "what it accepts: OpenAIProvider(server='llama-cpp-python' | 'compatible' | ...) "
+            "or server=ServerProfile(name=..., structured_output='json_object' or "
+            "'prompted'), or native_schema=False",
+            feature=f"response_format {mode}",
+            provider=self.name,
+            status=exc.status_code,
+            request_id=getattr(exc, "request_id", None),
+        )
 
     def _stream_events(self, events: Iterable[Any], state: _StreamState) -> Iterator[str]:
         for chunk in events:
@@ -150,6 +274,7 @@ class OpenAIProvider(SDKProvider):
             for choice in chunk.choices:
                 if choice.finish_reason:
                     state.finish_reason = choice.finish_reason
+                    state.ended = True
                 refusal = getattr(choice.delta, "refusal", None)
                 if refusal:
                     state.refusal = (state.refusal or "") + refusal

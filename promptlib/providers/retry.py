@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from promptlib.errors import (
     AuthenticationError,
+    ConfigurationError,
     PromptlibError,
     ProviderConnectionError,
     ProviderError,
@@ -70,7 +73,21 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.repairs < 0:
-            raise ValueError("RetryPolicy needs attempts >= 1 and repairs >= 0")
+            raise ConfigurationError(
+                f"RetryPolicy(attempts={self.attempts}, repairs={self.repairs}): attempts must "
+                "be at least 1 and repairs at least 0"
+            )
+        waits = {
+            "initial_wait": self.initial_wait,
+            "max_wait": self.max_wait,
+            "jitter": self.jitter,
+            "max_retry_after": self.max_retry_after,
+        }
+        for name, value in waits.items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ConfigurationError(
+                    f"RetryPolicy({name}={value!r}): give a finite number of seconds, >= 0"
+                )
 
 
 def _header(exc: BaseException, name: str) -> str | None:
@@ -80,34 +97,160 @@ def _header(exc: BaseException, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# A wait longer than this is no instruction a client should follow: treated as absent.
+_ABSURD_WAIT = 7 * 24 * 3600.0
+
+
+def _seconds(text: str, scale: float = 1.0) -> float | None:
+    try:
+        seconds = float(text) * scale
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= _ABSURD_WAIT else None
+
+
+def _timestamp(stamp: str) -> float | None:
+    """An HTTP date or RFC 3339 timestamp as seconds since the epoch (``None`` if unreadable)."""
+    try:
+        when = email.utils.parsedate_to_datetime(stamp)
+    except (TypeError, ValueError, IndexError):
+        try:
+            when = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _until(stamp: str, now: float) -> float | None:
+    """Seconds from ``now`` to ``stamp``: 0 for a past time, ``None`` if unreadable or absurd."""
+    when = _timestamp(stamp)
+    if when is None:
+        return None
+    wait = when - now
+    return max(0.0, wait) if wait <= _ABSURD_WAIT else None
+
+
+_RESET_HEADERS = tuple(
+    f"anthropic-ratelimit-{kind}-reset"
+    for kind in ("requests", "tokens", "input-tokens", "output-tokens")
+)
+
+
 def retry_after(exc: BaseException) -> float | None:
-    """Seconds the provider asked to wait: headers first, then "try again in 26.6s"."""
-    if (ms := _header(exc, "retry-after-ms")) is not None:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
+    """Seconds the provider asked to wait, or ``None`` when it did not say (or said
+    something unusable: negative, not a number, absurdly long).
+
+    Read from ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date), Anthropic's
+    ``anthropic-ratelimit-*-reset`` timestamps on a 429, then "try again in 26.6s" in the
+    message. Dates are measured from the response's own ``date`` header when it has one,
+    so a skewed local clock does not matter.
+    """
+    if (ms := _header(exc, "retry-after-ms")) is not None and (
+        wait := _seconds(ms, 1 / 1000)
+    ) is not None:
+        return wait
+    date = _header(exc, "date")
+    now = (_timestamp(date) if date else None) or time.time()
     if (value := _header(exc, "retry-after")) is not None:
-        try:
-            return float(value)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
-    match = _TRY_AGAIN.search(str(getattr(exc, "message", "") or exc))
+        wait = _seconds(value)
+        if wait is None and not value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+            wait = _until(value, now)
+        if wait is not None:
+            return wait
+    if getattr(exc, "status_code", None) == 429:
+        resets = [w for h in _RESET_HEADERS if (v := _header(exc, h)) and (w := _until(v, now))]
+        if resets:
+            return max(resets)
+    match = _TRY_AGAIN.search(_message(exc))
     if match:
-        amount = float(match.group(1))
-        return amount / 1000 if match.group(2).lower() == "ms" else amount
+        return _seconds(match.group(1), 1 / 1000 if match.group(2).lower() == "ms" else 1.0)
     return None
 
 
-def _error_code(exc: BaseException) -> str | None:
+def _message(exc: BaseException) -> str:
+    return str(getattr(exc, "message", "") or exc)
+
+
+def _error_object(exc: BaseException) -> dict[str, Any]:
+    """The ``error`` object of an error body (both providers' shapes), or ``{}``."""
     body = getattr(exc, "body", None)
-    error = body.get("error", body) if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        code = error.get("code") or error.get("type")
-        return code if isinstance(code, str) else None
+    if not isinstance(body, dict):
+        return {}
+    error = body.get("error", body)
+    return error if isinstance(error, dict) else {}
+
+
+def _error_kinds(exc: BaseException) -> set[str]:
+    """The error's ``type``, ``code`` and ``details.error_code``, lowercased."""
+    error = _error_object(exc)
+    details = error.get("details")
+    values = (
+        error.get("type"),
+        error.get("code"),
+        details.get("error_code") if isinstance(details, dict) else None,
+    )
+    return {value.lower() for value in values if isinstance(value, str)}
+
+
+def _request_id(exc: BaseException) -> str | None:
+    request_id = getattr(exc, "request_id", None)
+    if isinstance(request_id, str) and request_id:
+        return request_id
+    body = getattr(exc, "body", None)
+    for source in (body, _error_object(exc)):
+        if isinstance(source, dict) and isinstance(source.get("request_id"), str):
+            return str(source["request_id"])
     return None
+
+
+_QUOTA_KINDS = {
+    "insufficient_quota",
+    "billing_error",
+    "billing_hard_limit_reached",
+    "enforced_spend_limit_reached",
+}
+_QUOTA_TEXT = re.compile(
+    r"credit balance is too low|exceeded your current quota|spend(ing)? limit|"
+    r"(api )?usage limits?\b.*\b(reached|regain access)",
+    re.IGNORECASE,
+)
+_TOO_LARGE_TEXT = re.compile(r"\brequest too large\b", re.IGNORECASE)
+_AUTH_KINDS = {"authentication_error", "permission_error", "invalid_api_key"}
+_RATE_KINDS = {"rate_limit_error", "rate_limit_exceeded", "tokens", "requests"}
+_UNAVAILABLE_KINDS = {"overloaded_error", "api_error", "server_error", "service_unavailable"}
+_TIMEOUT_KINDS = {"timeout_error"}
+_TOO_LARGE_KINDS = {"request_too_large"}
+
+
+def _family(exc: BaseException, status: int | None) -> str:
+    """What kind of failure an error response is: by its body first, then its status.
+
+    One of ``quota``, ``too_large``, ``auth``, ``rate_limit``, ``unavailable``,
+    ``timeout`` or ``rejected``. The body decides where it is explicit, so an error event
+    inside a stream (HTTP 200) is classified as surely as an error status.
+    """
+    kinds, message = _error_kinds(exc), _message(exc)
+    if kinds & _QUOTA_KINDS or _QUOTA_TEXT.search(message):
+        return "quota"
+    if kinds & _TOO_LARGE_KINDS or status == 413 or _TOO_LARGE_TEXT.search(message):
+        return "too_large"
+    if kinds & _AUTH_KINDS or status in (401, 403):
+        return "auth"
+    if kinds & _RATE_KINDS or status == 429:
+        return "rate_limit"
+    if kinds & _TIMEOUT_KINDS or status == 408:
+        return "timeout"
+    if kinds & _UNAVAILABLE_KINDS or (status is not None and status >= 500) or status == 409:
+        return "unavailable"
+    return "rejected"
+
+
+_RETRYABLE_FAMILIES = {"rate_limit", "unavailable", "timeout"}
 
 
 def is_transport_error(exc: BaseException) -> bool:
@@ -115,27 +258,33 @@ def is_transport_error(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
+def _too_long_to_wait(exc: BaseException, policy: RetryPolicy) -> float | None:
+    wait = retry_after(exc)
+    return wait if wait is not None and wait > policy.max_retry_after else None
+
+
 def _is_retryable(exc: BaseException, sdk: Any, policy: RetryPolicy) -> bool:
     if isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError) or is_transport_error(exc):
         return True
     if not isinstance(exc, sdk.APIStatusError):
         return False
-    should = _header(exc, "x-should-retry")
-    if should in ("true", "false"):
-        return should == "true"
-    status = exc.status_code
-    if status == 429 and _error_code(exc) == "insufficient_quota":
+    if _family(exc, exc.status_code) not in _RETRYABLE_FAMILIES:
+        return False  # quota, too large, auth, rejected: asking again cannot help
+    if _header(exc, "x-should-retry") == "false":
         return False
-    if status in (408, 409, 429) or status >= 500:
-        wait = retry_after(exc)
-        return wait is None or wait <= policy.max_retry_after
-    return False
+    # The cap applies on every path, the provider's own "x-should-retry: true" included.
+    return _too_long_to_wait(exc, policy) is None
 
 
-def translate(exc: BaseException, sdk: Any, provider: str, attempts: int) -> PromptlibError:
+def translate(
+    exc: BaseException,
+    sdk: Any,
+    provider: str,
+    attempts: int,
+    policy: RetryPolicy | None = None,
+) -> PromptlibError:
     """The promptlib error for an SDK exception (the SDK's is kept as the cause)."""
-    message = str(getattr(exc, "message", "") or exc)
-    request_id = getattr(exc, "request_id", None)
+    message = _message(exc)
     if isinstance(exc, sdk.APITimeoutError):
         return ProviderTimeoutError(
             "the request timed out; raise the client's timeout or retry later",
@@ -146,22 +295,53 @@ def translate(exc: BaseException, sdk: Any, provider: str, attempts: int) -> Pro
         return ProviderConnectionError(
             f"could not connect: {message}", provider=provider, attempts=attempts
         )
-    if not isinstance(exc, sdk.APIStatusError):
+    if not isinstance(exc, sdk.APIError):
         return ProviderError(message, provider=provider, attempts=attempts)
-    status = exc.status_code
-    common: dict[str, Any] = {"provider": provider, "status": status, "request_id": request_id}
-    if status in (401, 403):
+    status = getattr(exc, "status_code", None)
+    error = _error_object(exc)
+    if isinstance(error.get("message"), str) and error["message"]:
+        message = error["message"]  # not the SDK's "Error code: 429 - {...}" wrapping
+    if status == 200:  # an error event inside a stream that had started fine
+        status, message = None, f"error in the stream: {message}"
+    common: dict[str, Any] = {
+        "provider": provider,
+        "status": status,
+        "request_id": _request_id(exc),
+    }
+    family = _family(exc, status)
+    if family == "auth":
         return AuthenticationError(
             f"the API key was refused ({message}); check the key and its permissions",
             **common,
         )
-    if status == 429 and _error_code(exc) == "insufficient_quota":
+    if family == "quota":
         return QuotaExceededError(
-            f"the account is out of credit: {message}", attempts=attempts, **common
+            f"the account is out of credit or over its spend limit: {message}; add credit "
+            "or raise the limit in the provider's console (not retried)",
+            attempts=attempts,
+            **common,
         )
-    if status == 429:
-        return RateLimitError(message, attempts=attempts, **common)
-    if status >= 500:
+    if family == "too_large":
+        return RequestRejectedError(
+            f"the request is too large: {message}; make it smaller (retrying cannot help)",
+            attempts=attempts,
+            **common,
+        )
+    if family in _RETRYABLE_FAMILIES and policy is not None:
+        long_wait = _too_long_to_wait(exc, policy)
+        if long_wait is not None:
+            message += (
+                f"; the provider asked to wait {long_wait:g} s, longer than "
+                f"RetryPolicy(max_retry_after={policy.max_retry_after:g}), so it was not "
+                "retried: raise max_retry_after to wait that long"
+            )
+    if family == "rate_limit":
+        limited = RateLimitError(message, attempts=attempts, **common)
+        limited.retry_after = retry_after(exc)
+        return limited
+    if family == "timeout":
+        return ProviderTimeoutError(message, attempts=attempts, **common)
+    if family == "unavailable":
         return ProviderUnavailableError(message, attempts=attempts, **common)
     return RequestRejectedError(message, attempts=attempts, **common)
 
@@ -177,14 +357,16 @@ def _wait(policy: RetryPolicy, offset: int = 0) -> Callable[[Any], float]:
 def _wait_after(policy: RetryPolicy, exc: BaseException | None, attempt: int) -> float:
     asked = retry_after(exc) if exc is not None else None
     if asked is not None:
-        return asked
+        return min(asked, policy.max_retry_after)
     backoff = min(policy.max_wait, policy.initial_wait * 2.0 ** (attempt - 1))
     return backoff + random.uniform(0, policy.jitter) if policy.jitter else backoff
 
 
-def _failure(exc: Exception, sdk: Any, provider: str, attempts: int) -> PromptlibError | None:
+def _failure(
+    exc: Exception, sdk: Any, provider: str, attempts: int, policy: RetryPolicy
+) -> PromptlibError | None:
     if isinstance(exc, sdk.APIError):
-        return translate(exc, sdk, provider, attempts)
+        return translate(exc, sdk, provider, attempts, policy)
     if is_transport_error(exc):
         return ProviderConnectionError(
             f"could not connect: {type(exc).__name__}: {exc}", provider=provider, attempts=attempts
@@ -214,7 +396,7 @@ def _retrying(policy: RetryPolicy, sdk: Any, asynchronous: bool) -> Any:
 
 def _after_first_attempt(first: Exception, policy: RetryPolicy, sdk: Any, provider: str) -> float:
     """How long to wait before retrying ``first``; raises when it is not to be retried."""
-    failure = _failure(first, sdk, provider, 1)
+    failure = _failure(first, sdk, provider, 1, policy)
     if failure is None:
         raise first  # not a provider failure: the caller's own bug, as it was
     if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
@@ -226,9 +408,11 @@ def _attempts(retrying: Any) -> int:
     return 1 + int(retrying.statistics.get("attempt_number", 1))
 
 
-def _retries_failed(exc: Exception, retrying: Any, sdk: Any, provider: str) -> Exception:
+def _retries_failed(
+    exc: Exception, retrying: Any, sdk: Any, provider: str, policy: RetryPolicy
+) -> Exception:
     """What to raise when the retries end with ``exc``."""
-    failure = _failure(exc, sdk, provider, _attempts(retrying))
+    failure = _failure(exc, sdk, provider, _attempts(retrying), policy)
     return exc if failure is None else failure
 
 
@@ -244,7 +428,7 @@ def call_with_retries(
     try:
         result: T = retrying(fn)
     except Exception as exc:
-        raised = _retries_failed(exc, retrying, sdk, provider)
+        raised = _retries_failed(exc, retrying, sdk, provider, policy)
         if raised is exc:
             raise
         raise raised from exc
@@ -263,7 +447,7 @@ async def acall_with_retries(
     try:
         result: T = await retrying(fn)
     except Exception as exc:
-        raised = _retries_failed(exc, retrying, sdk, provider)
+        raised = _retries_failed(exc, retrying, sdk, provider, policy)
         if raised is exc:
             raise
         raise raised from exc

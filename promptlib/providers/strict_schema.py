@@ -1,9 +1,16 @@
 """JSON schemas as OpenAI's strict structured outputs accept them.
 
 Strict mode requires every object to list all its properties as required and to forbid
-others, and it rejects some keywords. A pydantic schema is rewritten accordingly: an
-optional property becomes required but nullable (the model sends ``null``, and pydantic
-applies the default), and unsupported keywords are dropped.
+others, and it accepts only part of JSON Schema. A schema it can express is rewritten
+accordingly: a property with a default becomes required (the model always gives a value;
+it is not made nullable, since ``null`` would fail validation where the field's type has
+no ``None``), annotations strict mode rejects are dropped, and a discriminated ``oneOf``
+becomes ``anyOf`` (its branches cannot overlap). Every reply the rewritten schema allows
+is valid for the original.
+
+A schema it cannot express without changing its meaning (an open map such as
+``dict[str, float]``, a value of any type, a tuple, ``uniqueItems``, string lengths, ...)
+is reported by :func:`strict_problems`, and the adapter sends it non-strict, unchanged.
 """
 
 from __future__ import annotations
@@ -13,9 +20,22 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["schema_name", "strict_schema"]
+__all__ = ["schema_name", "strict_problems", "strict_schema"]
 
-_UNSUPPORTED = ("default", "discriminator")
+# Annotations strict mode refuses but whose absence changes no meaning.
+_UNSUPPORTED = ("default", "discriminator", "examples", "$schema", "$comment", "deprecated")
+# Everything else strict mode accepts (OpenAI's structured-outputs guide, 2026-11).
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const",
+        "anyOf", "$ref", "$defs", "definitions", "description", "title", "pattern", "format",
+        "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+        "minItems", "maxItems", "readOnly", "writeOnly",
+    }
+)  # fmt: skip
+_STRICT_FORMATS = frozenset(
+    {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+)
 
 
 @lru_cache(maxsize=256)
@@ -37,17 +57,67 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return cached[1]
 
 
-def _nullable(node: dict[str, Any]) -> dict[str, Any]:
-    kind = node.get("type")
-    if isinstance(kind, str) and "enum" not in node:
-        return {**node, "type": [kind, "null"]}
-    if isinstance(kind, list) and "null" not in kind:
-        return {**node, "type": [*kind, "null"]}
-    if kind == "null" or (isinstance(kind, list) and "null" in kind):
-        return node
-    if any(branch.get("type") == "null" for branch in node.get("anyOf", [])):
-        return node
-    return {"anyOf": [node, {"type": "null"}]}
+_PROBLEMS: dict[int, tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def strict_problems(schema: dict[str, Any]) -> tuple[str, ...]:
+    """What in ``schema`` strict mode cannot express, each with where it is (empty if
+    the schema can be sent strict)."""
+    cached = _PROBLEMS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        if len(_PROBLEMS) > 256:
+            _PROBLEMS.clear()
+        found: list[str] = []
+        root = _resolve(schema, schema)
+        if root.get("type") != "object":
+            found.append("the root is not an object")
+        _problems(schema, "", found)
+        cached = _PROBLEMS[id(schema)] = (schema, tuple(dict.fromkeys(found)))
+    return cached[1]
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/"):
+        target: Any = root
+        for step in reference[2:].split("/"):
+            target = target.get(step, {}) if isinstance(target, dict) else {}
+        return target if isinstance(target, dict) else {}
+    return node
+
+
+def _problems(node: Any, path: str, found: list[str]) -> None:
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _problems(item, f"{path}/{index}", found)
+        return
+    if not isinstance(node, dict):
+        return
+    where = path or "/"
+    for keyword in node:
+        if keyword in _STRICT_KEYWORDS or keyword in _UNSUPPORTED:
+            continue
+        if keyword == "oneOf" and "discriminator" in node:
+            continue  # disjoint branches: the same as anyOf
+        if keyword == "allOf" and len(node["allOf"]) == 1:
+            continue  # a single branch: merged into its parent
+        found.append(f"{keyword!r} at {where}")
+    extra = node.get("additionalProperties", False)
+    if extra is not False:
+        found.append(f"an open map (additionalProperties) at {where}")
+    typed = ("type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const")
+    if path and not any(keyword in node for keyword in typed):
+        found.append(f"a value of any type at {where}")
+    for key in ("properties", "$defs", "definitions"):
+        if isinstance(node.get(key), dict):
+            for name, sub in node[key].items():
+                _problems(sub, f"{path}/{key}/{name}", found)
+    for key in ("items", "additionalProperties", "not", "contains", "additionalItems"):
+        if isinstance(node.get(key), dict):
+            _problems(node[key], f"{path}/{key}", found)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(node.get(key), list):
+            _problems(node[key], f"{path}/{key}", found)
 
 
 def _rewrite(node: Any) -> Any:
@@ -55,8 +125,14 @@ def _rewrite(node: Any) -> Any:
         return [_rewrite(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if "discriminator" in node and "oneOf" in node:
+        node["anyOf"] = node.pop("oneOf")
+    if isinstance(node.get("allOf"), list) and len(node["allOf"]) == 1:
+        node.update(node.pop("allOf")[0])
     for keyword in _UNSUPPORTED:
         node.pop(keyword, None)
+    if isinstance(node.get("format"), str) and node["format"] not in _STRICT_FORMATS:
+        del node["format"]  # an annotation in JSON Schema; the reply is validated anyway
     for key in ("items", "additionalItems", "not"):
         if key in node:
             node[key] = _rewrite(node[key])
@@ -68,11 +144,7 @@ def _rewrite(node: Any) -> Any:
             node[key] = {name: _rewrite(sub) for name, sub in node[key].items()}
     if node.get("type") == "object" or "properties" in node:
         properties = node.get("properties", {})
-        required = set(node.get("required", []))
-        node["properties"] = {
-            name: _rewrite(sub) if name in required else _nullable(_rewrite(sub))
-            for name, sub in properties.items()
-        }
+        node["properties"] = {name: _rewrite(sub) for name, sub in properties.items()}
         node["required"] = list(properties)
         node["additionalProperties"] = False
     return node

@@ -22,6 +22,7 @@ from promptlib import (
     Message,
     ModelOutputError,
     OpenAIProvider,
+    OutputTruncatedError,
     OutputValidationError,
     Prompt,
     ProviderConnectionError,
@@ -133,7 +134,7 @@ def test_the_inspected_request_is_what_is_sent(policy):
     assert script.bodies()[0] == json.loads(json.dumps(p.build_request(prompt)))
 
 
-def test_optional_fields_become_required_and_nullable_in_strict_mode():
+def test_fields_with_defaults_become_required_in_strict_mode_keeping_their_type():
     class Ticket(BaseModel):
         title: str
         tags: list[str] = []
@@ -144,7 +145,8 @@ def test_optional_fields_become_required_and_nullable_in_strict_mode():
         "schema"
     ]
     assert schema["required"] == ["title", "tags", "owner"]
-    assert schema["properties"]["tags"]["type"] == ["array", "null"]
+    assert schema["properties"]["tags"]["type"] == "array"  # null would fail validation
+    assert {"type": "null"} in schema["properties"]["owner"]["anyOf"]
     assert "default" not in json.dumps(schema)
 
 
@@ -171,16 +173,38 @@ def test_invalid_output_is_repaired_then_accepted(mode, policy):
 
 @modes
 def test_output_still_invalid_after_repairs_keeps_every_attempt(mode, policy):
-    truncated = EXCHANGES["length"]  # cut off at max_tokens: '{"'
-    script = Script(openai, [ok(truncated)])
+    bad = copy.deepcopy(EXCHANGES["structured"])
+    bad["choices"][0]["message"]["content"] = '{"city": "SF"}'
+    script = Script(openai, [ok(bad)])
     with pytest.raises(OutputValidationError) as info:
         complete(provider(script, policy), WEATHER.render(), mode)
     error = info.value
     assert len(error.attempts) == 3
     assert error.usage.input_tokens == 3 * 79
-    assert error.text == '{"'
-    assert error.last_response.choices[0].finish_reason == "length"
+    assert error.text == '{"city": "SF"}'
+    assert error.last_response.choices[0].finish_reason == "stop"
     assert len(script.requests) == 3
+
+
+@modes
+def test_a_reply_cut_off_at_max_tokens_is_named_and_not_repaired(mode, policy):
+    truncated = EXCHANGES["length"]  # cut off at max_tokens: '{"'
+    script = Script(openai, [ok(truncated)])
+    capped = Template(
+        [User("What's the weather like in SF?"), JsonOutput()],
+        name="weather",
+        output=Location,
+        model="gpt-4o-2024-08-06",
+        params={"max_tokens": 1},
+    )
+    with pytest.raises(OutputTruncatedError) as info:
+        complete(provider(script, policy), capped.render(), mode)
+    error = info.value
+    assert error.max_tokens == 1
+    assert error.usage.output_tokens == 1
+    assert error.text == '{"'
+    assert "cut off at max_tokens=1" in str(error)
+    assert len(script.requests) == 1
 
 
 @modes

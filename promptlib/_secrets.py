@@ -1,0 +1,153 @@
+"""Keeping API keys out of what promptlib shows: messages, reprs, exception chains, logs.
+
+Two kinds of secret are removed: the values promptlib knows (the key it sends, a password
+in ``base_url``), and anything shaped like a provider key or credential (``sk-...``,
+``Bearer ...``, ``x-api-key: ...``, ``?api_key=...``), which catches a key pasted into a
+prompt or echoed back by a proxy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["SecretsFilter", "check_key", "redact", "redact_exception", "redact_url"]
+
+REDACTED = "[redacted]"
+
+_SHAPES = (
+    # Provider keys: sk-..., sk-proj-..., sk-ant-api03-..., and the like.
+    (re.compile(r"\b(sk-(?:ant-|proj-|svcacct-|admin-)?)[A-Za-z0-9_\-]{8,}"), r"\1" + REDACTED),
+    (re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",;]+"), r"\1" + REDACTED),
+    (
+        re.compile(
+            r"(?i)([?&](?:api[-_]?key|key|token|access_token|secret|password|sig)=)[^&\s#'\"]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # user:password@ in a URL
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^/\s@]+@"), r"\1" + REDACTED + "@"),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with the given secret values and anything key-shaped replaced."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in _SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to show: its password and credential-like query values removed."""
+    return redact(url)
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """The password in ``url``, if it has one (to be redacted wherever it appears)."""
+    if not url:
+        return ()
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ()
+    return (password,) if password else ()
+
+
+def _redact_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if depth > 20:
+        return value
+    if isinstance(value, dict):
+        return {k: _redact_value(v, secrets, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, secrets, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_redact_value(v, secrets, depth + 1) for v in value)
+    return value
+
+
+def redact_exception(exc: BaseException, secrets: Iterable[str] = ()) -> None:
+    """Remove secrets, in place, from ``exc`` and every exception in its cause chain:
+    their arguments, ``message`` and ``body`` (what tracebacks and reprs show)."""
+    known = tuple(secrets)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    stack: list[BaseException] = []
+    while current is not None or stack:
+        if current is None:
+            current = stack.pop()
+        if id(current) in seen:
+            current = None
+            continue
+        seen.add(id(current))
+        try:
+            current.args = tuple(_redact_value(a, known) for a in current.args)
+            for attribute in ("message", "body"):
+                value = getattr(current, attribute, None)
+                if isinstance(value, str | dict | list):
+                    setattr(current, attribute, _redact_value(value, known))
+        except (AttributeError, TypeError):  # a read-only exception type: leave it
+            pass
+        if current.__context__ is not None:
+            stack.append(current.__context__)
+        current = current.__cause__
+
+
+def check_key(key: str, source: str) -> None:
+    """Refuse a key no provider can accept, naming where it came from, never the key.
+
+    Raises:
+        ValueError: the key is empty or has whitespace, control or non-ASCII characters
+            (the message says which and where, and is safe to show).
+    """
+    if not key.strip():
+        raise ValueError(f"{source} is empty")
+    if key != key.strip():
+        where = "a trailing" if key[-1:].isspace() else "a leading"
+        raise ValueError(
+            f"{source} has {where} newline or space; remove it (a copied key often has one)"
+        )
+    for position, char in enumerate(key, 1):
+        if char.isspace():
+            raise ValueError(f"{source} contains whitespace at character {position}")
+        if not 0x21 <= ord(char) <= 0x7E:
+            kind = "a non-ASCII" if ord(char) > 0x7E else "a control"
+            raise ValueError(
+                f"{source} contains {kind} character at character {position} "
+                f"(U+{ord(char):04X}); API keys are plain ASCII: copy the key again"
+            )
+
+
+class SecretsFilter(logging.Filter):
+    """A logging filter that removes API keys and credentials from every record it sees.
+
+    Add it to a handler to cover every logger that handler serves (the SDKs' and the HTTP
+    libraries' DEBUG logs included)::
+
+        handler.addFilter(promptlib.SecretsFilter())
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: leave it to logging
+            return True
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            redact_exception(record.exc_info[1], self.secrets)
+            record.exc_text = None
+        return True
