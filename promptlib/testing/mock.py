@@ -1,73 +1,116 @@
-"""A provider for tests: scripted replies, realistic usage, every call recorded.
+"""A provider for tests: scripted replies, served through the real adapters.
 
-``MockProvider`` answers like the real adapters (``complete``, ``acomplete``, ``stream``,
-``astream``) without a network, counts tokens with the same tokenizer, prices them from
-the catalog, and records each call with the request a real adapter would have built.
+``MockProvider`` is the real :class:`~promptlib.OpenAIProvider` or
+:class:`~promptlib.AnthropicProvider` (whichever the model belongs to) whose HTTP transport
+answers from a script instead of the network. Everything else is the code production runs:
+the official SDK reads the reply, the one retry policy retries, the send-parse-repair flow
+repairs, streams are read event by event. A test that passes against the mock therefore
+fails where production would: the same attempts, usage, errors and exception types.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic
+from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
-from promptlib.errors import (
-    ConfigurationError,
-    OutputParseError,
-    OutputValidationError,
-    ProviderUnavailableError,
-    RateLimitError,
-)
+from promptlib.errors import ConfigurationError, UsageError
 from promptlib.messages import Prompt
-from promptlib.providers.completion import Completion, completion_of
+from promptlib.providers.anthropic import AnthropicProvider
+from promptlib.providers.base import SDKProvider
+from promptlib.providers.completion import Completion
 from promptlib.providers.openai import OpenAIProvider
+from promptlib.providers.retry import RetryPolicy
 from promptlib.testing.fake import fake_from_schema
+from promptlib.testing.sdk_http import http_module
+from promptlib.testing.wire import (
+    ERROR_KINDS,
+    ErrorReply,
+    Reply,
+    error_reply,
+    reply_body,
+    reply_events,
+)
 from promptlib.tokens.catalog import Catalog
-from promptlib.tokens.cost import Usage
 from promptlib.tokens.encodings import get_encoding
 
-__all__ = ["Failure", "MockCall", "MockProvider"]
+__all__ = ["Failure", "MockCall", "MockProvider", "MockStream"]
 
 OutputT = TypeVar("OutputT")
+
+_REPLY_KINDS = ("invalid_output", "refusal", "truncation")
+_TRANSPORT_KINDS = ("timeout", "connection_reset", "stream_cut")
+FAILURE_KINDS = (*sorted(ERROR_KINDS), *_TRANSPORT_KINDS, *_REPLY_KINDS)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A scripted failure: ``Failure("rate_limit")``, ``"server_error"`` or ``"invalid_output"``.
+    """A scripted failure, answered as the provider would answer it.
 
-    ``invalid_output`` replies with ``text`` (default: not JSON), which fails validation
-    and goes through the repair loop like a real invalid reply.
+    Kinds, and what the adapters make of them:
+
+    - ``rate_limit`` (429; retried, waiting ``retry_after`` seconds when given),
+      ``overloaded`` (OpenAI 503, Anthropic 529; retried), ``server_error`` (500; retried),
+      ``timeout`` and ``connection_reset`` (retried);
+    - ``quota`` (out of credit), ``authentication`` (401) and ``rejected`` (400): never
+      retried;
+    - ``stream_cut``: the connection drops midway (a stream delivers part of the reply
+      first);
+    - ``invalid_output``: replies with ``text`` (default: not JSON), which fails
+      validation and is repaired like a real invalid reply;
+    - ``refusal``: the model refuses, saying ``text``;
+    - ``truncation``: the reply stops at the token limit after ``text`` (default: the
+      first half of the answer the prompt asks for).
     """
 
     kind: str
-    text: str = "this is not the JSON you asked for"
+    text: str | None = None
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("rate_limit", "server_error", "invalid_output"):
+        if self.kind not in FAILURE_KINDS:
             raise ConfigurationError(
-                f"Failure({self.kind!r}): use 'rate_limit', 'server_error' or 'invalid_output'"
+                f"Failure({self.kind!r}): use one of {', '.join(map(repr, FAILURE_KINDS))}"
             )
 
 
-Reply = str | Mapping[str, Any] | Failure
+ScriptedReply = str | Mapping[str, Any] | Failure
 Script = (
-    Sequence[Reply] | Mapping[str, Reply | Sequence[Reply]] | Callable[[Prompt[Any]], Reply] | None
+    Sequence[ScriptedReply]
+    | Mapping[str, ScriptedReply | Sequence[ScriptedReply]]
+    | Callable[[Prompt[Any]], ScriptedReply]
+    | None
 )
 
 
 @dataclass(frozen=True)
 class MockCall:
-    """One call the mock answered: the prompt, the request a real adapter would have
-    sent, the model and the reply text."""
+    """One HTTP request the mock answered (retries and repairs are requests too).
+
+    Attributes:
+        prompt: the prompt being sent.
+        request: the adapter's request for this attempt, as ``build_request`` (or a repair)
+            made it: the keyword arguments the SDK received.
+        model: the model asked.
+        text: the reply's text (``""`` for a failure without one).
+        failure: the scripted failure's kind, if this request failed.
+        input_tokens, output_tokens: the usage this reply reported (0 for an error).
+        body: the JSON body as it went over the wire.
+    """
 
     prompt: Prompt[Any]
     request: dict[str, Any]
     model: str
     text: str
+    failure: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    body: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def template(self) -> str | None:
@@ -83,31 +126,287 @@ class MockCall:
 
 
 @dataclass
+class _Call:
+    """The call in flight: what the transport needs to answer its requests."""
+
+    prompt: Prompt[Any]
+    model: str
+    family: str
+    request: dict[str, Any] = field(default_factory=dict)
+    first_messages: int | None = None
+
+
+_current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "promptlib_mock_call", default=None
+)
+
+
+class _Wired(SDKProvider):
+    """An adapter whose SDK clients talk to the mock's transport."""
+
+    mock: MockProvider
+
+    def _sync_client_class(self) -> Any:
+        http = http_module(self._sdk())
+        transport = http.MockTransport(self.mock._handle)
+        return functools.partial(
+            super()._sync_client_class(), http_client=http.Client(transport=transport)
+        )
+
+    def _async_client_class(self) -> Any:
+        http = http_module(self._sdk())
+
+        async def handle(request: Any) -> Any:
+            return self.mock._handle(request)
+
+        transport = http.MockTransport(handle)
+        return functools.partial(
+            super()._async_client_class(), http_client=http.AsyncClient(transport=transport)
+        )
+
+    def _create(self, client: Any, request: dict[str, Any]) -> Any:
+        call = _current.get()
+        if call is not None:
+            call.request = request
+        return super()._create(client, request)
+
+
+class _MockOpenAI(_Wired, OpenAIProvider):
+    name: ClassVar[str] = "mock"
+
+
+class _MockAnthropic(_Wired, AnthropicProvider):
+    name: ClassVar[str] = "mock"
+
+
+def _no_sleep(waits: list[float]) -> RetryPolicy:
+    async def async_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    return RetryPolicy(sleep=waits.append, async_sleep=async_sleep)
+
+
+@dataclass
 class MockProvider:
-    """Answers prompts from a script instead of a model.
+    """Answers prompts from a script, through the real adapters.
 
     Args:
-        replies: what to answer: a list (used in order; the last one repeats), a mapping
-            from template name to a reply or a list of them, a function of the Prompt, or
+        replies: what to answer, one reply per HTTP request (retries and repairs take
+            the next one): a list (used in order; the last one repeats), a mapping from
+            template name to a reply or a list of them, a function of the Prompt, or
             ``None`` (default) for a schema-valid fake output generated from the prompt's
             output schema (plain text ``"mock reply"`` without one). A reply is text, a
             dict (sent as JSON), or a :class:`Failure`.
-        model: the model to report and price (default: the prompt's, else ``gpt-4o-mini``).
+        model: the model to report and price (default: the prompt's, else
+            ``gpt-4o-mini``). Claude models are answered through the Anthropic adapter,
+            the rest through the OpenAI adapter.
         output_tokens: fixed output tokens to report; by default they are counted.
         catalog: the model catalog, for costs.
+        retry: the retry policy, as for a real adapter. By default the real defaults
+            (3 attempts, 2 repairs) without sleeping: the waits asked are kept in
+            ``waits``.
+        server: for OpenAI models, the server profile (see
+            :class:`~promptlib.ServerProfile`).
+
+    Attributes:
+        calls: every request answered, in order (:class:`MockCall`).
+        waits: the seconds the retry policy waited (or would have), in order.
     """
 
     replies: Script = None
     model: str | None = None
     output_tokens: int | None = None
     catalog: Catalog | None = None
+    retry: RetryPolicy | None = None
+    server: Any = None
     calls: list[MockCall] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
     name: str = "mock"
     _cursor: dict[str, int] = field(default_factory=dict, repr=False)
+    _adapters: dict[str, SDKProvider] = field(default_factory=dict, repr=False)
+
+    # --- the adapters ----------------------------------------------------------------------
+
+    def _model(self, prompt: Prompt[Any], model: str | None) -> str:
+        name = model or self.model or prompt.model or "gpt-4o-mini"
+        return name.split(":", 1)[1] if name.startswith(("mock:", "openai:")) else name
+
+    def _family(self, model: str) -> str:
+        if model.startswith("anthropic:"):
+            return "anthropic"
+        try:
+            provider = (self.catalog or Catalog.default()).get(model).provider
+        except ConfigurationError:
+            provider = "openai"
+        return "anthropic" if provider == "anthropic" else "openai"
+
+    def _adapter(self, family: str) -> SDKProvider:
+        adapter = self._adapters.get(family)
+        if adapter is None:
+            retry = self.retry or _no_sleep(self.waits)
+            made: _Wired
+            if family == "anthropic":
+                made = _MockAnthropic(api_key="mock-key", retry=retry, catalog=self.catalog)
+            else:
+                made = _MockOpenAI(
+                    api_key="mock-key", retry=retry, catalog=self.catalog, server=self.server
+                )
+            made.mock = self
+            adapter = self._adapters[family] = made
+        return adapter
+
+    def _call(self, prompt: Prompt[Any], model: str | None) -> tuple[SDKProvider, _Call]:
+        name = self._model(prompt, model)
+        family = self._family(name)
+        return self._adapter(family), _Call(prompt, name.split(":", 1)[-1], family)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:
+        """The request the model's real adapter builds for ``prompt``."""
+        adapter, call = self._call(prompt, model)
+        return adapter.build_request(prompt, call.model)
+
+    def complete(self, prompt: Prompt[OutputT], model: str | None = None) -> Completion[OutputT]:
+        """Answer ``prompt`` from the script, through the model's real adapter."""
+        adapter, call = self._call(prompt, model)
+        token = _current.set(call)
+        try:
+            return adapter.complete(prompt, call.model)
+        finally:
+            _current.reset(token)
+
+    async def acomplete(
+        self, prompt: Prompt[OutputT], model: str | None = None
+    ) -> Completion[OutputT]:
+        """The async twin of :meth:`complete`."""
+        adapter, call = self._call(prompt, model)
+        token = _current.set(call)
+        try:
+            return await adapter.acomplete(prompt, call.model)
+        finally:
+            _current.reset(token)
+
+    def stream(self, prompt: Prompt[OutputT], model: str | None = None) -> MockStream[OutputT]:
+        """Stream the scripted reply, event by event, as the real adapter streams."""
+        adapter, call = self._call(prompt, model)
+        return MockStream(adapter, prompt, call)
+
+    def astream(self, prompt: Prompt[OutputT], model: str | None = None) -> MockStream[OutputT]:
+        """The async twin of :meth:`stream` (``async for`` works on the same object)."""
+        return self.stream(prompt, model)
+
+    # --- the transport ---------------------------------------------------------------------
+
+    def _handle(self, request: Any) -> Any:
+        http = _http_of(request)
+        call = _current.get()
+        if call is None:
+            raise UsageError("the mock's HTTP client was used outside MockProvider's calls")
+        body = json.loads(request.content) if request.content else {}
+        if call.first_messages is None:
+            call.first_messages = len(body.get("messages", ()))
+        reply = self._reply_for(call.prompt)
+        number = len(self.calls) + 1
+        request_id = f"mock-{number}"
+        headers = {"x-request-id": request_id, "request-id": request_id}
+        failure = reply.kind if isinstance(reply, Failure) else None
+        if isinstance(reply, Failure) and reply.kind in ERROR_KINDS:
+            self._record(call, body, "", failure)
+            error: ErrorReply = error_reply(reply.kind, call.family, request_id, reply.retry_after)
+            return http.Response(
+                error.status, json=error.body, headers={**headers, **error.headers}
+            )
+        if isinstance(reply, Failure) and reply.kind in ("timeout", "connection_reset"):
+            self._record(call, body, "", failure)
+            if reply.kind == "timeout":
+                raise http.ReadTimeout("simulated timeout", request=request)
+            raise http.ReadError(
+                "[Errno 104] Connection reset by peer (simulated)", request=request
+            )
+        text, finish = self._text_of(call, reply)
+        wire = Reply(
+            family=call.family,
+            model=str(body.get("model", call.model)),
+            text=text,
+            input_tokens=self._input_tokens(call, body),
+            output_tokens=self._output_tokens(text, finish, body),
+            finish=finish,
+            request_id=request_id,
+            tool=_forced_tool(body),
+        )
+        self._record(call, body, text, failure, wire)
+        cut = isinstance(reply, Failure) and reply.kind == "stream_cut"
+        if body.get("stream"):
+            include_usage = bool(body.get("stream_options", {}).get("include_usage"))
+            events = reply_events(wire, include_usage)
+            if cut:
+                return http.Response(
+                    200, headers={**headers, "content-type": "text/event-stream"},
+                    stream=_cut_stream_class(http)(events[: max(1, len(events) // 2)], request),
+                )  # fmt: skip
+            content = b"".join(events)
+            return http.Response(
+                200, headers={**headers, "content-type": "text/event-stream"}, content=content
+            )
+        if cut:
+            raise http.RemoteProtocolError(
+                "peer closed connection without sending complete message body (simulated)",
+                request=request,
+            )
+        return http.Response(200, json=reply_body(wire), headers=headers)
+
+    def _record(
+        self,
+        call: _Call,
+        body: dict[str, Any],
+        text: str,
+        failure: str | None,
+        reply: Reply | None = None,
+    ) -> None:
+        tokens = (reply.input_tokens, reply.output_tokens) if reply else (0, 0)
+        request = dict(call.request) or body
+        self.calls.append(
+            MockCall(call.prompt, request, call.model, text, failure, *tokens, body=body)
+        )
+
+    def _text_of(self, call: _Call, reply: ScriptedReply) -> tuple[str, str]:
+        if not isinstance(reply, Failure):
+            return _text(reply), "stop"
+        if reply.kind == "refusal":
+            return reply.text or "I can't help with that.", "refusal"
+        if reply.kind == "truncation":
+            whole = _fake_reply(call.prompt)
+            return reply.text if reply.text is not None else whole[: len(whole) // 2], "length"
+        if reply.kind == "stream_cut":
+            return _fake_reply(call.prompt) if reply.text is None else reply.text, "stop"
+        return reply.text or "this is not the JSON you asked for", "stop"
+
+    def _input_tokens(self, call: _Call, body: dict[str, Any]) -> int:
+        from promptlib.tokens.counting import count_tokens
+
+        try:
+            tokens = count_tokens(call.prompt, call.model, catalog=self.catalog).total
+        except ConfigurationError:
+            tokens = count_tokens(call.prompt, "gpt-4o-mini").total
+        # A repair sends the conversation so far: count the turns it added.
+        encoding = get_encoding("o200k_base")
+        for message in body.get("messages", ())[call.first_messages or 0 :]:
+            tokens += 4 + len(encoding.encode_ordinary(_message_text(message)))
+        return tokens
+
+    def _output_tokens(self, text: str, finish: str, body: dict[str, Any]) -> int:
+        if self.output_tokens is not None:
+            return self.output_tokens
+        counted = len(get_encoding("o200k_base").encode_ordinary(text))
+        limit = body.get("max_completion_tokens", body.get("max_tokens"))
+        if finish == "length" and isinstance(limit, int):
+            return limit
+        return counted
 
     # --- scripting -------------------------------------------------------------------------
 
-    def _reply_for(self, prompt: Prompt[Any]) -> Reply:
+    def _reply_for(self, prompt: Prompt[Any]) -> ScriptedReply:
         script = self.replies
         if script is None:
             return _fake_reply(prompt)
@@ -121,122 +420,22 @@ class MockProvider:
                     f"{', '.join(map(repr, script)) or 'none'})"
                 )
             entry = script[template]
-            if isinstance(entry, (str, Mapping, Failure)):
+            if isinstance(entry, str | Mapping | Failure):
                 return entry
             return self._next(template, entry)
         return self._next("", script)
 
-    def _next(self, key: str, replies: Sequence[Reply]) -> Reply:
+    def _next(self, key: str, replies: Sequence[ScriptedReply]) -> ScriptedReply:
         if not replies:
             raise ConfigurationError("MockProvider was given an empty list of replies")
         index = self._cursor.get(key, 0)
         self._cursor[key] = index + 1
         return replies[min(index, len(replies) - 1)]
 
-    # --- answering -------------------------------------------------------------------------
-
-    def _model(self, prompt: Prompt[Any], model: str | None) -> str:
-        return model or self.model or prompt.model or "gpt-4o-mini"
-
-    def _usage(self, prompt: Prompt[Any], model: str, text: str) -> Usage:
-        from promptlib.tokens.counting import count_tokens
-
-        try:
-            inputs = count_tokens(prompt, model, catalog=self.catalog).total
-        except ConfigurationError:
-            inputs = count_tokens(prompt, "gpt-4o-mini").total
-        outputs = self.output_tokens
-        if outputs is None:
-            outputs = len(get_encoding("o200k_base").encode_ordinary(text))
-        return Usage(inputs, outputs)
-
-    def _request(self, prompt: Prompt[Any], model: str) -> dict[str, Any]:
-        """The request the model's real adapter would build (OpenAI's for unknown models)."""
-        name = model.split(":", 1)[-1]
-        try:
-            provider = (self.catalog or Catalog.default()).get(name).provider
-        except ConfigurationError:
-            provider = "openai"
-        if provider == "anthropic":
-            from promptlib.providers.anthropic import AnthropicProvider
-
-            return AnthropicProvider(catalog=self.catalog).build_request(prompt, name)
-        return OpenAIProvider().build_request(prompt, name)
-
-    def _answer(self, prompt: Prompt[Any], model: str | None) -> Completion[Any]:
-        started = time.perf_counter()
-        name = self._model(prompt, model)
-        request = self._request(prompt, name)
-        usage = Usage(0, 0)
-        problems: list[tuple[str, str]] = []
-        for repair in range(3):
-            reply = self._reply_for(prompt)
-            if isinstance(reply, Failure) and reply.kind in ("rate_limit", "server_error"):
-                self.calls.append(MockCall(prompt, request, name, ""))
-                error = RateLimitError if reply.kind == "rate_limit" else ProviderUnavailableError
-                raise error(
-                    f"simulated {reply.kind.replace('_', ' ')}",
-                    provider=self.name,
-                    status=429 if reply.kind == "rate_limit" else 500,
-                    request_id=f"mock-{len(self.calls)}",
-                )
-            text = reply.text if isinstance(reply, Failure) else _text(reply)
-            self.calls.append(MockCall(prompt, request, name, text))
-            usage = usage + self._usage(prompt, name, text)
-            try:
-                output = prompt.parse(text)
-            except OutputParseError as problem:
-                problems.append((text, str(problem)))
-                continue
-            return completion_of(
-                prompt,
-                text=text,
-                output=output,
-                provider=self.name,
-                model=name,
-                usage=usage,
-                catalog=self.catalog,
-                started=started,
-                attempts=repair + 1,
-                repairs=repair,
-                request_id=f"mock-{len(self.calls)}",
-                finish_reason="stop",
-            )
-        raise OutputValidationError(
-            f"{self.name}: the reply still did not match the expected output after 2 "
-            f"repair(s): {problems[-1][1]}",
-            text=problems[-1][0],
-            attempts=problems,
-            usage=usage,
-            last_response=None,
-        )
-
-    def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:
-        """The request an OpenAI adapter would send for ``prompt``."""
-        return self._request(prompt, self._model(prompt, model))
-
-    def complete(self, prompt: Prompt[OutputT], model: str | None = None) -> Completion[OutputT]:
-        """Answer ``prompt`` from the script, as a real adapter would."""
-        return self._answer(prompt, model)
-
-    async def acomplete(
-        self, prompt: Prompt[OutputT], model: str | None = None
-    ) -> Completion[OutputT]:
-        """The async twin of :meth:`complete`."""
-        return self._answer(prompt, model)
-
-    def stream(self, prompt: Prompt[OutputT], model: str | None = None) -> MockStream[OutputT]:
-        """Stream the scripted reply in a few pieces, then expose ``.completion``."""
-        return MockStream(self, prompt, model)
-
-    def astream(self, prompt: Prompt[OutputT], model: str | None = None) -> MockStream[OutputT]:
-        """The async twin of :meth:`stream` (``async for`` works on the same object)."""
-        return MockStream(self, prompt, model)
-
     # --- assertions ------------------------------------------------------------------------
 
     def assert_called(self, times: int | None = None) -> None:
-        """Fail unless the mock was called (exactly ``times`` times, if given)."""
+        """Fail unless the mock was called (exactly ``times`` requests, if given)."""
         if times is None and not self.calls:
             raise AssertionError("MockProvider was never called")
         if times is not None and len(self.calls) != times:
@@ -254,6 +453,98 @@ class MockProvider:
         seen = "\n".join(f"  - {c.template}@{c.version} {dict(c.inputs)}" for c in self.calls)
         wanted = f"{template}@{version or '*'} {inputs or ''}"
         raise AssertionError(f"no call matched {wanted}; calls made:\n{seen or '  (none)'}")
+
+
+class MockStream(Generic[OutputT]):
+    """The real adapter's stream over the mock: iterate (or ``async for``) for the deltas,
+    then read ``.completion``."""
+
+    def __init__(self, adapter: SDKProvider, prompt: Prompt[OutputT], call: _Call) -> None:
+        self._adapter, self._prompt, self._call = adapter, prompt, call
+        self._used: Any = None
+
+    def __iter__(self) -> Iterator[str]:
+        self._used = self._adapter.stream(self._prompt, self._call.model)
+        pieces = iter(self._used)
+        token = _current.set(self._call)
+        try:  # the request is made when the first piece is asked for
+            first = next(pieces, None)
+        finally:
+            _current.reset(token)
+        if first is not None:
+            yield first
+            yield from pieces
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        self._used = self._adapter.astream(self._prompt, self._call.model)
+        pieces = aiter(self._used)
+        token = _current.set(self._call)
+        try:
+            first = await anext(pieces, None)
+        finally:
+            _current.reset(token)
+        if first is not None:
+            yield first
+            async for piece in pieces:
+                yield piece
+
+    @property
+    def completion(self) -> Completion[OutputT]:
+        """The full completion, once the stream has been read to its end."""
+        if self._used is None:
+            raise RuntimeError("read the stream to its end before asking for its completion")
+        completion: Completion[OutputT] = self._used.completion
+        return completion
+
+
+@functools.cache
+def _cut_stream_class(http: Any) -> Any:
+    class CutStream(http.SyncByteStream, http.AsyncByteStream):  # type: ignore[misc]
+        """A response body that delivers some events, then loses the connection."""
+
+        def __init__(self, events: list[bytes], request: Any) -> None:
+            self._events, self._request = events, request
+
+        def _error(self) -> Exception:
+            error: Exception = http.RemoteProtocolError(
+                "peer closed connection without sending complete message body (simulated)",
+                request=self._request,
+            )
+            return error
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield from self._events
+            raise self._error()
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for event in self._events:
+                yield event
+            raise self._error()
+
+    return CutStream
+
+
+def _http_of(request: Any) -> Any:
+    import importlib
+
+    return importlib.import_module(type(request).__module__.split(".")[0])
+
+
+def _forced_tool(body: dict[str, Any]) -> str | None:
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        name = choice.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
 
 
 def _fake_reply(prompt: Prompt[Any]) -> str:
@@ -274,49 +565,7 @@ def _fake_reply(prompt: Prompt[Any]) -> str:
     return f"mock reasoning\n{spec.answer_prefix} {answer}"
 
 
-def _text(reply: Reply) -> str:
+def _text(reply: str | Mapping[str, Any]) -> str:
     if isinstance(reply, str):
         return reply
     return json.dumps(reply, ensure_ascii=False)
-
-
-class MockStream(Iterator[str], Generic[OutputT]):
-    """Scripted reply in pieces; ``.completion`` once read to the end."""
-
-    def __init__(self, provider: MockProvider, prompt: Prompt[OutputT], model: str | None) -> None:
-        self._provider = provider
-        self._prompt = prompt
-        self._model = model
-        self._pieces: list[str] | None = None
-        self._completion: Completion[OutputT] | None = None
-
-    def _start(self) -> list[str]:
-        if self._pieces is None:
-            self._completion = self._provider._answer(self._prompt, self._model)
-            text = self._completion.text
-            size = max(1, len(text) // 4)
-            self._pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
-        return self._pieces
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        pieces = self._start()
-        if not pieces:
-            raise StopIteration
-        return pieces.pop(0)
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        async def pieces() -> AsyncIterator[str]:
-            for piece in self:
-                yield piece
-
-        return pieces()
-
-    @property
-    def completion(self) -> Completion[OutputT]:
-        """The full completion, once the stream has been read to its end."""
-        if self._completion is None or self._pieces:
-            raise RuntimeError("read the stream to its end before asking for its completion")
-        return self._completion

@@ -11,11 +11,12 @@ from promptlib import (
     OutputValidationError,
     ProviderUnavailableError,
     RateLimitError,
+    RetryPolicy,
     Template,
     User,
     count_tokens,
 )
-from promptlib.testing import Failure, MockProvider, fake_from_schema
+from promptlib.testing import Failure, MockProvider
 from tests.conftest import Triage
 
 
@@ -94,18 +95,24 @@ def test_calls_are_recorded_with_the_real_request_and_can_be_asserted():
         mock.assert_called(times=2)
 
 
-def test_simulated_failures():
+def test_simulated_failures_go_through_the_real_retry_policy():
     prompt = label_template().render(text="x")
-    with pytest.raises(RateLimitError, match="simulated rate limit"):
+    mock = MockProvider([Failure("rate_limit", retry_after=2), {"label": "ok"}])
+    completion = mock.complete(prompt)
+    assert (completion.output, completion.attempts) == (Label(label="ok"), 2)
+    assert mock.waits == [2.0]
+    with pytest.raises(RateLimitError, match=r"simulated.*after 3 attempts"):
         MockProvider([Failure("rate_limit")]).complete(prompt)
+    once = MockProvider([Failure("server_error"), "never"], retry=RetryPolicy(attempts=1))
     with pytest.raises(ProviderUnavailableError):
-        MockProvider([Failure("server_error")]).complete(prompt)
+        once.complete(prompt)
+    once.assert_called(times=1)
     repaired = MockProvider([Failure("invalid_output"), {"label": "ok"}]).complete(prompt)
     assert (repaired.output, repaired.repairs, repaired.attempts) == (Label(label="ok"), 1, 2)
     with pytest.raises(OutputValidationError) as info:
         MockProvider([Failure("invalid_output")]).complete(prompt)
     assert len(info.value.attempts) == 3
-    with pytest.raises(ConfigurationError, match="use 'rate_limit'"):
+    with pytest.raises(ConfigurationError, match="use one of 'authentication'"):
         Failure("meteor")
 
 
@@ -127,19 +134,6 @@ def test_async_and_streaming_behave_like_the_real_adapters():
 
     pieces, completion = asyncio.run(read())
     assert completion.output.label == "streamed"
-
-
-def test_fake_values_follow_the_schema():
-    schema = {
-        "type": "object",
-        "properties": {
-            "n": {"type": "integer", "minimum": 3},
-            "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}, "minItems": 2},
-            "kind": {"anyOf": [{"type": "null"}, {"enum": ["a", "b"]}]},
-        },
-        "$defs": {"Tag": {"type": "object", "properties": {"name": {"type": "string"}}}},
-    }
-    assert fake_from_schema(schema) == {"n": 3, "tags": [{"name": "example"}] * 2, "kind": "a"}
 
 
 def test_the_mock_is_a_registered_provider():

@@ -18,11 +18,13 @@ from promptlib import (
     JsonOutput,
     OpenAIProvider,
     Prompt,
+    Provider,
     System,
     Template,
     Untrusted,
     User,
 )
+from promptlib.testing import Cassette, MockProvider
 
 
 class Inputs(BaseModel):
@@ -68,3 +70,18 @@ async def send_async() -> None:
     assert_type(done.output, Triage)
     for delta in provider.stream(typed.render(ticket="x")):
         assert_type(delta, str)
+
+
+# Adapters, the mock and cassette providers are all a Provider; code written against the
+# protocol keeps the output type.
+def answer(provider: Provider, prompt: Prompt[Triage]) -> Triage:
+    stream = provider.stream(prompt)
+    assert_type(stream.completion, Completion[Triage])
+    return provider.complete(prompt).output
+
+
+answer(OpenAIProvider(), typed.render(ticket="x"))
+answer(AnthropicProvider(), typed.render(ticket="x"))
+answer(MockProvider(), typed.render(ticket="x"))
+answer(Cassette("c.json").openai(), typed.render(ticket="x"))
+answer("not a provider", typed.render(ticket="x"))  # type: ignore[arg-type]

@@ -1,0 +1,245 @@
+"""Provider replies as they arrive on the wire, for the mock's transport.
+
+Each function returns what OpenAI's Chat Completions or Anthropic's Messages API would
+send: a JSON body, a server-sent event stream, or an error body with its status and
+headers. The real SDK reads them, so the mock exercises exactly the code a real reply does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ErrorReply", "Reply", "error_reply", "reply_body", "reply_events"]
+
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One successful reply, provider-neutral: the wire functions shape it."""
+
+    family: str  # "openai" or "anthropic"
+    model: str
+    text: str
+    input_tokens: int
+    output_tokens: int
+    finish: str  # "stop", "length" or "refusal"
+    request_id: str
+    tool: str | None = None  # Anthropic: the forced tool whose input is the answer
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """An error response: status, headers and body."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_FINISH = {
+    "openai": {"stop": "stop", "length": "length", "refusal": "stop"},
+    "anthropic": {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal"},
+}
+
+
+def _tool_input(reply: Reply) -> dict[str, Any] | None:
+    if reply.tool is None or reply.finish != "stop":
+        return None
+    try:
+        value = json.loads(reply.text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def reply_body(reply: Reply) -> dict[str, Any]:
+    """The JSON body of a non-streamed reply."""
+    finish = _FINISH[reply.family][reply.finish]
+    if reply.family == "openai":
+        refused = reply.finish == "refusal"
+        return {
+            "id": f"chatcmpl-{reply.request_id}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": reply.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": None if refused else reply.text,
+                        "refusal": reply.text if refused else None,
+                    },
+                    "finish_reason": finish,
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reply.input_tokens,
+                "completion_tokens": reply.output_tokens,
+                "total_tokens": reply.input_tokens + reply.output_tokens,
+            },
+        }
+    tool_input = _tool_input(reply)
+    content: dict[str, Any] = (
+        {
+            "type": "tool_use",
+            "id": f"toolu_{reply.request_id}",
+            "name": reply.tool,
+            "input": tool_input,
+        }
+        if tool_input is not None
+        else {"type": "text", "text": reply.text}
+    )
+    return {
+        "id": f"msg_{reply.request_id}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model,
+        "content": [content],
+        "stop_reason": "tool_use" if tool_input is not None else finish,
+        "stop_sequence": None,
+        "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+    }
+
+
+def _pieces(text: str) -> list[str]:
+    size = max(1, -(-len(text) // 4))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def reply_events(reply: Reply, include_usage: bool) -> list[bytes]:
+    """The server-sent events of a streamed reply, one encoded event per item."""
+    return list(
+        _openai_events(reply, include_usage)
+        if reply.family == "openai"
+        else _anthropic_events(reply)
+    )
+
+
+def _sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    payload = data if isinstance(data, str) else _to_json(data)
+    return f"{head}data: {payload}\n\n".encode()
+
+
+def _openai_events(reply: Reply, include_usage: bool) -> Iterator[bytes]:
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        return _sse(
+            {
+                "id": f"chatcmpl-{reply.request_id}",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": reply.model,
+                "choices": choices,
+                **extra,
+            }
+        )
+
+    field_name = "refusal" if reply.finish == "refusal" else "content"
+    yield chunk(
+        [{"index": 0, "delta": {"role": "assistant", field_name: ""}, "finish_reason": None}]
+    )
+    for piece in _pieces(reply.text):
+        yield chunk([{"index": 0, "delta": {field_name: piece}, "finish_reason": None}])
+    finish = _FINISH["openai"][reply.finish]
+    yield chunk([{"index": 0, "delta": {}, "finish_reason": finish}])
+    if include_usage:
+        usage = {
+            "prompt_tokens": reply.input_tokens,
+            "completion_tokens": reply.output_tokens,
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+        }
+        yield chunk([], usage=usage)
+    yield _sse("[DONE]")
+
+
+def _anthropic_events(reply: Reply) -> Iterator[bytes]:
+    body = reply_body(reply)
+    start = {**body, "content": [], "stop_reason": None}
+    start["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": 1}
+    yield _sse({"type": "message_start", "message": start}, "message_start")
+    block = body["content"][0]
+    if block["type"] == "tool_use":
+        opening: dict[str, Any] = {**block, "input": {}}
+        text, delta_type, key = _to_json(block["input"]), "input_json_delta", "partial_json"
+    else:
+        opening, text, delta_type, key = (
+            {"type": "text", "text": ""},
+            reply.text,
+            "text_delta",
+            "text",
+        )
+    yield _sse(
+        {"type": "content_block_start", "index": 0, "content_block": opening}, "content_block_start"
+    )
+    for piece in _pieces(text):
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": delta_type, key: piece},
+        }
+        yield _sse(delta, "content_block_delta")
+    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    yield _sse(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": body["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": reply.output_tokens},
+        },
+        "message_delta",
+    )
+    yield _sse({"type": "message_stop"}, "message_stop")
+
+
+# kind -> (status, OpenAI type, OpenAI code, Anthropic status, Anthropic type, message)
+_ERRORS: dict[str, tuple[int, str, str | None, int, str, str]] = {
+    "rate_limit": (
+        429, "requests", "rate_limit_exceeded", 429, "rate_limit_error",
+        "Rate limit reached for requests (simulated).",
+    ),
+    "quota": (
+        429, "insufficient_quota", "insufficient_quota", 400, "invalid_request_error",
+        "You exceeded your current quota, please check your plan and billing details. "
+        "Your credit balance is too low to access the API (simulated).",
+    ),
+    "authentication": (
+        401, "invalid_request_error", "invalid_api_key", 401, "authentication_error",
+        "Incorrect API key provided (simulated).",
+    ),
+    "overloaded": (
+        503, "server_error", None, 529, "overloaded_error",
+        "That model is currently overloaded with other requests (simulated).",
+    ),
+    "server_error": (
+        500, "server_error", None, 500, "api_error",
+        "The server had an error processing your request (simulated).",
+    ),
+    "rejected": (
+        400, "invalid_request_error", None, 400, "invalid_request_error",
+        "The request was refused as sent (simulated).",
+    ),
+}  # fmt: skip
+
+ERROR_KINDS = frozenset(_ERRORS)
+
+
+def error_reply(
+    kind: str, family: str, request_id: str, retry_after: float | None = None
+) -> ErrorReply:
+    """The error response a provider sends for ``kind`` (one of :data:`ERROR_KINDS`)."""
+    status, kind_type, code, anthropic_status, anthropic_type, message = _ERRORS[kind]
+    headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
+    if family == "openai":
+        error = {"message": message, "type": kind_type, "param": None, "code": code}
+        return ErrorReply(status, {"error": error}, headers)
+    body = {
+        "type": "error",
+        "error": {"type": anthropic_type, "message": message},
+        "request_id": request_id,
+    }
+    return ErrorReply(anthropic_status, body, headers)
