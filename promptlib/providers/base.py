@@ -89,10 +89,11 @@ class SDKProvider:
             async_client.with_options(max_retries=0) if async_client is not None else None
         )
         # Clients promptlib makes are bound to the event loop they were first used in.
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Any, AsyncIterator[None]]
+        ] = weakref.WeakKeyDictionary()
         self._api_key = api_key
+        self._checked_key: str | None = None
         self._base_url = base_url
         self._timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -172,8 +173,9 @@ class SDKProvider:
     def _checked_client(self, client: Any) -> Any:
         """``client``, once its key is known to be one the provider can accept."""
         key = getattr(client, "api_key", None)
-        if isinstance(key, str) and key:
+        if isinstance(key, str) and key and key is not self._checked_key:
             self._check_key(key, f"the api_key of the {type(client).__name__} client given")
+            self._checked_key = key
         return _checked(self, client)
 
     def _secrets(self) -> tuple[str, ...]:
@@ -198,16 +200,19 @@ class SDKProvider:
             self._client = self._sync_client_class()(**self._client_options())
         return self._client
 
-    def _async(self) -> Any:
+    async def _async(self) -> Any:
         if self._given_async_client is not None:
             return self._given_async_client
         loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            client = self._async_clients[loop] = self._async_client_class()(
-                **self._client_options()
-            )
-        return client
+        kept = self._async_clients.get(loop)
+        if kept is None:
+            client = self._async_client_class()(**self._client_options())
+            # An async generator the loop finalizes when it shuts down (asyncio.run does):
+            # the client's connections are closed while their loop still runs.
+            keeper = _closed_with_the_loop(client)
+            await keeper.__anext__()
+            kept = self._async_clients[loop] = (client, keeper)
+        return kept[0]
 
     def _sync_client_class(self) -> Any:
         raise NotImplementedError
@@ -252,7 +257,7 @@ class SDKProvider:
     ) -> Completion[OutputT]:
         """The async twin of :meth:`complete`."""
         try:
-            client, sdk = self._checked_client(self._async()), self._sdk()
+            client, sdk = self._checked_client(await self._async()), self._sdk()
 
             async def send(request: dict[str, Any]) -> tuple[Any, int]:
                 async def attempt() -> Any:
@@ -283,6 +288,13 @@ class SDKProvider:
     ) -> AsyncCompletionStream[OutputT]:
         """The async twin of :meth:`stream`: ``async for`` the deltas."""
         return AsyncCompletionStream(self, prompt, self.build_request(prompt, model))
+
+
+async def _closed_with_the_loop(client: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await client.close()
 
 
 class _StreamState:
@@ -400,7 +412,7 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
         provider = self._provider
         try:
             sdk = provider._sdk()
-            client = provider._checked_client(provider._async())
+            client = provider._checked_client(await provider._async())
             self._started = time.perf_counter()
             request = {**self.request, "stream": True}
 
