@@ -1,6 +1,7 @@
 """promptlib's pytest plugin (registered through the ``pytest11`` entry point).
 
-- Keeps tests offline: a real provider request fails, unless the test is marked
+- Keeps tests offline: a real request from promptlib's adapters or from an ``openai`` /
+  ``anthropic`` client fails, unless the test is marked
   ``@pytest.mark.allow_provider_requests`` or ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
 - Fixtures: ``mock_provider``, ``prompt_registry``, ``prompt_snapshot``.
 - ``--update-prompt-snapshots`` rewrites snapshots instead of comparing.
@@ -10,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,15 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
-    allowed = request.node.get_closest_marker("allow_provider_requests") is not None or (
-        os.environ.get("PROMPTLIB_ALLOW_REQUESTS") == "1"
-    )
+    # PROMPTLIB_ALLOW_REQUESTS is read by the guards when a request is made.
+    allowed = request.node.get_closest_marker("allow_provider_requests") is not None
     from promptlib.providers.base import set_request_guard
-    from promptlib.testing.guard import block_real_requests
+    from promptlib.testing.guard import block_real_requests, blocking_sdk_transports
 
     previous = set_request_guard(None if allowed else block_real_requests)
     try:
-        yield
+        with blocking_sdk_transports(allowed=allowed):
+            yield
     finally:
         set_request_guard(previous)
 
