@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,16 +75,22 @@ def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     Snapshots live in ``__snapshots__/<test module>/<test name>[-<name>].txt`` beside the
     test; ``--update-prompt-snapshots`` writes them.
     """
-    from promptlib.testing.snapshots import assert_snapshot
+    from promptlib.testing.snapshots import assert_snapshot, snapshot_filename
 
     update = bool(request.config.getoption("--update-prompt-snapshots"))
     module = Path(str(request.node.fspath))
     folder = module.parent / "__snapshots__" / module.stem
-    test = re.sub(r"[^\w.-]+", "_", request.node.name)
+    test = request.node.name
 
     def check(prompt: Any, name: str | None = None, *, request: Any = None) -> None:
-        filename = f"{test}-{name}.txt" if name else f"{test}.txt"
-        assert_snapshot(prompt, folder / filename, update=update, request=request)
+        path = folder / snapshot_filename(test, name)
+        try:
+            assert_snapshot(prompt, path, update=update, request=request)
+        except AssertionError as failure:
+            message = str(failure)
+        else:
+            return
+        pytest.fail(message, pytrace=False)  # the message and diff, not our traceback
 
     return check
 
