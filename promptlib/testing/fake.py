@@ -10,6 +10,7 @@ counts. Every value is checked against the whole schema before it is returned.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterator
@@ -81,6 +82,9 @@ def fake_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None)
     """
     from promptlib._validation import schema_violations
 
+    cached = _MADE.get(id(schema))
+    if root is None and cached is not None and cached[0] is schema:
+        return copy.deepcopy(cached[1])
     document = root if root is not None else schema
     generator = _Generator(document)
     try:
@@ -91,7 +95,15 @@ def fake_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None)
     problems = schema_violations(target, value)
     if problems:
         raise _unsatisfiable("#", "; ".join(problems))
+    if root is None:
+        if len(_MADE) > 256:
+            _MADE.clear()
+        _MADE[id(schema)] = (schema, copy.deepcopy(value))
     return value
+
+
+# A template's schema is the same object for every prompt it renders: make its fake once.
+_MADE: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
 def _unsatisfiable(path: str, reason: str) -> ConfigurationError:
