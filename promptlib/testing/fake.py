@@ -11,6 +11,7 @@ counts. Every value is checked against the whole schema before it is returned.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -276,6 +277,10 @@ class _Generator:
         elif kind in ("integer", "number"):
             yield from _numbers(schema, integer=kind == "integer", variant=variant)
         elif kind == "string":
+            if schema.get("contentMediaType") == "application/json":  # pydantic's Json[X]
+                inner = schema.get("contentSchema", {})
+                where = f"{path}/contentSchema"
+                yield json.dumps(self.first(inner, where, refs, variant), ensure_ascii=False)
             yield from _strings(schema, variant)
         elif kind == "array":
             yield from self.arrays(schema, path, refs, recursing)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import AnyUrl, BaseModel, Field, create_model
+from pydantic import AnyUrl, BaseModel, Field, IPvAnyNetwork, Json, PositiveInt, create_model
 
 from promptlib import ConfigurationError
 from promptlib._validation import schema_violations
@@ -94,6 +94,12 @@ FIELD_TYPES: list[tuple[Any, Any]] = [
     (Expression, ...),
     (list[Node], ...),
     (Any, ...),
+    (Json[list[int]], ...),
+    (PositiveInt, ...),
+    (IPvAnyNetwork, ...),
+    (dict[int, str], ...),
+    (tuple[int, tuple[str, int]], ...),
+    (Annotated[str, Field(pattern=r"^\+?[1-9]\d{1,14}$")], ...),
 ]
 
 
