@@ -35,6 +35,7 @@ __all__ = [
     "OFFLINE_TRANSPORT",
     "block_real_requests",
     "blocking_sdk_transports",
+    "is_offline_transport",
     "requests_allowed",
 ]
 
@@ -60,13 +61,21 @@ def _message(target: str) -> str:
     )
 
 
+def is_offline_transport(transport: Any) -> bool:
+    """Whether ``transport`` sends nothing over the network: an ``httpx``/``httpx2``
+    ``MockTransport``, or a class marked with ``OFFLINE_TRANSPORT`` (set as an attribute
+    named by it, or as a class attribute ``OFFLINE_TRANSPORT = True``)."""
+    kind = type(transport)
+    return (
+        kind.__name__ == "MockTransport"
+        or getattr(kind, OFFLINE_TRANSPORT, False) is True
+        or getattr(kind, "OFFLINE_TRANSPORT", False) is True
+    )
+
+
 def _is_offline(client: Any) -> bool:
     transport = getattr(getattr(client, "_client", None), "_transport", None)
-    if transport is None:
-        return False
-    return type(transport).__name__ == "MockTransport" or bool(
-        getattr(transport, OFFLINE_TRANSPORT, False)
-    )
+    return transport is not None and is_offline_transport(transport)
 
 
 def block_real_requests(provider: SDKProvider, client: Any) -> None:
@@ -87,7 +96,7 @@ _originals: list[tuple[type, str, Any]] = []
 def _blocked(transport: Any, request: Any) -> bool:
     if not _scopes or _scopes[-1] or requests_allowed():
         return False
-    if getattr(type(transport), OFFLINE_TRANSPORT, False):
+    if is_offline_transport(transport):
         return False
     return bool(_SDK_AGENT.match(request.headers.get("user-agent", "")))
 

@@ -10,8 +10,21 @@ import httpx2
 import openai
 import pytest
 
-from promptlib import RequestsBlockedError
-from promptlib.testing.guard import OFFLINE_TRANSPORT, blocking_sdk_transports
+from promptlib import OpenAIProvider, ProviderConnectionError, RequestsBlockedError, RetryPolicy
+from promptlib.testing.guard import (
+    OFFLINE_TRANSPORT,
+    blocking_sdk_transports,
+    is_offline_transport,
+)
+from tests.repository.conftest import SHIPPED
+
+
+@pytest.fixture
+def prompt():
+    from promptlib import Registry
+
+    return Registry(SHIPPED).render("sentiment@production", review="Lovely.")
+
 
 # A refused loopback port: even if the guard failed, nothing would leave the machine.
 CLOSED = "http://127.0.0.1:9"
@@ -80,6 +93,26 @@ def test_mocked_transports_are_not_blocked():
 
     setattr(Replayer, OFFLINE_TRANSPORT, True)
     assert ask_openai(http_client=httpx2.Client(transport=Replayer())).id == "m"
+
+    class Scripted(httpx2.HTTPTransport):  # marked in its class body
+        OFFLINE_TRANSPORT = True
+
+        def handle_request(self, request):
+            return reply(request)
+
+    assert ask_openai(http_client=httpx2.Client(transport=Scripted())).id == "m"
+    provider = OpenAIProvider(openai.OpenAI(api_key="k", http_client=mocked))
+    assert is_offline_transport(provider._sync()._client._transport)
+
+
+def test_setting_the_variable_inside_a_test_allows_the_adapters(monkeypatch, prompt):
+    provider = OpenAIProvider(api_key="sk-test", base_url=f"{CLOSED}/v1")
+    provider.retry = RetryPolicy(attempts=1)
+    with pytest.raises(RequestsBlockedError, match="request to openai"):
+        provider.complete(prompt)
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    with pytest.raises(ProviderConnectionError):  # sent, and refused by the closed port
+        provider.complete(prompt)
 
 
 def test_other_http_traffic_is_left_alone():
