@@ -89,11 +89,13 @@ def fake_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None)
     document = root if root is not None else schema
     generator = _Generator(document)
     try:
-        value = generator.first(schema, "#", (), 0)
+        value = generator.first(schema, "#", ("#",) if root is None else (), 0)
     except _Unsatisfiable as exc:
         raise _unsatisfiable(exc.path, exc.reason) from None
-    target = schema if root is None else generator.standalone(schema)
-    problems = schema_violations(target, value)
+    # The check promptlib makes on a real answer; for a part of a document, the same rules.
+    problems = (
+        schema_violations(schema, value) if root is None else generator.violations(schema, value)
+    )
     if problems:
         raise _unsatisfiable("#", "; ".join(problems))
     if root is None:
@@ -118,31 +120,21 @@ class _Generator:
     """Candidates for each subschema, smallest first; ``first`` keeps the first valid one."""
 
     def __init__(self, root: dict[str, Any]) -> None:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry
+
         self.root = root
-        self._wrapped: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-    # --- checking a value against a subschema ------------------------------------------------
-
-    def standalone(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """``schema`` with the root's definitions beside it, so its ``$ref``s resolve."""
-        cached = self._wrapped.get(id(schema))
-        if cached is not None and cached[0] is schema:
-            return cached[1]
-        wrapper: dict[str, Any] = {"allOf": [schema]}
-        for key in ("$defs", "definitions"):
-            if key in self.root:
-                wrapper[key] = self.root[key]
-        self._wrapped[id(schema)] = (schema, wrapper)
-        return wrapper
+        # An empty registry: jsonschema's default one downloads remote $refs.
+        self._validator = Draft202012Validator(root, registry=Registry())
 
     def violations(self, schema: Any, value: Any) -> list[str]:
-        from promptlib._validation import schema_violations
-
+        """Why ``value`` breaks ``schema``, a part of the root (its ``$ref``s resolve there)."""
         if schema is True or schema == {}:
             return []
         if schema is False:
             return ["the schema is `false`: no value is allowed"]
-        return schema_violations(self.standalone(schema), value)
+        errors = self._validator.evolve(schema=schema).iter_errors(value)
+        return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
 
     def first(self, schema: Any, path: str, refs: tuple[str, ...], variant: int) -> Any:
         """The first candidate for ``schema`` that validates against it."""

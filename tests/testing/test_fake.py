@@ -190,6 +190,20 @@ def test_the_json_schema_vocabulary(schema):
     check(schema)
 
 
+def test_a_schema_that_refers_to_its_root_terminates():
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "next": {"$ref": "#"}}}
+    assert check(schema) == {"n": 0, "next": {}}
+
+
+def test_a_part_of_a_document_resolves_its_refs_in_the_root():
+    root = {
+        "type": "object",
+        "properties": {"tag": {"$ref": "#/$defs/Tag"}},
+        "$defs": {"Tag": {"type": "string", "minLength": 9}},
+    }
+    assert fake_from_schema(root["properties"]["tag"], root) == "examplexx"
+
+
 def test_keeps_the_values_users_see_today():
     schema = {
         "type": "object",
