@@ -7,6 +7,7 @@ import copy
 import http.server
 import json
 import threading
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -16,6 +17,9 @@ from promptlib.testing import Cassette, ReplayMissError
 from tests.providers.conftest import EXCHANGES
 from tests.repository.conftest import SHIPPED
 
+ANTHROPIC = json.loads(
+    (Path(__file__).parents[1] / "data" / "anthropic_exchanges.json").read_text()
+)
 PASTED_KEY = "sk-proj-pastedIntoTheTicket0123"
 RECORDING_KEY = "sk-live-secret-key"
 
@@ -271,3 +275,34 @@ def test_a_miss_fails_loudly_with_a_diff(local_openai, tmp_path, prompt):
     assert added
     with pytest.raises(ReplayMissError, match="empty or missing"):
         Cassette(tmp_path / "none.json").openai(base_url=local_openai[0]).complete(prompt)
+
+
+@pytest.mark.allow_provider_requests
+def test_anthropic_streams_record_and_replay_async(stand_in, tmp_path, monkeypatch):
+    from promptlib import Template, User
+
+    sent = ANTHROPIC["text_stream"]["sse"].encode()
+    stand_in.answer((200, SSE, sent))
+    host = stand_in.url.removesuffix("/v1")
+    prompt = Template(User("Say hi"), name="hi", model="claude-haiku-4-5").render()
+    path = tmp_path / "hi.json"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-recording-key-0123")
+
+    async def read(provider):
+        stream = provider.astream(prompt)
+        return "".join([delta async for delta in stream]), stream.completion
+
+    recorded_text, recorded = asyncio.run(read(Cassette(path, record=True).anthropic(host)))
+    assert recorded_text
+    events = json.loads(path.read_text())["exchanges"][0]["response"]["events"]
+    assert events[0][0] == "event: message_start"
+    assert "sk-ant-recording-key-0123" not in path.read_text()
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    replayed_text, replayed = asyncio.run(read(Cassette(path, record=False).anthropic(host)))
+    assert (replayed_text, replayed.usage) == (recorded_text, recorded.usage)
+    assert len(stand_in.seen) == 1
+    transport = Cassette(path, record=False).transport(httpx2)
+    body = json.dumps(stand_in.seen[0]).encode()
+    request = httpx2.Request("POST", f"{host}/v1/messages", content=body)
+    assert transport.handle_request(request).read() == sent
