@@ -187,7 +187,9 @@ class Cassette:
 
     def _store(self, http: Any, request: Any, response: Any) -> Any:
         """Keep ``response`` as the recording of ``request``; return it for the SDK."""
-        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+        headers = {
+            k.lower(): v for k, v in sorted(response.headers.items()) if k.lower() in _KEPT_HEADERS
+        }
         text = response.content.decode("utf-8")
         recorded: dict[str, Any] = {"status": response.status_code, "headers": headers}
         events = _events(text) if "event-stream" in headers.get("content-type", "") else None
