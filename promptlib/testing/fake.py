@@ -243,13 +243,19 @@ class _Generator:
             (i, b) for i, b in indexed if not (isinstance(b, dict) and b.get("type") == "null")
         ]
         problem: _Unsatisfiable | None = None
+        found = False
         for index, branch in (nulls + others) if recursing else (others + nulls):
             branch_schema = _merge(rest, branch) if isinstance(branch, dict) and rest else branch
+            where = f"{path}/{key}/{index}"
             try:
-                yield self.first(branch_schema, f"{path}/{key}/{index}", refs, variant)
+                # Every value valid for the branch: the whole schema may still refuse some.
+                for value in self.candidates(branch_schema, where, refs, variant):
+                    if not self.violations(branch_schema, value):
+                        found = True
+                        yield value
             except _Unsatisfiable as exc:
                 problem = problem or exc
-        if problem is not None:
+        if problem is not None and not found:
             raise problem
 
     def typed(
@@ -275,12 +281,17 @@ class _Generator:
                 yield json.dumps(self.first(inner, where, refs, variant), ensure_ascii=False)
             yield from _strings(schema, variant)
         elif kind == "array":
-            yield from self.arrays(schema, path, refs, recursing)
+            yield from self.arrays(schema, path, refs, variant, recursing)
         elif kind == "object":
             yield from self.objects(schema, path, refs, variant, recursing)
 
     def arrays(
-        self, schema: dict[str, Any], path: str, refs: tuple[str, ...], recursing: bool
+        self,
+        schema: dict[str, Any],
+        path: str,
+        refs: tuple[str, ...],
+        variant: int,
+        recursing: bool,
     ) -> Iterator[list[Any]]:
         prefix = schema.get("prefixItems", [])
         items = schema.get("items", {})
@@ -293,7 +304,9 @@ class _Generator:
         wanted = max(minimum, needed, min(len(prefix), maximum))
         if not recursing and not prefix and items is not False and maximum >= 1:
             wanted = max(wanted, 1)  # one example item says more than an empty list
-        for size in dict.fromkeys((wanted, max(minimum, needed))):
+        # Variants differ in their first item, or else in their length.
+        sizes = (min(wanted + variant, maximum), wanted, max(minimum, needed))
+        for size in dict.fromkeys(sizes):
             value: list[Any] = []
             try:
                 for index in range(size):
@@ -304,7 +317,8 @@ class _Generator:
                     else:
                         item, where = items, f"{path}/items"
                     unique = schema.get("uniqueItems", False)
-                    value.append(self.unique_item(item, where, refs, value if unique else None))
+                    taken = value if unique else None
+                    value.append(self.unique_item(item, where, refs, taken, variant * (not index)))
             except _Unsatisfiable:
                 if size > max(minimum, needed):
                     continue
@@ -312,10 +326,10 @@ class _Generator:
             yield value
 
     def unique_item(
-        self, schema: Any, path: str, refs: tuple[str, ...], taken: list[Any] | None
+        self, schema: Any, path: str, refs: tuple[str, ...], taken: list[Any] | None, variant: int
     ) -> Any:
         if taken is None:
-            return self.first(schema, path, refs, 0)
+            return self.first(schema, path, refs, variant)
         for variant in range(len(taken) + 8):
             try:
                 value = self.first(schema, path, refs, variant)
@@ -393,18 +407,40 @@ def _implied_type(schema: dict[str, Any]) -> list[str]:
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Two schemas that must both hold, as one (properties and required united)."""
+    """Two schemas that must both hold, as one: keywords found in both are combined."""
     merged = {**base, **extra}
-    if "properties" in base and "properties" in extra:
-        merged["properties"] = {**base["properties"], **extra["properties"]}
-    if "required" in base and "required" in extra:
-        merged["required"] = list(dict.fromkeys([*base["required"], *extra["required"]]))
-    for low in ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum"):
-        if low in base and low in extra:
-            merged[low] = max(base[low], extra[low])
-    for high in ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum"):
-        if high in base and high in extra:
-            merged[high] = min(base[high], extra[high])
+    for key in base.keys() & extra.keys():
+        a, b = base[key], extra[key]
+        if key == "properties":
+            merged[key] = {
+                name: {"allOf": [a[name], b[name]]} if name in a and name in b else sub
+                for name, sub in {**a, **b}.items()
+            }
+        elif key == "required":
+            merged[key] = list(dict.fromkeys([*a, *b]))
+        elif key == "type":
+            kinds = [a] if isinstance(a, str) else a
+            others = [b] if isinstance(b, str) else b
+            both = [k for k in kinds if k in others or (k == "integer" and "number" in others)]
+            both += [k for k in others if k == "integer" and "number" in kinds]
+            merged[key] = both or b
+        elif key == "enum":
+            merged[key] = [value for value in a if value in b] or b
+        elif key in ("anyOf", "oneOf") and len(a) * len(b) <= 64:
+            # (a1 or a2) and (b1 or b2) = (a1 and b1) or (a1 and b2) or ...
+            merged[key] = [
+                _merge(x, y) if isinstance(x, dict) and isinstance(y, dict) else y
+                for x in a
+                for y in b
+            ]
+        elif key in ("items", "additionalProperties", "contains", "propertyNames") and a != b:
+            merged[key] = {"allOf": [a, b]}
+        elif key == "not" and a != b:
+            merged[key] = {"anyOf": [a, b]}
+        elif key in ("minimum", "minLength", "minItems", "minProperties", "exclusiveMinimum"):
+            merged[key] = max(a, b)
+        elif key in ("maximum", "maxLength", "maxItems", "maxProperties", "exclusiveMaximum"):
+            merged[key] = min(a, b)
     return merged
 
 
@@ -468,7 +504,7 @@ def _strings(schema: dict[str, Any], variant: int) -> Iterator[str]:
     low, high = schema.get("minLength", 0), schema.get("maxLength")
     pattern = schema.get("pattern")
     if pattern is not None:
-        for grow in (0, 1, 2, 4, 8, max(low, 1)):
+        for grow in dict.fromkeys((*range(9), 12, 16, low, max(low, 1) * 2)):
             matched = _from_pattern(pattern, grow, variant)
             if matched is None:
                 return

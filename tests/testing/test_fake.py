@@ -231,3 +231,107 @@ def test_an_impossible_schema_says_where_and_to_script_a_reply(schema, where):
     with pytest.raises(ConfigurationError, match="Script the reply") as info:
         fake_from_schema(schema)
     assert f"at {where}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": "^(ab|cd)*$", "minLength": 12, "maxLength": 12},
+        {
+            "allOf": [
+                {"anyOf": [{"type": "array", "uniqueItems": True, "maxItems": 4}]},
+                {"anyOf": [{}, {"type": "boolean"}, {"type": "null"}]},
+            ]
+        },
+        {
+            "allOf": [
+                {"anyOf": [{"type": "object", "properties": {"c": {"const": "x"}}}]},
+                {"anyOf": [{"type": "object", "properties": {"c": {"const": 2}}}]},
+            ]
+        },
+        {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "object"}},
+            "minItems": 2,
+            "uniqueItems": True,
+        },
+        {"allOf": [{"type": ["string", "null"]}, {"type": ["integer", "null"]}]},
+    ],
+    ids=["pattern-and-length", "two-any-ofs", "conflicting-optional", "unique-lists", "types"],
+)
+def test_constraints_that_only_hold_together(schema):
+    check(schema)
+
+
+_SCALARS = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("integer")},
+        optional={
+            "minimum": st.integers(-5, 5),
+            "maximum": st.integers(-5, 5),
+            "exclusiveMinimum": st.integers(-5, 5),
+            "multipleOf": st.sampled_from([2, 3, 0.5]),
+        },
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("number")},
+        optional={
+            "minimum": st.floats(-5, 5),
+            "exclusiveMaximum": st.floats(-5, 5),
+            "multipleOf": st.sampled_from([0.25, 0.1, 3]),
+        },
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("string")},
+        optional={
+            "minLength": st.integers(0, 12),
+            "maxLength": st.integers(0, 12),
+            "pattern": st.sampled_from([r"^a+$", r"\d{3}", r"^[a-f0-9]{8}-x$", r"^(ab|cd)*$"]),
+            "format": st.sampled_from(["date", "email", "uuid", "uri", "date-time"]),
+        },
+    ),
+    st.fixed_dictionaries({"enum": st.lists(st.integers() | st.text(max_size=3), min_size=1)}),
+    st.just({"type": "boolean"}),
+    st.just({"type": "null"}),
+    st.just({}),
+)
+
+
+def _nested(children):
+    return st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("array"), "items": children},
+            optional={"minItems": st.integers(0, 3), "uniqueItems": st.booleans()},
+        ),
+        st.fixed_dictionaries(
+            {"type": st.just("array"), "prefixItems": st.lists(children, max_size=3)},
+            optional={"items": st.just(False)},
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("object"),
+                "properties": st.dictionaries(st.sampled_from("abcd"), children, max_size=3),
+            },
+            optional={
+                "required": st.lists(st.sampled_from("abcd"), max_size=2, unique=True),
+                "additionalProperties": st.booleans() | children,
+                "minProperties": st.integers(0, 3),
+            },
+        ),
+        st.fixed_dictionaries({"anyOf": st.lists(children, min_size=1, max_size=3)}),
+        st.fixed_dictionaries({"oneOf": st.lists(children, min_size=1, max_size=3)}),
+        st.fixed_dictionaries({"allOf": st.lists(children, min_size=1, max_size=2)}),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.recursive(_SCALARS, _nested, max_leaves=8))
+def test_any_schema_gives_a_valid_value_or_says_to_script_one(schema):
+    try:
+        value = fake_from_schema(schema)
+    except ConfigurationError as exc:
+        message = str(exc)
+    else:
+        assert schema_violations(schema, value) == []
+        return
+    assert "Script the reply" in message
