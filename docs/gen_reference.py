@@ -11,8 +11,6 @@ import inspect
 import sys
 from pathlib import Path
 
-import promptlib
-
 OUT = Path(__file__).parent / "reference.md"
 
 
@@ -50,20 +48,15 @@ def _kind(obj: object) -> str:
     return "function" if callable(obj) else "value"
 
 
-def render() -> str:
-    lines = [
-        "# API reference",
-        "",
-        "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by hand.",
-        "Everything here is importable from `promptlib`.",
-        "",
-    ]
-    for name in promptlib.__all__:
+def _entries(module: object, prefix: str = "") -> list[str]:
+    """One section per public name of ``module``: its signature and docstring."""
+    lines: list[str] = []
+    for name in module.__all__:  # type: ignore[attr-defined]
         if name.startswith("_"):
             continue
-        obj = getattr(promptlib, name)
+        obj = getattr(module, name)
         kind = _kind(obj)
-        lines.append(f"## `{name}`")
+        lines.append(f"## `{prefix}{name}`")
         lines.append("")
         if kind in ("class", "function") and not getattr(obj, "__origin__", None):
             signature = _signature(obj)
@@ -81,6 +74,28 @@ def render() -> str:
             lines += [summary, ""]
             if details:
                 lines += ["```text", details, "```", ""]
+    return lines
+
+
+def render() -> str:
+    import promptlib.testing
+    import promptlib.testing.snapshots
+
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by hand.",
+        "Everything here is importable from `promptlib`, except the test doubles at the end,",
+        "importable from `promptlib.testing` (see [testing](testing.md)).",
+        "",
+        *_entries(promptlib),
+        "# Testing: `promptlib.testing`",
+        "",
+        "Imported only by tests: `import promptlib` does not load it.",
+        "",
+        *_entries(promptlib.testing, "promptlib.testing."),
+        *_entries(promptlib.testing.snapshots, "promptlib.testing.snapshots."),
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 

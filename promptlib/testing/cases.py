@@ -111,10 +111,13 @@ def _check_tokens(prompt: Any, expected: Any, fail: Any) -> None:
 
 
 def _check_mocked_output(prompt: Any, fail: Any) -> None:
+    from promptlib.errors import ConfigurationError
     from promptlib.testing.mock import MockProvider
 
     try:
         MockProvider().complete(prompt)
+    except ConfigurationError as exc:
+        fail(f"no schema-valid mocked answer: {exc}")
     except PromptlibError as exc:
         fail(f"a schema-valid mocked answer does not parse: {exc}")
 

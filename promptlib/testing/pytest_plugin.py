@@ -1,6 +1,7 @@
 """promptlib's pytest plugin (registered through the ``pytest11`` entry point).
 
-- Keeps tests offline: a real provider request fails, unless the test is marked
+- Keeps tests offline: a real request from promptlib's adapters or from an ``openai`` /
+  ``anthropic`` client fails, unless the test is marked
   ``@pytest.mark.allow_provider_requests`` or ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
 - Fixtures: ``mock_provider``, ``prompt_registry``, ``prompt_snapshot``.
 - ``--update-prompt-snapshots`` rewrites snapshots instead of comparing.
@@ -10,8 +11,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,15 +38,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
-    allowed = request.node.get_closest_marker("allow_provider_requests") is not None or (
-        os.environ.get("PROMPTLIB_ALLOW_REQUESTS") == "1"
-    )
+    # PROMPTLIB_ALLOW_REQUESTS is read by the guards when a request is made.
+    allowed = request.node.get_closest_marker("allow_provider_requests") is not None
     from promptlib.providers.base import set_request_guard
-    from promptlib.testing.guard import block_real_requests
+    from promptlib.testing.guard import block_real_requests, blocking_sdk_transports
 
     previous = set_request_guard(None if allowed else block_real_requests)
     try:
-        yield
+        with blocking_sdk_transports(allowed=allowed):
+            yield
     finally:
         set_request_guard(previous)
 
@@ -76,16 +75,22 @@ def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     Snapshots live in ``__snapshots__/<test module>/<test name>[-<name>].txt`` beside the
     test; ``--update-prompt-snapshots`` writes them.
     """
-    from promptlib.testing.snapshots import assert_snapshot
+    from promptlib.testing.snapshots import assert_snapshot, snapshot_filename
 
     update = bool(request.config.getoption("--update-prompt-snapshots"))
     module = Path(str(request.node.fspath))
     folder = module.parent / "__snapshots__" / module.stem
-    test = re.sub(r"[^\w.-]+", "_", request.node.name)
+    test = request.node.name
 
     def check(prompt: Any, name: str | None = None, *, request: Any = None) -> None:
-        filename = f"{test}-{name}.txt" if name else f"{test}.txt"
-        assert_snapshot(prompt, folder / filename, update=update, request=request)
+        path = folder / snapshot_filename(test, name)
+        try:
+            assert_snapshot(prompt, path, update=update, request=request)
+        except AssertionError as failure:
+            message = str(failure)
+        else:
+            return
+        pytest.fail(message, pytrace=False)  # the message and diff, not our traceback
 
     return check
 

@@ -3,33 +3,64 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from promptlib.messages import Prompt
 
-__all__ = ["assert_snapshot", "snapshot_text"]
+__all__ = ["assert_snapshot", "snapshot_filename", "snapshot_text"]
 
 
 def snapshot_text(prompt: Prompt[Any], *, request: dict[str, Any] | None = None) -> str:
-    """The snapshot of a prompt: a small header, the messages, and optionally a request."""
+    """The snapshot of a prompt: everything that changes what is sent, readably.
+
+    A header (template, model, parameters, output schema name, reasoning format), the
+    messages, the output schema in full, and optionally a provider request (which shows
+    tools and everything else the adapter adds).
+    """
     meta = prompt.meta
     lines = []
     if meta.template:
         lines.append(f"# template: {meta.template}@{meta.version}")
     if prompt.model:
         lines.append(f"# model: {prompt.model}")
+    if prompt.params:
+        lines.append(f"# params: {_inline(dict(prompt.params))}")
     if prompt.output is not None:
-        lines.append(f"# output: {prompt.output.name}")
+        strict = "" if prompt.output.strict else " (not strict)"
+        lines.append(f"# output: {prompt.output.name}{strict}")
+    if prompt.reasoning is not None:
+        lines.append(f"# reasoning: {_inline(prompt.reasoning.to_dict())}")
     text = "\n".join(lines) + ("\n\n" if lines else "") + prompt.format() + "\n"
+    if prompt.output is not None:
+        text += f"\n# output schema: {prompt.output.name}\n{_pretty(prompt.output.schema)}\n"
     if request is not None:
-        text += (
-            "\n# request\n"
-            + json.dumps(request, indent=2, ensure_ascii=False, sort_keys=True)
-            + "\n"
-        )
+        text += f"\n# request\n{_pretty(request)}\n"
     return text
+
+
+def _inline(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def snapshot_filename(test: str, name: str | None = None) -> str:
+    """The file name for a test's snapshot: readable, and different for different ids
+    (``a b``, ``a/b`` and ``a:b`` get their own files through a short hash)."""
+    raw = f"{test}-{name}" if name else test
+    slug = _UNSAFE.sub("_", raw)
+    if slug != raw:
+        slug += "-" + hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{slug}.txt"
+
+
+_UNSAFE = re.compile(r"[^\w.\[\]-]+")
 
 
 def assert_snapshot(
@@ -52,7 +83,8 @@ def assert_snapshot(
         return
     if not path.exists():
         raise AssertionError(
-            f"no prompt snapshot at {path}; run pytest --update-prompt-snapshots to create it, "
+            f"no prompt snapshot at {_shown(path)}; run pytest --update-prompt-snapshots to "
+            "create it, "
             "then review and commit it"
         )
     expected = path.read_text(encoding="utf-8")
@@ -61,11 +93,20 @@ def assert_snapshot(
             difflib.unified_diff(
                 expected.splitlines(keepends=True),
                 actual.splitlines(keepends=True),
-                f"{path} (stored)",
+                "stored",
                 "rendered now",
             )
         )
         raise AssertionError(
-            f"the rendered prompt differs from its snapshot:\n{diff}\n"
-            "If the change is intended, run pytest --update-prompt-snapshots and commit it."
+            f"prompt snapshot {_shown(path)} differs from the rendered prompt:\n{diff}"
+            "If the change is intended, run pytest --update-prompt-snapshots, then review "
+            "and commit the file."
         )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory, when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -88,7 +88,8 @@ def test_prompt(prompt_registry, prompt_snapshot):
     ).assert_outcomes(passed=1)
     stored = project.path / "__snapshots__" / "test_snap" / "test_prompt.txt"
     assert stored.read_text().startswith(
-        "# template: sentiment@1.0.0\n# model: gpt-4o-mini\n\n[system]\n"
+        "# template: sentiment@1.0.0\n# model: gpt-4o-mini\n"
+        '# params: {"max_tokens": 5, "temperature": 0}\n\n[system]\n'
     )
     project.runpytest("-p", "no:cacheprovider", "test_snap.py").assert_outcomes(passed=1)
 
@@ -99,8 +100,34 @@ def test_prompt(prompt_registry, prompt_snapshot):
     changed = project.runpytest("-p", "no:cacheprovider", "test_snap.py")
     changed.assert_outcomes(failed=1)
     changed.stdout.fnmatch_lines(
-        ["*-You label the sentiment*exactly one word*", "*+You label the sentiment*with one word*"]
+        [
+            "*_ test_prompt _*",
+            "prompt snapshot __snapshots__/test_snap/test_prompt.txt differs from the rendered*",
+            "--- stored",
+            "+++ rendered now",
+            "*-You label the sentiment*exactly one word*",
+            "*+You label the sentiment*with one word*",
+            "If the change is intended, run pytest --update-prompt-snapshots*",
+        ]
     )
+    assert "def assert_snapshot" not in changed.stdout.str()  # no internals before the diff
+
+
+def test_parametrized_ids_get_a_snapshot_each(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_ids="""
+import pytest
+
+@pytest.mark.parametrize("review", ["a b", "a/b", "a:b"])
+def test_prompt(prompt_registry, prompt_snapshot, review):
+    prompt_snapshot(prompt_registry.render("sentiment@production", review=review))
+"""
+    )
+    project.runpytest(
+        "-p", "no:cacheprovider", "test_ids.py", "--update-prompt-snapshots"
+    ).assert_outcomes(passed=3)
+    assert len(list((project.path / "__snapshots__" / "test_ids").iterdir())) == 3
+    project.runpytest("-p", "no:cacheprovider", "test_ids.py").assert_outcomes(passed=3)
 
 
 def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:

@@ -1,0 +1,144 @@
+"""The offline guard stops the official SDK clients too, not only promptlib's adapters."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anthropic
+import httpx
+import httpx2
+import openai
+import pytest
+
+from promptlib import OpenAIProvider, ProviderConnectionError, RequestsBlockedError, RetryPolicy
+from promptlib.testing.guard import (
+    OFFLINE_TRANSPORT,
+    blocking_sdk_transports,
+    is_offline_transport,
+)
+from tests.repository.conftest import SHIPPED
+
+
+@pytest.fixture
+def prompt():
+    from promptlib import Registry
+
+    return Registry(SHIPPED).render("sentiment@production", review="Lovely.")
+
+
+# A refused loopback port: even if the guard failed, nothing would leave the machine.
+CLOSED = "http://127.0.0.1:9"
+
+
+def ask_openai(**options):
+    client = openai.OpenAI(api_key="sk-test", base_url=f"{CLOSED}/v1", **options)
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+def ask_anthropic(**options):
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url=CLOSED, **options)
+    return client.messages.create(
+        model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+async def ask_both_async():
+    results = []
+    for ask in (
+        lambda: openai.AsyncOpenAI(api_key="k", base_url=f"{CLOSED}/v1").chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        ),
+        lambda: anthropic.AsyncAnthropic(api_key="k", base_url=CLOSED).messages.create(
+            model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        ),
+    ):
+        try:
+            await ask()
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+@pytest.mark.parametrize("ask", [ask_openai, ask_anthropic])
+def test_a_raw_sdk_client_is_blocked_with_the_guards_message(ask):
+    with pytest.raises(RequestsBlockedError, match="a test tried to send a real request") as info:
+        ask()
+    assert "allow_provider_requests" in str(info.value)
+    assert "127.0.0.1" in str(info.value)  # loopback is blocked too, unless the test opts in
+
+
+def test_async_sdk_clients_are_blocked():
+    errors = asyncio.run(ask_both_async())
+    assert [type(e).__mro__[1] for e in errors] == [RequestsBlockedError] * 2
+
+
+def test_the_sdk_does_not_retry_a_blocked_request():
+    with pytest.raises(RequestsBlockedError):
+        ask_anthropic(max_retries=5)  # would sleep for seconds if it retried
+
+
+def test_mocked_transports_are_not_blocked():
+    def reply(request):
+        return httpx2.Response(200, json={"id": "m", "choices": [], "object": "chat.completion",
+                                          "created": 0, "model": "gpt-4o-mini"})  # fmt: skip
+
+    mocked = httpx2.Client(transport=httpx2.MockTransport(reply))
+    assert ask_openai(http_client=mocked).id == "m"
+
+    class Replayer(httpx2.BaseTransport):
+        def handle_request(self, request):
+            return reply(request)
+
+    setattr(Replayer, OFFLINE_TRANSPORT, True)
+    assert ask_openai(http_client=httpx2.Client(transport=Replayer())).id == "m"
+
+    class Scripted(httpx2.HTTPTransport):  # marked in its class body
+        OFFLINE_TRANSPORT = True
+
+        def handle_request(self, request):
+            return reply(request)
+
+    assert ask_openai(http_client=httpx2.Client(transport=Scripted())).id == "m"
+    provider = OpenAIProvider(openai.OpenAI(api_key="k", http_client=mocked))
+    assert is_offline_transport(provider._sync()._client._transport)
+
+
+def test_setting_the_variable_inside_a_test_allows_the_adapters(monkeypatch, prompt):
+    provider = OpenAIProvider(api_key="sk-test", base_url=f"{CLOSED}/v1")
+    provider.retry = RetryPolicy(attempts=1)
+    with pytest.raises(RequestsBlockedError, match="request to openai"):
+        provider.complete(prompt)
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    with pytest.raises(ProviderConnectionError):  # sent, and refused by the closed port
+        provider.complete(prompt)
+
+
+def test_other_http_traffic_is_left_alone():
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(CLOSED)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(CLOSED)
+
+
+def test_setting_the_variable_inside_a_test_allows_requests(monkeypatch):
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    with pytest.raises(openai.APIConnectionError):  # sent, and refused by the closed port
+        ask_openai(max_retries=0)
+
+
+@pytest.mark.allow_provider_requests
+def test_the_marker_allows_requests():
+    with pytest.raises(anthropic.APIConnectionError):
+        ask_anthropic(max_retries=0)
+
+
+def test_the_transports_are_restored_when_the_last_guard_ends():
+    guarded = httpx2.HTTPTransport.handle_request
+    # a nested session (pytester) whose test opted in
+    with blocking_sdk_transports(allowed=True), pytest.raises(openai.APIConnectionError):
+        ask_openai(max_retries=0)
+    assert httpx2.HTTPTransport.handle_request is guarded  # the outer guard still stands
+    with pytest.raises(RequestsBlockedError):
+        ask_openai()
