@@ -102,6 +102,8 @@ def _problems(node: Any, path: str, found: list[str]) -> None:
         if keyword == "allOf" and len(node["allOf"]) == 1:
             continue  # a single branch: merged into its parent
         found.append(f"{keyword!r} at {where}")
+    if "format" in node and node["format"] not in _STRICT_FORMATS:
+        found.append(f"format {node['format']!r} at {where}")
     extra = node.get("additionalProperties", False)
     if extra is not False:
         found.append(f"an open map (additionalProperties) at {where}")
@@ -131,8 +133,6 @@ def _rewrite(node: Any) -> Any:
         node.update(node.pop("allOf")[0])
     for keyword in _UNSUPPORTED:
         node.pop(keyword, None)
-    if isinstance(node.get("format"), str) and node["format"] not in _STRICT_FORMATS:
-        del node["format"]  # an annotation in JSON Schema; the reply is validated anyway
     for key in ("items", "additionalItems", "not"):
         if key in node:
             node[key] = _rewrite(node[key])

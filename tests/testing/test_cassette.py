@@ -37,6 +37,8 @@ def stream_body(priority: str) -> bytes:
     for piece in (answer[:5], answer[5:]):
         delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
         events.append("data: " + json.dumps({**chunk, "choices": [delta]}, separators=(",", ":")))
+    end = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    events.append("data: " + json.dumps({**chunk, "choices": [end]}, separators=(",", ":")))
     usage = {"prompt_tokens": 79, "completion_tokens": 7, "total_tokens": 86}
     events.append("data: " + json.dumps({**chunk, "choices": [], "usage": usage}))  # spaced
     events.append("data: [DONE]")

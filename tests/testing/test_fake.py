@@ -136,10 +136,14 @@ def test_recursive_models_terminate():
 
 
 def test_the_openai_strict_form_of_a_schema_gives_valid_fakes():
-    from promptlib.providers.strict_schema import strict_schema
+    from promptlib.providers.strict_schema import strict_problems, strict_schema
 
-    # Strict mode closes every object, so a dict that must have keys cannot be answered.
-    fields = {f"f{i}": t for i, t in enumerate(FIELD_TYPES) if "dict[str, float]" not in str(t)}
+    # Only schemas strict mode can express are sent strict (the rest go as they are).
+    def expressible(kind):
+        return not strict_problems(create_model("One", f=kind).model_json_schema())
+
+    fields = {f"f{i}": t for i, t in enumerate(FIELD_TYPES) if expressible(t)}
+    assert len(fields) > 20
     for model in (Node, Cat, create_model("All", **fields)):
         check(strict_schema(model.model_json_schema()), model)
 
