@@ -1,0 +1,80 @@
+"""Evaluating templates: datasets of cases, splits, and scorers.
+
+Nothing here is imported by ``import promptlib``; names load on first use::
+
+    from promptlib.evals import load_dataset, exact
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from promptlib.evals.dataset import Case, Dataset, load_dataset
+    from promptlib.evals.errors import DatasetError
+    from promptlib.evals.scorers import (
+        Score,
+        Scorer,
+        contains,
+        exact,
+        function,
+        json_schema_valid,
+        judge,
+        numeric,
+        one_of,
+        regex,
+        run_scorer,
+        set_f1,
+    )
+    from promptlib.evals.splits import check_leakage, split
+
+# Loaded on first use, to keep `import promptlib.evals` light.
+_LAZY = {
+    "Case": "promptlib.evals.dataset",
+    "Dataset": "promptlib.evals.dataset",
+    "load_dataset": "promptlib.evals.dataset",
+    "DatasetError": "promptlib.evals.errors",
+    "Score": "promptlib.evals.scorers",
+    "Scorer": "promptlib.evals.scorers",
+    "contains": "promptlib.evals.scorers",
+    "exact": "promptlib.evals.scorers",
+    "function": "promptlib.evals.scorers",
+    "json_schema_valid": "promptlib.evals.scorers",
+    "judge": "promptlib.evals.scorers",
+    "numeric": "promptlib.evals.scorers",
+    "one_of": "promptlib.evals.scorers",
+    "regex": "promptlib.evals.scorers",
+    "run_scorer": "promptlib.evals.scorers",
+    "set_f1": "promptlib.evals.scorers",
+    "check_leakage": "promptlib.evals.splits",
+    "split": "promptlib.evals.splits",
+}
+
+__all__ = [
+    "Case",
+    "Dataset",
+    "DatasetError",
+    "Score",
+    "Scorer",
+    "check_leakage",
+    "contains",
+    "exact",
+    "function",
+    "json_schema_valid",
+    "judge",
+    "load_dataset",
+    "numeric",
+    "one_of",
+    "regex",
+    "run_scorer",
+    "set_f1",
+    "split",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
