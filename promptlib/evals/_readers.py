@@ -87,13 +87,14 @@ def read_text(path: Path, max_bytes: int) -> str:
         descriptor = os.open(path, flags)
     except OSError as exc:
         raise DatasetError(f"cannot read the dataset: {exc.strerror}", path=str(path)) from exc
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise DatasetError(
+            "not a regular file (a pipe, device, socket or folder): a dataset is a "
+            ".jsonl, .csv, .tsv or .yaml file",
+            path=str(path),
+        )
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            raise DatasetError(
-                "not a regular file (a pipe, device, socket or folder): a dataset is a "
-                ".jsonl, .csv, .tsv or .yaml file",
-                path=str(path),
-            )
         data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise DatasetError(

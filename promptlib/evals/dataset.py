@@ -77,7 +77,7 @@ class Case:
     inputs: Mapping[str, Any]
     expected: Any = None
     tags: tuple[str, ...] = ()
-    metadata: Mapping[str, Any] = field(default=_EMPTY)
+    metadata: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     source: str | None = None
 
     def __post_init__(self) -> None:
