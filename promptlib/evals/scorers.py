@@ -584,14 +584,13 @@ def _as_score(name: str, result: Any) -> Score:
         return Score(name, result)  # run_scorer checks the range
     if isinstance(result, tuple) and len(result) == 2:
         value, reason = result
-        if reason is not None and not isinstance(reason, str):
-            raise TypeError(f"scorer {name!r} returned the reason {reason!r}; a reason is text")
-        score = _as_score(name, value)
         if not isinstance(value, (bool, int, float)):
             raise TypeError(
                 f"scorer {name!r} returned ({value!r}, reason); the value is a bool or a number"
             )
-        return dataclasses.replace(score, reason=reason)
+        if reason is not None and not isinstance(reason, str):
+            raise TypeError(f"scorer {name!r} returned the reason {reason!r}; a reason is text")
+        return dataclasses.replace(_as_score(name, value), reason=reason)
     raise TypeError(
         f"scorer {name!r} returned {_type(result)}; return a bool, a number in [0, 1], a "
         "(value, reason) pair or a Score"
