@@ -653,6 +653,7 @@ class _Judge:
                 )
         self.inputs = [field for field in _JUDGE_INPUTS if field in fields]
         self.as_text = {field for field in self.inputs if fields[field].annotation is str}
+        self.optional = {field for field in self.inputs if not fields[field].is_required()}
         if template.output is None:
             raise ConfigurationError(
                 f"judge template {template.label!r} has no output schema; give it an output "
@@ -679,6 +680,8 @@ class _Judge:
         values = {}
         for field in self.inputs:
             value = available[field]
+            if value is None and field in self.optional:
+                continue  # the template's default says what "no expected value" reads as
             if field in self.as_text and not isinstance(value, str):
                 value = json.dumps(value, indent=2, ensure_ascii=False)
             values[field] = value

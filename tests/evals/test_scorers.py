@@ -6,12 +6,22 @@ from __future__ import annotations
 import asyncio
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
-from promptlib import ConfigurationError, Context, JsonOutput, System, Template, Untrusted, User
+from promptlib import (
+    ConfigurationError,
+    Context,
+    JsonOutput,
+    Registry,
+    System,
+    Template,
+    Untrusted,
+    User,
+)
 from promptlib.evals import (
     Case,
     Score,
@@ -316,7 +326,7 @@ def test_one_of_without_a_list_is_an_error() -> None:
     bad: Any
     for bad in ("abc", [], 3):
         with pytest.raises(ConfigurationError):
-            one_of(bad)  # type: ignore[arg-type]
+            one_of(bad)
 
 
 # --- set_f1 ---------------------------------------------------------------------------------------
@@ -564,3 +574,65 @@ def test_judge_configuration_is_checked_when_made() -> None:
         judge("judge@1.0.0", provider)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="Provider"):
         judge(JUDGE, object())  # type: ignore[arg-type]
+
+
+JUDGE_FILE = """\
+---
+name: judge-helpfulness
+version: "1.0.0"
+description: Rate how helpful an answer is, from 1 to 5.
+model: gpt-4o-mini
+params:
+  temperature: 0
+inputs:
+  inputs:
+    type: string
+    untrusted: true
+    description: The case's inputs, as JSON.
+  expected:
+    type: string
+    untrusted: true
+    default: "(none)"
+  text:
+    type: string
+    untrusted: true
+output:
+  title: Verdict
+  type: object
+  properties:
+    score: {type: integer, minimum: 1, maximum: 5}
+    reason: {type: string}
+  required: [score, reason]
+  additionalProperties: false
+---
+[system]
+You grade how helpful an answer is to a customer's request, from 1 (useless) to 5 (fully
+answers it, accurately and briefly). Give the score and one sentence of reason.
+
+[json-output]
+
+[context inputs]
+The request:
+
+[context expected]
+A reference answer:
+
+[context text]
+The answer to grade:
+"""
+
+
+def test_a_judge_loaded_from_a_template_file(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "judge-helpfulness"
+    folder.mkdir(parents=True)
+    (folder / "1.0.0.prompt").write_text(JUDGE_FILE, encoding="utf-8")
+    template = Registry(tmp_path / "templates").get("judge-helpfulness@1.0.0")
+    provider = MockProvider([{"score": 5, "reason": "complete"}])
+    result = score(judge(template, provider), typed())
+    assert (result.value, result.reason, result.error) == (1.0, "complete", None)
+    sent = provider.calls[0].inputs
+    assert sent["inputs"] == '{\n  "question": "q?"\n}'
+    assert sent["expected"] == "(none)"  # no expected value: the template's default
+    assert sent["text"] == typed().text
+    assert result.usage is not None
+    assert result.cost is not None
