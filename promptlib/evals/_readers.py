@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlib.errors import ConfigurationError
 from promptlib.evals.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -68,16 +69,25 @@ def read_records(
             ".jsonl (one JSON case per line), .csv, .tsv, .yaml or .yml",
             path=str(path),
         )
+    if columns is not None and kind not in ("csv", "tsv"):
+        raise ConfigurationError(
+            f"columns= maps the columns of a .csv or .tsv file; {path.name} is {kind.upper()}, "
+            "whose cases name their fields: leave columns= out"
+        )
     text = read_text(path, max_bytes)
     if not text.strip():
         raise DatasetError(
             "the file is empty: a dataset needs at least one case", path=str(path), line=1
         )
     if kind == "jsonl":
-        return list(_jsonl(path, text))
-    if kind == "yaml":
-        return _yaml(path, text)
-    return _table(path, text, "\t" if kind == "tsv" else ",", columns, id_field)
+        records = list(_jsonl(path, text))
+    elif kind == "yaml":
+        records = _yaml(path, text)
+    else:
+        records = _table(path, text, "\t" if kind == "tsv" else ",", columns, id_field)
+    if not records:
+        raise DatasetError("the file has no cases: a dataset needs at least one", path=str(path))
+    return records
 
 
 def read_text(path: Path, max_bytes: int) -> str:

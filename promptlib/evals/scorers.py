@@ -176,6 +176,13 @@ def _output(completion: Completion[Any], field: str | None) -> Any:
     return output if field is None else at_path(output, field)
 
 
+def _answer(completion: Completion[Any]) -> str:
+    """The answer as text: a text output (a chain-of-thought reply's final answer), else
+    the reply's text."""
+    output = completion.output
+    return output if isinstance(output, str) else completion.text
+
+
 def _expected(case: Case, field: str | None, scorer: str) -> Any:
     """The expected value for ``field``: the same path in an object ``expected``, else all
     of it."""
@@ -279,7 +286,7 @@ class _Contains:
         self.case_sensitive = case_sensitive
 
     async def score(self, case: Case, completion: Completion[Any]) -> Score:
-        got = completion.text if self.field is None else _output(completion, self.field)
+        got = _answer(completion) if self.field is None else _output(completion, self.field)
         if got is MISSING:
             return _no_field(self.name, self.field)
         haystack, needle = _text(got), self.text
@@ -293,7 +300,8 @@ class _Contains:
 def contains(
     text: str, *, field: str | None = None, case_sensitive: bool = False, name: str | None = None
 ) -> Scorer:
-    """Passes when the reply's text (or the output's ``field``) contains ``text``.
+    """Passes when the answer (a text output, else the reply's text) or the output's
+    ``field`` contains ``text``.
 
     Case-insensitive unless ``case_sensitive``. Named ``"contains"`` or
     ``"contains:<field>"`` unless ``name`` is given.
@@ -318,7 +326,7 @@ class _Regex:
         self.field = field
 
     async def score(self, case: Case, completion: Completion[Any]) -> Score:
-        got = completion.text if self.field is None else _output(completion, self.field)
+        got = _answer(completion) if self.field is None else _output(completion, self.field)
         if got is MISSING:
             return _no_field(self.name, self.field)
         if self.pattern.search(_text(got)):
@@ -327,9 +335,12 @@ class _Regex:
 
 
 def regex(pattern: str, *, field: str | None = None, name: str | None = None) -> Scorer:
-    """Passes when ``pattern`` matches somewhere in the reply's text (or the output's
-    ``field``). The pattern is compiled once; patterns over 1,000 characters are refused.
-    Named ``"regex"`` or ``"regex:<field>"`` unless ``name`` is given."""
+    """Passes when ``pattern`` matches somewhere in the answer (a text output, else the
+    reply's text) or the output's ``field``.
+
+    The pattern is compiled once; patterns over 1,000 characters are refused. Named
+    ``"regex"`` or ``"regex:<field>"`` unless ``name`` is given.
+    """
     return _Regex(pattern, field, name)
 
 
@@ -362,7 +373,7 @@ class _JsonSchemaValid:
             from promptlib.evals._readers import parse_json
 
             try:
-                value = parse_json(completion.text)
+                value = parse_json(value)
             except ValueError as exc:
                 return _verdict(self.name, False, f"the reply is {exc}")
         violations = schema_violations(schema, as_json(value))
@@ -373,8 +384,8 @@ class _JsonSchemaValid:
 
 
 def json_schema_valid(schema: Mapping[str, Any] | None = None) -> Scorer:
-    """Passes when the output (or, for a text output, the reply parsed as JSON) matches the
-    JSON ``schema``; by default the prompt's own output schema. Named ``"json_schema"``."""
+    """Passes when the output (a text output parsed as JSON) matches the JSON ``schema``;
+    by default the prompt's own output schema. Named ``"json_schema"``."""
     return _JsonSchemaValid(schema)
 
 

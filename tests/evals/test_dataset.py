@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from promptlib import Untrusted, UsageError
+from promptlib import ConfigurationError, Untrusted, UsageError
 from promptlib.evals import Case, Dataset, DatasetError, load_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,6 +217,14 @@ def test_empty_files_are_refused(tmp_path: Path) -> None:
         assert error.line == 1
     assert "empty" in str(error_of(write(tmp_path, "e.yaml", "# only a comment\n")))
     assert "empty" in str(error_of(write(tmp_path, "f.csv", "\n\n")))
+    for name, text in [("g.csv", "id,ticket\n"), ("h.yaml", "[]\n"), ("i.yaml", "cases: []\n")]:
+        assert "has no cases" in str(error_of(write(tmp_path, name, text)))
+
+
+def test_columns_apply_only_to_tables(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.jsonl", jsonl(case(1)))
+    with pytest.raises(ConfigurationError, match="leave columns= out"):
+        load_dataset(path, columns={"text": "input:ticket"})
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from promptlib import (
+    ChainOfThought,
     ConfigurationError,
     Context,
     JsonOutput,
@@ -636,3 +637,17 @@ def test_a_judge_loaded_from_a_template_file(tmp_path: Path) -> None:
     assert sent["text"] == typed().text
     assert result.usage is not None
     assert result.cost is not None
+
+
+def test_text_scorers_read_the_final_answer_of_a_chain_of_thought() -> None:
+    thinking = Template(
+        [System("Classify."), User("{{ question }}"), ChainOfThought()],
+        name="cot",
+        inputs=Question,
+    )
+    completion = reply(thinking, "<thinking>Claims? No.</thinking><answer>Billing</answer>")
+    assert score(contains("claims"), completion).passed is False
+    assert score(regex("^Billing$"), completion).passed is True
+    assert score(exact(), completion, "Billing").passed is True
+    schema = {"type": "string"}
+    assert score(json_schema_valid(schema), completion).reason is not None  # not JSON
