@@ -614,7 +614,8 @@ def function(
     """A scorer from any function, sync or async.
 
     It is called as ``fn(case, completion)``, or as ``fn(output, expected)`` when its first
-    two parameters are named ``output`` and ``expected``. It returns a bool (pass/fail), a
+    two parameters are named ``output`` and ``expected`` (the completion's output as parsed,
+    e.g. a pydantic model, and the case's expected value). It returns a bool (pass/fail), a
     number in [0, 1], a ``(value, reason)`` pair, or a :class:`Score`. Named ``name``, else
     after the function.
     """

@@ -545,7 +545,8 @@ def test_the_example_dataset_is_balanced_and_valid() -> None:
 
 def test_importing_evals_stays_light() -> None:
     code = (
-        "import sys, json, promptlib, promptlib.evals; "
+        "import sys, json, promptlib; assert 'promptlib.evals' not in sys.modules; "
+        "import promptlib.evals; "
         "print(json.dumps([m for m in ['yaml', 'pydantic.main', 'promptlib.evals.dataset', "
         "'promptlib.evals.scorers', 'promptlib.evals.splits'] if m in sys.modules]))"
     )

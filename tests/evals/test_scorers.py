@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from promptlib import (
@@ -100,6 +102,9 @@ def score(scorer: Scorer, completion: Completion[Any], expected: Any = None, **c
     )
 
 
+CANNED = text("canned")
+
+
 # --- run_scorer -------------------------------------------------------------------------------
 
 
@@ -148,6 +153,42 @@ def test_an_invalid_result_becomes_an_error_naming_the_scorer(result: Any, needl
     assert outcome.name == "returning"
     assert outcome.error is not None
     assert re.search(needle, outcome.error), outcome.error
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    result=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=5),
+        st.tuples(st.floats(), st.one_of(st.none(), st.text(max_size=3), st.integers())),
+        st.builds(
+            Score,
+            name=st.text(max_size=3),
+            value=st.one_of(st.none(), st.floats(), st.integers(), st.text(max_size=2)),
+            passed=st.one_of(st.none(), st.booleans(), st.integers()),
+            reason=st.one_of(st.none(), st.text(max_size=3), st.integers()),
+        ),
+    ),
+    raises=st.booleans(),
+)
+def test_run_scorer_never_raises_and_returns_a_checked_score(result: Any, raises: bool) -> None:
+    def fn(case: Case, completion: Completion[Any]) -> Any:
+        if raises:
+            raise ValueError(result)
+        return result
+
+    outcome = score(function(fn), CANNED)
+    assert isinstance(outcome, Score)
+    assert outcome.name == "fn"
+    if outcome.value is None:
+        assert outcome.error
+    else:
+        assert isinstance(outcome.value, float)
+        assert 0 <= outcome.value <= 1
+        assert outcome.passed is None or isinstance(outcome.passed, bool)
 
 
 def test_valid_results_pass_through_and_integers_become_floats() -> None:
