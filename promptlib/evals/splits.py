@@ -63,9 +63,9 @@ def split(
     share_of = dict(shares)
     open_splits = [name for name, share in shares if share > 0]
     assigned: dict[str, str] = {}
-    for keys in strata.values():
+    sizes = [sum(len(groups[key]) for key in keys) for keys in strata.values()]
+    for keys, quotas in zip(strata.values(), _stratum_quotas(sizes, shares), strict=True):
         order = sorted(keys, key=lambda key: _draw(seed, key))
-        quotas = _quotas(sum(len(groups[key]) for key in keys), shares)
         filled = dict.fromkeys(quotas, 0)
         for key in order:
             # The split furthest below its quota; ties go to the larger share.
@@ -163,6 +163,59 @@ def _quotas(total: int, shares: list[tuple[str, float]]) -> dict[str, int]:
     )
     for i in by_remainder[:left]:
         quotas[exact[i][0]] += 1
+    return quotas
+
+
+def _stratum_quotas(sizes: list[int], shares: list[tuple[str, float]]) -> list[dict[str, int]]:
+    """Each stratum's count in every split: the floor or the ceiling of its exact share,
+    chosen so that the split totals are the largest-remainder quotas of the whole dataset.
+
+    Rounding each stratum alone would drift: ten strata rounded up make a 30% split three
+    cases too large. The strata's leftover cases are matched to the splits' leftover room
+    (a bipartite matching, larger remainders tried first).
+    """
+    names = [name for name, _ in shares]
+    totals = _quotas(sum(sizes), shares)
+    exact = [[size * share for _, share in shares] for size in sizes]
+    quotas = [{name: math.floor(x) for name, x in zip(names, row, strict=True)} for row in exact]
+    room = {name: totals[name] - sum(q[name] for q in quotas) for name in names}
+    holders: dict[str, set[int]] = {name: set() for name in names}
+    preferences: list[list[str]] = []  # per stratum: splits where it may round up
+    for row in exact:
+        fraction = {name: x - math.floor(x) for name, x in zip(names, row, strict=True)}
+        eligible = [name for name in names if fraction[name] > 1e-9]
+        preferences.append(sorted(eligible, key=fraction.__getitem__, reverse=True))
+
+    def place(stratum: int, tried: set[str]) -> bool:
+        for name in preferences[stratum]:
+            if name in tried or stratum in holders[name]:
+                continue
+            tried.add(name)
+            if room[name] > 0:
+                room[name] -= 1
+                holders[name].add(stratum)
+                return True
+            for other in sorted(holders[name]):
+                if place(other, tried):  # the other stratum moves to another split
+                    holders[name].discard(other)
+                    holders[name].add(stratum)
+                    return True
+        return False
+
+    left = [size - sum(q.values()) for size, q in zip(sizes, quotas, strict=True)]
+    for stratum in range(len(sizes)):
+        while left[stratum] > 0 and place(stratum, set()):
+            left[stratum] -= 1
+    for name, strata in holders.items():
+        for stratum in strata:
+            quotas[stratum][name] += 1
+    # Should the matching fall short, what is left goes wherever there is room.
+    for stratum in range(len(sizes)):
+        for name in names:
+            extra = min(left[stratum], room[name])
+            quotas[stratum][name] += extra
+            left[stratum] -= extra
+            room[name] -= extra
     return quotas
 
 

@@ -199,3 +199,39 @@ def test_without_duplicates_the_sizes_are_the_largest_remainder_quotas(
     exact = n * dev / 10
     assert abs(len(parts["dev"]) - exact) < 1
     assert len(parts["dev"]) + len(parts["test"]) == n
+
+
+def test_stratified_totals_do_not_drift_from_the_fractions() -> None:
+    # Ten strata of 6 and 7 cases: rounding each alone would give 0.3 of 68 as 23, not 20.
+    sizes = [6, 9, 6, 6, 9, 9, 7, 6, 5, 5]
+    labels = [f"label{s}" for s, size in enumerate(sizes) for _ in range(size)]
+    dataset = Dataset("d", tuple(Case(f"c{i}", {"t": i}, label) for i, label in enumerate(labels)))
+    parts = split(dataset, {"dev": 0.3, "test": 0.7}, stratify="expected")
+    assert (len(parts["dev"]), len(parts["test"])) == (20, 48)
+    for label, size in zip(sorted(set(labels)), sizes, strict=True):
+        in_dev = sum(c.expected == label for c in parts["dev"])
+        assert abs(in_dev - 0.3 * size) < 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=8),
+    weights=st.lists(st.integers(0, 7), min_size=2, max_size=4).filter(any),
+    seed=st.integers(0, 100),
+)
+def test_stratified_quotas_match_the_whole_and_every_stratum(
+    sizes: list[int], weights: list[int], seed: int
+) -> None:
+    total = sum(weights)
+    fractions = {f"s{i}": w / total for i, w in enumerate(weights[:-1])}
+    fractions[f"s{len(weights) - 1}"] = max(0.0, 1 - sum(fractions.values()))
+    labels = [s for s, size in enumerate(sizes) for _ in range(size)]
+    dataset = Dataset("d", tuple(Case(f"c{i}", {"t": i}, label) for i, label in enumerate(labels)))
+    parts = split(dataset, fractions, seed=seed, stratify="expected")
+    n = len(labels)
+    for name, part in parts.items():
+        assert abs(len(part) - n * fractions[name]) < 1
+        for stratum, size in enumerate(sizes):
+            count = sum(c.expected == stratum for c in part)
+            assert abs(count - size * fractions[name]) <= 1
+    assert sum(len(p) for p in parts.values()) == n
