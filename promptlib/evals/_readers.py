@@ -37,16 +37,41 @@ FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".yaml": "yaml", ".y
 ROLES = ("id", "expected", "tags", "input:<field>", "metadata:<key>")
 
 
+_PATH_PART = re.compile(r"[^.\[\]]+|\[(\d+)\]")
+
+
 @dataclass
 class Record:
-    """One case as read: its line, its fields, and the lines of its fields where known."""
+    """One case as read: its line, its fields, and (from YAML) its node, for the lines of
+    its fields."""
 
     line: int
     data: dict[str, Any]
-    field_lines: dict[str, int] = field(default_factory=dict)
+    node: yaml.Node | None = field(default=None, repr=False)
 
-    def line_of(self, name: str) -> int:
-        return self.field_lines.get(name, self.line)
+    def line_of(self, path: str) -> int:
+        """The line of the field at ``path`` (``"inputs.when"``, ``"tags[1]"``), or of its
+        closest parent that has one."""
+        if self.node is None:
+            return self.line
+        import yaml
+
+        node, line = self.node, self.line
+        for match in _PATH_PART.finditer(path):
+            if isinstance(node, yaml.MappingNode):
+                found = next((kv for kv in node.value if kv[0].value == match.group()), None)
+                if found is None:
+                    break
+                line, node = found[0].start_mark.line + 1, found[1]
+            elif isinstance(node, yaml.SequenceNode) and match.group(1) is not None:
+                index = int(match.group(1))
+                if index >= len(node.value):
+                    break
+                node = node.value[index]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
 
 
 def read_records(
@@ -349,8 +374,7 @@ def _yaml(path: Path, text: str) -> list[Record]:
                 path=str(path),
                 line=line,
             )
-        lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
-        records.append(Record(line, item, lines))
+        records.append(Record(line, item, node))
     return records
 
 

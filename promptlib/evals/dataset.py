@@ -106,9 +106,9 @@ class Case:
         tags: Any = self.tags
         if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
             raise fail(f"must be a list of text labels, got {_kind(tags)}", "tags")
-        for tag in tags:
+        for index, tag in enumerate(tags):
             if not isinstance(tag, str) or not tag.strip():
-                raise fail(f"each tag is non-empty text, got {tag!r}", "tags")
+                raise fail(f"each tag is non-empty text, got {tag!r}", f"tags[{index}]")
         object.__setattr__(self, "tags", tuple(tags))
 
     def __hash__(self) -> int:
@@ -359,16 +359,12 @@ def _case(path: Path, record: Record, id_field: str) -> Case:
             source,
         )
     except DatasetError as exc:
-        top = (exc.field or "").split(".", 1)[0].split("[", 1)[0]
-        if top and record.line_of(top) != record.line:
-            raise DatasetError(
-                exc.reason,
-                path=str(path),
-                line=record.line_of(top),
-                case_id=case_id,
-                field=exc.field,
-            ) from None
-        raise
+        line = record.line_of(exc.field) if exc.field else record.line
+        if line == record.line:
+            raise
+        raise DatasetError(
+            exc.reason, path=str(path), line=line, case_id=case_id, field=exc.field
+        ) from None
 
 
 def _or(value: Any, default: Any) -> Any:

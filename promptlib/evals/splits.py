@@ -3,7 +3,8 @@
 Cases with the same inputs are grouped before anything is assigned, so a group always lands
 in one split: a model is never scored on inputs it was tuned on. Within each stratum, groups
 are ordered by a seeded hash of their inputs and dealt to the splits by the fractions
-(largest-remainder quotas), so a split depends only on the cases and the seed.
+(largest-remainder quotas), so a split depends only on the cases and the seed, not on their
+order in the file.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def split(
         stratify: split every stratum by the fractions, strata being the values of
             ``"expected"``, ``"tags"`` (a case's first tag), ``"input:<field>"`` or
             ``"metadata:<key>"``. Cases with the same inputs go together, in the stratum
-            of the first of them.
+            of the first of them. Each stratum's count in a split is its share rounded
+            down or up, such that the split sizes stay the fractions of the whole.
 
     Returns:
         split name → a :class:`Dataset` named ``"<name>[<split>]"``, its cases in dataset
