@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from promptlib._hashing import canonical_json
-from promptlib.errors import ConfigurationError
+from promptlib.errors import ConfigurationError, ModelOutputError
 from promptlib.evals.dataset import Case
 from promptlib.evals.errors import DatasetError
 
@@ -698,7 +698,19 @@ class _Judge:
                 value = json.dumps(value, indent=2, ensure_ascii=False)
             values[field] = value
         prompt = self.template.render(**values)
-        reply = await self.provider.acomplete(prompt, self.model)
+        try:
+            reply = await self.provider.acomplete(prompt, self.model)
+        except ModelOutputError as exc:
+            # The judge answered unusably: tokens were spent all the same.
+            from promptlib.tokens.cost import Usage
+
+            usage = getattr(exc, "usage", None)
+            return Score(
+                self.name,
+                None,
+                error=f"{type(exc).__name__}: {exc}",
+                usage=usage if isinstance(usage, Usage) else None,
+            )
         verdict = as_json(reply.output)
         if not isinstance(verdict, Mapping):
             raise TypeError(f"judge {self.name!r}: the reply's output is not an object")
@@ -782,7 +794,8 @@ def judge(
       also gives the value).
     - ``reason_field``: text kept as the score's ``reason``.
 
-    The judge's own tokens and cost go into the score's ``usage`` and ``cost``.
+    The judge's own tokens and cost go into the score's ``usage`` and ``cost`` (when its
+    reply stays unusable after repairs, the error score still carries the tokens).
 
     Raises:
         ConfigurationError: the template requires another input, has no output schema, or

@@ -692,3 +692,15 @@ def test_text_scorers_read_the_final_answer_of_a_chain_of_thought() -> None:
     assert score(exact(), completion, "Billing").passed is True
     schema = {"type": "string"}
     assert score(json_schema_valid(schema), completion).reason is not None  # not JSON
+
+
+def test_a_judge_answering_unusably_keeps_the_tokens_it_spent() -> None:
+    from promptlib.testing import Failure
+
+    provider = MockProvider([Failure("invalid_output")])
+    result = score(judge(JUDGE, provider), text("x"))
+    assert result.value is None
+    assert (result.error or "").startswith("OutputValidationError")
+    assert result.usage is not None
+    assert result.usage.input_tokens == sum(call.input_tokens for call in provider.calls)
+    assert len(provider.calls) == 3  # the first reply and two repairs
