@@ -122,16 +122,21 @@ def read_text(path: Path, max_bytes: int) -> str:
         descriptor = os.open(path, flags)
     except OSError as exc:
         raise DatasetError(f"cannot read the dataset: {exc.strerror}", path=str(path)) from exc
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
         os.close(descriptor)
         raise DatasetError(
             "not a regular file (a pipe, device, socket or folder): a dataset is a "
             ".jsonl, .csv, .tsv or .yaml file",
             path=str(path),
         )
-    with os.fdopen(descriptor, "rb") as file:
-        data = file.read(max_bytes + 1)
-    if len(data) > max_bytes:
+    data = b""
+    if info.st_size <= max_bytes:  # else refused unread
+        with os.fdopen(descriptor, "rb") as file:
+            data = file.read(max_bytes + 1)  # the file may have grown since
+    else:
+        os.close(descriptor)
+    if info.st_size > max_bytes or len(data) > max_bytes:
         raise DatasetError(
             f"the file is larger than {max_bytes:,} bytes, the limit for a dataset; split it "
             "into several datasets",

@@ -234,10 +234,11 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     assert error.path == str(path)
 
 
-def test_the_default_size_limit_is_200_megabytes() -> None:
-    from promptlib.evals.dataset import MAX_DATASET_BYTES
-
-    assert MAX_DATASET_BYTES == 200 * 1024 * 1024
+def test_a_file_over_200_megabytes_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    with path.open("wb") as file:
+        file.truncate(201 * 1024 * 1024)  # sparse: takes no space
+    assert "larger than 209,715,200 bytes" in str(error_of(path))
 
 
 def test_text_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
