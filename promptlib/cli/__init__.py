@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from promptlib._secrets import SecretsFilter, redact
 from promptlib.cli.commands import COMMANDS, CheckFailed
+from promptlib.cli.eval_command import add_eval_commands, cmd_eval
 from promptlib.errors import PromptlibError
 
 __all__ = ["main"]
@@ -105,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("name", nargs="?", metavar="NAME[@REF]", help="one template (default: all)")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
+    add_eval_commands(sub, json_help)
+
     cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")
     cmd.add_argument("ref_a", metavar="NAME@A")
     cmd.add_argument("ref_b", metavar="NAME@B")
@@ -118,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.debug:
         _debug_logging()
     try:
-        return COMMANDS[args.command](args)
+        command = cmd_eval if args.command == "eval" else COMMANDS[args.command]
+        return command(args)
     except CheckFailed as failed:
         sys.stdout.write(failed.report)
         return EXIT_CHECK

@@ -1,4 +1,4 @@
-"""Evaluating templates: datasets of cases, splits, and scorers.
+"""Evaluating templates: datasets of cases, splits, scorers, experiments, runs and results.
 
 Nothing here is imported by ``import promptlib``; names load on first use::
 
@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from promptlib.evals.config import load_experiment
     from promptlib.evals.dataset import Case, Dataset, load_dataset
     from promptlib.evals.errors import DatasetError
+    from promptlib.evals.experiment import Experiment, Variant
+    from promptlib.evals.runner import RunResult, arun, resume, run
     from promptlib.evals.scorers import (
         Score,
         Scorer,
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
         set_f1,
     )
     from promptlib.evals.splits import check_leakage, split
+    from promptlib.evals.store import ResultRow, RunInfo, Store, StoreError
+    from promptlib.evals.summary import VariantSummary, summarize
 
 # Loaded on first use, to keep `import promptlib.evals` light.
 _LAZY = {
@@ -48,14 +53,36 @@ _LAZY = {
     "set_f1": "promptlib.evals.scorers",
     "check_leakage": "promptlib.evals.splits",
     "split": "promptlib.evals.splits",
+    "load_experiment": "promptlib.evals.config",
+    "Experiment": "promptlib.evals.experiment",
+    "Variant": "promptlib.evals.experiment",
+    "RunResult": "promptlib.evals.runner",
+    "arun": "promptlib.evals.runner",
+    "resume": "promptlib.evals.runner",
+    "run": "promptlib.evals.runner",
+    "ResultRow": "promptlib.evals.store",
+    "RunInfo": "promptlib.evals.store",
+    "Store": "promptlib.evals.store",
+    "StoreError": "promptlib.evals.store",
+    "VariantSummary": "promptlib.evals.summary",
+    "summarize": "promptlib.evals.summary",
 }
 
 __all__ = [
     "Case",
     "Dataset",
     "DatasetError",
+    "Experiment",
+    "ResultRow",
+    "RunInfo",
+    "RunResult",
     "Score",
     "Scorer",
+    "Store",
+    "StoreError",
+    "Variant",
+    "VariantSummary",
+    "arun",
     "check_leakage",
     "contains",
     "exact",
@@ -63,12 +90,16 @@ __all__ = [
     "json_schema_valid",
     "judge",
     "load_dataset",
+    "load_experiment",
     "numeric",
     "one_of",
     "regex",
+    "resume",
+    "run",
     "run_scorer",
     "set_f1",
     "split",
+    "summarize",
 ]
 
 

@@ -1,0 +1,282 @@
+"""``promptlib eval``: run, resume, list, show and export evaluations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from promptlib.cli.config import templates_root
+from promptlib.errors import ConfigurationError
+
+__all__ = ["add_eval_commands", "cmd_eval"]
+
+EXIT_STOPPED = 1  # the budget stopped the run before every case was sent
+EXIT_INTERRUPTED = 130
+
+
+def add_eval_commands(sub: Any, json_help: str) -> None:
+    """The ``eval`` command and its subcommands."""
+    help = "evaluate template versions and models on a dataset; results go to a store"
+    parser = sub.add_parser("eval", help=help, description=help)
+    actions = parser.add_subparsers(dest="eval_command", required=True, metavar="ACTION")
+
+    def store(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--store",
+            metavar="FILE",
+            default=None,
+            help="the results store (default: .promptlib/evals.sqlite)",
+        )
+
+    cmd = actions.add_parser("run", help="run an experiment file (evals/NAME.toml)")
+    cmd.add_argument("config", metavar="FILE", help="the experiment, e.g. evals/triage.toml")
+    cmd.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="PROVIDER:MODEL",
+        help="run on this model instead of the file's models (repeatable)",
+    )
+    cmd.add_argument("--run-id", metavar="ID", help="the run's id (default: a new one)")
+    cmd.add_argument("--budget", type=float, metavar="DOLLARS", help="spend at most this")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+    store(cmd)
+
+    cmd = actions.add_parser("resume", help="finish an interrupted run: send only what is missing")
+    cmd.add_argument("run_id", metavar="RUN")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+    store(cmd)
+
+    cmd = actions.add_parser("list", help="the runs in the store")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+    store(cmd)
+
+    cmd = actions.add_parser("show", help="a run: per-variant scores, cost, tokens, latency")
+    cmd.add_argument("run_id", metavar="RUN")
+    cmd.add_argument("--cases", action="store_true", help="also list every case's result")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+    store(cmd)
+
+    cmd = actions.add_parser("export", help="write a run's results as JSON lines")
+    cmd.add_argument("run_id", metavar="RUN")
+    cmd.add_argument("--output", "-o", metavar="FILE", help="default: RUN.jsonl")
+    store(cmd)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from promptlib.evals.store import DEFAULT_STORE, Store
+
+    return Store(args.store or DEFAULT_STORE)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from promptlib.repository import Registry
+
+    return Registry(templates_root(args.templates))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    action = args.eval_command
+    if action == "run":
+        return _run(args)
+    if action == "resume":
+        return _resume(args)
+    with _store(args) as store:
+        if action == "list":
+            return _list(store, args)
+        if action == "show":
+            return _show(store, args)
+        return _export(store, args)
+
+
+def _finish(result: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "status": result.status,
+                    "total": result.total,
+                    "done": result.done,
+                    "sent": result.sent,
+                    "errors": result.errors,
+                    "spent": str(result.spent),
+                    "store": str(result.store),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        sys.stdout.write(
+            f"run {result.run_id}: {result.status}, {result.done}/{result.total} results "
+            f"({result.sent} sent now, {result.errors} errors, ${result.spent:.4f})\n"
+            f"see it: promptlib eval show {result.run_id}\n"
+        )
+    if result.status == "over budget":
+        return EXIT_STOPPED
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from promptlib.evals.config import load_experiment
+    from promptlib.evals.runner import run
+
+    experiment = load_experiment(args.config, registry=_registry(args), models=args.model)
+    if args.budget is not None:
+        experiment = dataclasses.replace(experiment, budget=args.budget)
+    try:
+        result = run(
+            experiment,
+            store=args.store,
+            run_id=args.run_id,
+            progress=False if args.no_progress else None,
+        )
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: finished results are kept; promptlib eval resume RUN\n")
+        return EXIT_INTERRUPTED
+    return _finish(result, args)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from promptlib.evals.config import load_experiment
+    from promptlib.evals.runner import resume
+
+    with _store(args) as store:
+        info = store.run(args.run_id)
+    config = info.manifest.get("config")
+    if not config or not Path(config).is_file():
+        raise ConfigurationError(
+            f"run {info.run_id} was not started from an experiment file that still exists "
+            f"({config or 'none recorded'}); resume it from Python with "
+            "promptlib.evals.resume(experiment, run_id)"
+        )
+    models = [m for m in info.manifest.get("models", []) if m] or None
+    experiment = load_experiment(config, registry=_registry(args), models=models)
+    budget = info.manifest.get("budget")
+    if budget is not None and experiment.budget != budget:
+        import dataclasses
+
+        experiment = dataclasses.replace(experiment, budget=budget)
+    try:
+        result = resume(
+            experiment,
+            info.run_id,
+            store=args.store,
+            progress=False if args.no_progress else None,
+        )
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: finished results are kept; promptlib eval resume RUN\n")
+        return EXIT_INTERRUPTED
+    return _finish(result, args)
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _list(store: Any, args: argparse.Namespace) -> int:
+    runs = store.runs()
+    if args.json:
+        rows = [
+            {
+                "run_id": r.run_id,
+                "name": r.name,
+                "status": r.status,
+                "results": r.results,
+                "created": r.created,
+            }
+            for r in runs
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not runs:
+        sys.stdout.write(f"no runs in {store.path} yet: promptlib eval run evals/NAME.toml\n")
+        return 0
+    width = max(len(r.run_id) for r in runs)
+    for r in runs:
+        sys.stdout.write(
+            f"{r.run_id:<{width}}  {_when(r.created)}  {r.status:<11}  {r.results:>6} results\n"
+        )
+    return 0
+
+
+def _show(store: Any, args: argparse.Namespace) -> int:
+    from promptlib.evals.summary import summarize
+
+    info = store.run(args.run_id)
+    rows = list(store.results(info.run_id))
+    summaries = summarize(rows)
+    if args.json:
+        data: dict[str, Any] = {
+            "run_id": info.run_id,
+            "name": info.name,
+            "status": info.status,
+            "manifest": dict(info.manifest),
+            "variants": [s.to_dict() for s in summaries],
+        }
+        if args.cases:
+            data["results"] = [row.to_dict() for row in rows]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    dataset = info.manifest.get("dataset", {})
+    out = sys.stdout
+    out.write(
+        f"run {info.run_id} ({info.name}): {info.status}, {len(rows)} results\n"
+        f"dataset {dataset.get('name')} ({dataset.get('cases')} cases, "
+        f"{str(dataset.get('hash', ''))[:19]}), promptlib {info.manifest.get('promptlib')}"
+        f", commit {str(info.manifest.get('git_commit') or '-')[:12]}\n\n"
+    )
+    names = sorted({name for s in summaries for name in s.scores})
+    header = ["variant", "model", *names, "errors", "tokens in/out", "cost", "p50", "p95"]
+    table = [header]
+    for s in summaries:
+        table.append(
+            [
+                s.variant,
+                s.model,
+                *(_score(s.scores.get(n)) for n in names),
+                f"{s.errors}/{s.results}",
+                f"{s.input_tokens}/{s.output_tokens}",
+                f"${s.cost:.4f}" + ("+?" if s.cost_unknown else ""),
+                _seconds(s.latency_p50),
+                _seconds(s.latency_p95),
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+    if args.cases:
+        out.write("\n")
+        for row in rows:
+            scores = " ".join(
+                f"{n}={_score(v.get('value'))}" for n, v in sorted(row.scores.items())
+            )
+            outcome = row.error or scores
+            out.write(f"{row.variant}  {row.model}  {row.case_id}#{row.repeat}  {outcome}\n")
+    return 0
+
+
+def _score(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f}ms"
+
+
+def _export(store: Any, args: argparse.Namespace) -> int:
+    info = store.run(args.run_id)
+    target = Path(args.output or f"{info.run_id}.jsonl")
+    count = store.export_jsonl(info.run_id, target)
+    sys.stdout.write(f"wrote {count} results of run {info.run_id} to {target}\n")
+    return 0

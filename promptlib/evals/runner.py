@@ -1,0 +1,553 @@
+"""Running an experiment: every (variant, model, case, repeat) sent, scored and stored.
+
+Work goes through the providers' own ``acomplete`` (so the retry policy, Retry-After and
+repairs apply, and attempts are counted), at most ``concurrency`` requests at a time. Each
+result is committed to the store as it finishes; a resumed run sends only what is missing.
+With a budget, no request starts that could take the spend past it: each request reserves
+its worst case (its input plus ``max_tokens`` of output) until it finishes, so the spend
+can exceed the budget only by what requests in flight spend beyond their reservation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptlib.errors import (
+    ConfigurationError,
+    ModelOutputError,
+    OutputValidationError,
+    PromptlibError,
+    ProviderError,
+)
+from promptlib.evals.experiment import Experiment, Variant
+from promptlib.evals.store import ResultRow, Store
+
+if TYPE_CHECKING:
+    from promptlib.evals.dataset import Case
+    from promptlib.messages import Prompt
+    from promptlib.providers.completion import Completion
+    from promptlib.providers.protocol import Provider
+    from promptlib.tokens.cost import Usage
+
+__all__ = ["RunResult", "arun", "resume", "run"]
+
+ProviderFor = Callable[[str], "tuple[Provider, str]"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended.
+
+    Attributes:
+        run_id: the run's id in the store.
+        status: ``finished``, ``interrupted`` or ``over budget``.
+        total: the work items of the run (variants × models × cases × repeats).
+        done: items with a result now (this time and before).
+        sent: items processed this time.
+        errors: items that ended in an error this time.
+        spent: dollars spent this time (known costs only).
+        store: the store's path.
+    """
+
+    run_id: str
+    status: str
+    total: int
+    done: int
+    sent: int
+    errors: int
+    spent: Decimal
+    store: Path
+
+
+@dataclass(frozen=True)
+class _Item:
+    variant: Variant
+    model: str
+    case: Case
+    repeat: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.variant.label, self.model, self.case.id, self.repeat)
+
+
+def run(
+    experiment: Experiment,
+    *,
+    store: Store | str | os.PathLike[str] | None = None,
+    run_id: str | None = None,
+    providers: ProviderFor | Mapping[str, Provider] | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run ``experiment`` to the end (or its budget); see :func:`arun`."""
+    return asyncio.run(
+        arun(experiment, store=store, run_id=run_id, providers=providers, progress=progress)
+    )
+
+
+def resume(
+    experiment: Experiment,
+    run_id: str,
+    *,
+    store: Store | str | os.PathLike[str] | None = None,
+    providers: ProviderFor | Mapping[str, Provider] | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Finish an interrupted run: only the items without a result are sent."""
+    return asyncio.run(
+        arun(
+            experiment,
+            store=store,
+            run_id=run_id,
+            providers=providers,
+            progress=progress,
+            resume=True,
+        )
+    )
+
+
+async def arun(
+    experiment: Experiment,
+    *,
+    store: Store | str | os.PathLike[str] | None = None,
+    run_id: str | None = None,
+    providers: ProviderFor | Mapping[str, Provider] | None = None,
+    progress: bool | None = None,
+    resume: bool = False,
+) -> RunResult:
+    """Run ``experiment``, storing each result as it finishes.
+
+    Args:
+        experiment: what to run.
+        store: the results store (a :class:`Store` or a path; default
+            ``.promptlib/evals.sqlite``).
+        run_id: the run's id (default: a new one); with ``resume=True``, the run to finish.
+        providers: how a model string finds its provider: a mapping from model string to
+            provider, or a function returning ``(provider, model name)``; default
+            :func:`promptlib.get_provider` (``mock:...`` runs offline).
+        progress: show a progress bar (default: when stderr is a terminal).
+        resume: continue ``run_id``, sending only what has no result yet.
+
+    Raises:
+        ConfigurationError: an unknown model or provider, or a budget already spent.
+        StoreError: the store cannot be used, or there is no such run to resume.
+    """
+    owned = not isinstance(store, Store)
+    db = store if isinstance(store, Store) else Store(*(() if store is None else (store,)))
+    try:
+        lookup = _provider_lookup(providers, experiment.providers)
+        runner = _Runner(experiment, db, lookup, progress)
+        return await runner.go(run_id, resume)
+    finally:
+        if owned:
+            db.close()
+
+
+def _provider_lookup(
+    providers: ProviderFor | Mapping[str, Provider] | None, named: Mapping[str, Provider]
+) -> ProviderFor:
+    from promptlib.providers.registry import get_provider
+
+    made: dict[str, Any] = {}
+
+    def default(model: str) -> tuple[Provider, str]:
+        family, colon, rest = model.partition(":")
+        if colon and family in named:
+            return named[family], rest
+        provider, name = get_provider(model)
+        # One provider per family: clients (and their connections) are shared.
+        kept = made.setdefault(family if colon else model, provider)
+        return kept, name
+
+    if providers is None:
+        return default
+    if isinstance(providers, Mapping):
+        table = dict(providers)
+
+        def from_table(model: str) -> tuple[Provider, str]:
+            if model in table:
+                return table[model], model.split(":", 1)[-1]
+            return default(model)
+
+        return from_table
+    return providers
+
+
+class _Runner:
+    def __init__(
+        self,
+        experiment: Experiment,
+        store: Store,
+        provider_for: ProviderFor,
+        progress: bool | None,
+    ) -> None:
+        self.experiment = experiment
+        self.store = store
+        self.provider_for = provider_for
+        self.show_progress = sys.stderr.isatty() if progress is None else progress
+        self.spent = Decimal(0)
+        self.reserved = Decimal(0)
+        self.sent = 0
+        self.errors = 0
+        self.over_budget = False
+        self.budget = None if experiment.budget is None else Decimal(str(experiment.budget))
+        self.providers: dict[str, tuple[Provider, str]] = {}
+
+    # --- the run -----------------------------------------------------------------------------
+
+    async def go(self, run_id: str | None, resume: bool) -> RunResult:
+        experiment = self.experiment
+        items = list(self._items())
+        if resume:
+            if run_id is None:
+                raise ConfigurationError("resume needs the id of the run to finish")
+            info = self.store.run(run_id)
+            self._check_same(info.manifest)
+            run_id = info.run_id
+            done = self.store.done(run_id)
+        else:
+            run_id = run_id or _new_run_id(experiment.name)
+            self.store.start_run(run_id, experiment.name, self._manifest())
+            done = set()
+        todo = [item for item in items if item.key not in done]
+        for item in todo[:1]:
+            self._provider(item.model)  # an unknown model fails before anything is sent
+        if self.budget is not None and todo and self.budget <= 0:
+            raise ConfigurationError(
+                f"experiment {experiment.name!r}: the budget (${self.budget}) is already "
+                "spent; raise budget= to run"
+            )
+        self.store.set_status(run_id, "running")
+        bar = _Progress(len(items), len(items) - len(todo), self.show_progress)
+        queue: Iterator[_Item] = iter(todo)
+        status = "finished"
+        try:
+            workers = [
+                asyncio.create_task(self._worker(queue, run_id, bar))
+                for _ in range(min(experiment.concurrency, len(todo)))
+            ]
+            await asyncio.gather(*workers)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = "interrupted"
+            raise
+        finally:
+            if status != "interrupted" and self.over_budget:
+                status = "over budget"
+            self.store.set_status(run_id, status)
+            bar.close()
+        return RunResult(
+            run_id,
+            status,
+            len(items),
+            len(self.store.done(run_id)),
+            self.sent,
+            self.errors,
+            self.spent,
+            self.store.path,
+        )
+
+    def _check_same(self, manifest: Mapping[str, Any]) -> None:
+        """Refuse to resume a run with a different dataset or different templates."""
+        experiment = self.experiment
+        dataset = manifest.get("dataset", {})
+        if dataset.get("hash") != experiment.dataset.hash:
+            raise ConfigurationError(
+                f"the dataset changed since run {experiment.name!r} started "
+                f"({dataset.get('hash')} then, {experiment.dataset.hash} now): start a new run"
+            )
+        then = {v["label"]: v["template_hash"] for v in manifest.get("variants", [])}
+        now = {v.label: v.template_hash for v in experiment.resolved}
+        if then != now:
+            changed = sorted(
+                label for label in then.keys() | now.keys() if then.get(label) != now.get(label)
+            )
+            raise ConfigurationError(
+                f"the variants changed since the run started ({', '.join(changed)}): start a "
+                "new run, or resume with the same templates"
+            )
+
+    def _items(self) -> Iterator[_Item]:
+        experiment = self.experiment
+        for variant in experiment.resolved:
+            for model in experiment.models:
+                chosen = experiment.model_for(variant, model)
+                for case in experiment.dataset:
+                    for repeat in range(experiment.repeats):
+                        yield _Item(variant, chosen, case, repeat)
+
+    async def _worker(self, queue: Iterator[_Item], run_id: str, bar: _Progress) -> None:
+        for item in queue:
+            prompt, error = self._render(item)
+            reservation = Decimal(0)
+            if self.budget is not None and prompt is not None:
+                reservation = self._worst_case(prompt, item.model)
+                if self.spent + self.reserved + reservation > self.budget:
+                    self.over_budget = True
+                    return
+            self.reserved += reservation
+            try:
+                row = await self._process(item, run_id, prompt, error)
+            finally:
+                self.reserved -= reservation
+            self.store.add(row)
+            self.sent += 1
+            self.errors += row.error is not None
+            if row.cost is not None:
+                self.spent += Decimal(row.cost)
+            bar.advance(row.error is not None, self.spent)
+            await asyncio.sleep(0)  # let others run (and Ctrl-C land) even when replies are instant
+
+    def _render(self, item: _Item) -> tuple[Prompt[Any] | None, str | None]:
+        try:
+            prompt = item.variant.template.render(**item.case.inputs)
+        except PromptlibError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        params = self.experiment.params
+        if params:
+            prompt = dataclasses.replace(prompt, params={**prompt.params, **params})
+        return prompt, None
+
+    def _provider(self, model: str) -> tuple[Provider, str]:
+        found = self.providers.get(model)
+        if found is None:
+            found = self.providers[model] = self.provider_for(model)
+        return found
+
+    def _worst_case(self, prompt: Prompt[Any], model: str) -> Decimal:
+        from promptlib.tokens.cost import Usage, cost_of
+        from promptlib.tokens.counting import count_tokens
+
+        name = self._provider(model)[1]
+        limit = prompt.params.get("max_tokens")
+        output = limit if isinstance(limit, int) else self.experiment.expected_output_tokens
+        try:
+            tokens = count_tokens(prompt, name).total
+            total = cost_of(Usage(tokens, output), name).total
+        except ConfigurationError:
+            return Decimal(0)  # a model without a price: its spend is unknown
+        return total or Decimal(0)
+
+    async def _process(
+        self, item: _Item, run_id: str, prompt: Prompt[Any] | None, error: str | None
+    ) -> ResultRow:
+        common: dict[str, Any] = {
+            "run_id": run_id,
+            "variant": item.variant.label,
+            "model": item.model,
+            "case_id": item.case.id,
+            "repeat": item.repeat,
+            "template": item.variant.template.label,
+            "template_hash": item.variant.template_hash,
+            "params": dict(prompt.params) if prompt is not None else {},
+            "prompt_hash": prompt.hash if prompt is not None else None,
+        }
+        if prompt is None:
+            return _failed(common, error or "", None, None, 0)
+        provider, name = self._provider(item.model)
+        started = time.perf_counter()
+        try:
+            completion = await provider.acomplete(prompt, name)
+        except (ProviderError, ModelOutputError) as exc:
+            usage = getattr(exc, "usage", None)
+            text = getattr(exc, "text", None)
+            attempts = exc.attempts if isinstance(exc, ProviderError) else 0
+            if isinstance(exc, OutputValidationError):
+                attempts = len(exc.attempts)
+            message = f"{type(exc).__name__}: {exc}"
+            return _failed(
+                common, message, usage, text, attempts, name, time.perf_counter() - started
+            )
+        return await self._scored(common, item.case, completion)
+
+    async def _scored(
+        self, common: dict[str, Any], case: Case, completion: Completion[Any]
+    ) -> ResultRow:
+        from promptlib.evals.scorers import run_scorer
+
+        scores = {}
+        for scorer in self.experiment.scorers:
+            score = await run_scorer(scorer, case, completion)
+            scores[score.name] = _score_dict(score)
+            if score.cost is not None:
+                self.spent += score.cost
+        usage = completion.usage
+        return ResultRow(
+            **common,
+            text=completion.text,
+            output=_jsonable(completion.output),
+            scores=scores,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            cost=None if completion.cost.total is None else str(completion.cost.total),
+            latency=completion.latency,
+            attempts=completion.attempts,
+            error=None,
+        )
+
+    def _manifest(self) -> dict[str, Any]:
+        import promptlib
+
+        experiment = self.experiment
+        return {
+            "promptlib": promptlib.__version__,
+            "git_commit": _git_commit(),
+            "dataset": {
+                "name": experiment.dataset.name,
+                "hash": experiment.dataset.hash,
+                "cases": len(experiment.dataset),
+                "path": str(experiment.dataset.path) if experiment.dataset.path else None,
+            },
+            "variants": [v.to_dict() for v in experiment.resolved],
+            "models": list(experiment.models),
+            "prices": _prices(
+                {
+                    experiment.model_for(v, m)
+                    for v in experiment.resolved
+                    for m in experiment.models
+                },
+                self.provider_for,
+            ),
+            "scorers": [getattr(s, "name", type(s).__name__) for s in experiment.scorers],
+            "repeats": experiment.repeats,
+            "params": dict(experiment.params),
+            "concurrency": experiment.concurrency,
+            "budget": experiment.budget,
+            "seed": experiment.seed,
+            "config": experiment.config,
+        }
+
+
+def _failed(
+    common: dict[str, Any],
+    error: str,
+    usage: Usage | None,
+    text: str | None,
+    attempts: int,
+    model: str | None = None,
+    latency: float | None = None,
+) -> ResultRow:
+    from promptlib.tokens.cost import Usage
+
+    spent = usage if isinstance(usage, Usage) else Usage(0, 0)
+    cost = None
+    if model is not None and (spent.input_tokens or spent.output_tokens):
+        from promptlib.providers.completion import price
+
+        total = price(spent, model, None).total
+        cost = None if total is None else str(total)
+    return ResultRow(
+        **common,
+        text=text,
+        output=None,
+        scores={},
+        input_tokens=spent.input_tokens,
+        output_tokens=spent.output_tokens,
+        cached_input_tokens=spent.cached_input_tokens,
+        cost=cost,
+        latency=latency,
+        attempts=attempts,
+        error=error,
+    )
+
+
+def _score_dict(score: Any) -> dict[str, Any]:
+    usage = score.usage
+    return {
+        "value": score.value,
+        "passed": score.passed,
+        "reason": score.reason,
+        "error": score.error,
+        "cost": None if score.cost is None else str(score.cost),
+        "usage": None if usage is None else [usage.input_tokens, usage.output_tokens],
+    }
+
+
+def _jsonable(output: Any) -> Any:
+    dump = getattr(output, "model_dump", None)
+    return dump(mode="json") if callable(dump) else output
+
+
+def _new_run_id(name: str) -> str:
+    import uuid
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40]
+    return f"{safe}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _prices(models: set[str], provider_for: ProviderFor) -> dict[str, Any]:
+    from promptlib.tokens.catalog import Catalog
+
+    catalog = Catalog.default()
+    prices: dict[str, dict[str, Any] | None] = {}
+    for model in sorted(models):
+        name = model.split(":", 1)[-1]
+        try:
+            info = catalog.get(name)
+        except ConfigurationError:
+            prices[model] = None
+            continue
+        prices[model] = {
+            "input": None if info.input is None else str(info.input),
+            "output": None if info.output is None else str(info.output),
+            "source": getattr(info, "source", None),
+        }
+    return prices
+
+
+class _Progress:
+    """done/total, errors, spend and ETA on one terminal line; silent when not a terminal."""
+
+    def __init__(self, total: int, done: int, show: bool) -> None:
+        self.total, self.done, self.errors, self.show = total, done, 0, show
+        self.started, self.first = time.monotonic(), done
+        self.last = 0.0
+        self._draw(Decimal(0))
+
+    def advance(self, error: bool, spent: Decimal) -> None:
+        self.done += 1
+        self.errors += error
+        now = time.monotonic()
+        if now - self.last >= 0.1 or self.done == self.total:
+            self.last = now
+            self._draw(spent)
+
+    def _draw(self, spent: Decimal) -> None:
+        if not self.show:
+            return
+        rate = (self.done - self.first) / max(time.monotonic() - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate > 0 else None
+        eta = "?" if left is None else time.strftime("%H:%M:%S", time.gmtime(left))
+        width = 24
+        filled = int(width * self.done / self.total) if self.total else width
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  "
+            f"errors {self.errors}  ${spent:.4f}  ETA {eta} "
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.show:
+            sys.stderr.write("\n")

@@ -1,0 +1,321 @@
+"""The results store: every evaluation result in one SQLite file, written as it finishes.
+
+One row per (run, variant, model, case, repeat), committed when that case finishes, so a
+crash (``kill -9`` included) loses at most the requests in flight, and resuming a run sends
+only what is missing. WAL journaling keeps writers from blocking readers (``eval show``
+while a run goes on). Runs carry a manifest: what is needed to trust and reproduce them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptlib.errors import ConfigurationError, UsageError
+
+__all__ = ["DEFAULT_STORE", "ResultRow", "RunInfo", "Store", "StoreError"]
+
+DEFAULT_STORE = Path(".promptlib") / "evals.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    manifest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    variant TEXT NOT NULL,
+    model TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    template TEXT,
+    template_hash TEXT,
+    params TEXT NOT NULL,
+    prompt_hash TEXT,
+    text TEXT,
+    output TEXT,
+    scores TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cost TEXT,
+    latency REAL,
+    attempts INTEGER NOT NULL,
+    error TEXT,
+    finished REAL NOT NULL,
+    PRIMARY KEY (run_id, variant, model, case_id, repeat)
+);
+"""
+
+
+class StoreError(UsageError):
+    """The results store cannot be used: unreadable, from a newer promptlib, or no such run."""
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One case's result in one run, as stored.
+
+    ``variant`` is the variant's label (e.g. ``ticket@1.1.0``); ``template_hash`` pins the
+    exact template sent. ``output`` is the parsed output as JSON (``None`` on error);
+    ``scores`` maps scorer name to its stored score; ``cost`` is dollars as a string, or
+    ``None`` when unknown; ``error`` is ``"ErrorType: message"`` when the case failed.
+    """
+
+    run_id: str
+    variant: str
+    model: str
+    case_id: str
+    repeat: int
+    template: str | None
+    template_hash: str | None
+    params: Mapping[str, Any]
+    prompt_hash: str | None
+    text: str | None
+    output: Any
+    scores: Mapping[str, Mapping[str, Any]]
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost: str | None
+    latency: float | None
+    attempts: int
+    error: str | None
+    finished: float = field(default=0.0)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """What identifies the work: (variant, model, case id, repeat)."""
+        return (self.variant, self.model, self.case_id, self.repeat)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
+            "params": dict(self.params),
+            "scores": {k: dict(v) for k, v in self.scores.items()},
+        }
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run: its id, name, when it started, its status and manifest."""
+
+    run_id: str
+    name: str
+    created: float
+    status: str  # "running", "finished", "interrupted", "over budget"
+    manifest: Mapping[str, Any]
+    results: int = 0
+
+
+_COLUMNS = [
+    "run_id",
+    "variant",
+    "model",
+    "case_id",
+    "repeat",
+    "template",
+    "template_hash",
+    "params",
+    "prompt_hash",
+    "text",
+    "output",
+    "scores",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost",
+    "latency",
+    "attempts",
+    "error",
+    "finished",
+]
+_INSERT = (
+    f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+class Store:
+    """An SQLite file of evaluation runs and their results.
+
+    Args:
+        path: the database file (default ``.promptlib/evals.sqlite``); made on first use.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_STORE) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # A committed row survives a killed process (WAL); NORMAL skips an fsync per
+            # commit, so only a power cut could lose the latest results.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot use the results store {self.path}: {exc}; give another path, or "
+                "move this file away"
+            ) from exc
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            return
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the results store {self.path} was written by a newer promptlib (store "
+                f"format {version}, this promptlib reads up to {SCHEMA_VERSION}); upgrade "
+                "promptlib, or use another store path"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, name: str, manifest: Mapping[str, Any]) -> None:
+        """Record a new run (``status = running``)."""
+        try:
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
+                (run_id, name, time.time(), _dumps(dict(manifest))),
+            )
+        except sqlite3.IntegrityError:
+            raise ConfigurationError(
+                f"a run {run_id!r} already exists in {self.path}: resume it "
+                f"(promptlib eval resume {run_id}) or choose another id"
+            ) from None
+
+    def set_status(self, run_id: str, status: str) -> None:
+        self._db.execute("UPDATE runs SET status=? WHERE run_id=?", (status, run_id))
+
+    def run(self, run_id: str) -> RunInfo:
+        """The run ``run_id`` (a unique prefix is enough)."""
+        rows = self._db.execute(
+            "SELECT run_id, name, created, status, manifest FROM runs WHERE run_id LIKE ? "
+            "ORDER BY created",
+            (run_id.replace("%", "").replace("_", "\\_") + "%",),
+        ).fetchall()
+        exact = [row for row in rows if row[0] == run_id]
+        rows = exact or rows
+        if len(rows) != 1:
+            known = ", ".join(r.run_id for r in self.runs()[-5:]) or "none yet"
+            problem = "no run" if not rows else "more than one run"
+            raise StoreError(
+                f"{problem} {run_id!r} in {self.path} (latest: {known}); "
+                "promptlib eval list shows them all"
+            )
+        return self._run_info(rows[0])
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id, name, created, status, manifest FROM runs ORDER BY created"
+        ).fetchall()
+        return [self._run_info(row) for row in rows]
+
+    def _run_info(self, row: tuple[Any, ...]) -> RunInfo:
+        count = self._db.execute(
+            "SELECT COUNT(*) FROM results WHERE run_id=?", (row[0],)
+        ).fetchone()[0]
+        return RunInfo(row[0], row[1], row[2], row[3], json.loads(row[4]), count)
+
+    # --- results -----------------------------------------------------------------------------
+
+    def add(self, row: ResultRow) -> None:
+        """Store one result; it is committed before this returns."""
+        self._db.execute(
+            _INSERT,
+            (
+                row.run_id,
+                row.variant,
+                row.model,
+                row.case_id,
+                row.repeat,
+                row.template,
+                row.template_hash,
+                _dumps(dict(row.params)),
+                row.prompt_hash,
+                row.text,
+                None if row.output is None else _dumps(row.output),
+                _dumps({k: dict(v) for k, v in row.scores.items()}),
+                row.input_tokens,
+                row.output_tokens,
+                row.cached_input_tokens,
+                row.cost,
+                row.latency,
+                row.attempts,
+                row.error,
+                row.finished or time.time(),
+            ),
+        )
+
+    def done(self, run_id: str) -> set[tuple[str, str, str, int]]:
+        """The (variant, model, case id, repeat) keys the run has results for."""
+        rows = self._db.execute(
+            "SELECT variant, model, case_id, repeat FROM results WHERE run_id=?", (run_id,)
+        )
+        return {(v, m, c, int(r)) for v, m, c, r in rows}
+
+    def results(self, run_id: str) -> Iterator[ResultRow]:
+        """The run's results, in a stable order (variant, model, case, repeat)."""
+        cursor = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM results WHERE run_id=? "
+            "ORDER BY variant, model, case_id, repeat",
+            (run_id,),
+        )
+        for values in cursor:
+            row = dict(zip(_COLUMNS, values, strict=True))
+            row["params"] = json.loads(row["params"])
+            row["output"] = None if row["output"] is None else json.loads(row["output"])
+            row["scores"] = json.loads(row["scores"])
+            yield ResultRow(**row)
+
+    def export_jsonl(self, run_id: str, path: str | Path) -> int:
+        """Write the run's manifest and results as JSON lines; return the results written."""
+        info = self.run(run_id)
+        count = 0
+        with Path(path).open("w", encoding="utf-8") as out:
+            out.write(_dumps({"run": _run_dict(info)}) + "\n")
+            for row in self.results(info.run_id):
+                out.write(_dumps({"result": row.to_dict()}) + "\n")
+                count += 1
+        return count
+
+
+def _run_dict(info: RunInfo) -> dict[str, Any]:
+    return {
+        "run_id": info.run_id,
+        "name": info.name,
+        "created": info.created,
+        "status": info.status,
+        "manifest": dict(info.manifest),
+    }
+
+
+def rows_by_key(rows: Iterable[ResultRow]) -> dict[tuple[str, str, str, int], ResultRow]:
+    return {row.key: row for row in rows}
