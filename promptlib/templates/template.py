@@ -30,6 +30,7 @@ from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.params import Params, check_params
 from promptlib.templates.blocks import Block, Blocks, ChainOfThought
 from promptlib.templates.inputs import InputSchema, no_inputs
+from promptlib.templates.limits import current_limits
 from promptlib.templates.partials import partials_environment
 from promptlib.templates.segments import BuildContext, Segment
 
@@ -176,6 +177,8 @@ class Template(Generic[InputT, OutputT]):
         self.model = model
         self.params: Mapping[str, Any] = MappingProxyType(check_params(params, self.label))
         self.source = source
+        # The bounds its definition and renders run under: those in force where it is defined.
+        self.limits = current_limits()
         self.input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
         self.output_model, self.output = _output(output, self.label)
         self.blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
@@ -189,6 +192,7 @@ class Template(Generic[InputT, OutputT]):
             reasoning=self.reasoning,
             file=source,
             env=partials_environment(partials) if partials is not None else None,
+            limits=self.limits,
         )
         segments = [
             segment
