@@ -271,7 +271,8 @@ class Template(Generic[InputT, OutputT]):
             )
         else:
             validated = self.input_schema.check_instance(inputs, self.label)
-        messages, sections = self._render_messages(validated.__dict__)
+        checked = self.input_schema.values(validated, self.label, self.limits)
+        messages, sections = self._render_messages(checked)
         return assemble(
             Prompt,
             messages=messages,
@@ -285,7 +286,7 @@ class Template(Generic[InputT, OutputT]):
                 version=self.version,
                 template_hash=self.hash,
                 source=self.source,
-                inputs=MappingProxyType(validated.model_dump(mode="json")),
+                inputs=MappingProxyType(_inputs_as_json(validated, checked)),
             ),
             sections=sections,
             output_model=self.output_model,
@@ -311,6 +312,17 @@ class Template(Generic[InputT, OutputT]):
                 messages.append(message)
                 sections.extend(spans)
         return tuple(messages), tuple(sections)
+
+
+def _inputs_as_json(validated: BaseModel, values: Mapping[str, Any]) -> dict[str, Any]:
+    dumped = validated.model_dump(mode="json")
+    if values is not validated.__dict__:  # sets became sorted lists: record them so
+        from pydantic_core import to_jsonable_python
+
+        for name, value in values.items():
+            if value is not validated.__dict__[name]:
+                dumped[name] = to_jsonable_python(value)
+    return dumped
 
 
 def _output(
