@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 
 from promptlib.errors import TemplateError
+from promptlib.templates.limits import current_limits
+from promptlib.templates.textfile import read_text_file
 
 __all__ = ["LOCK_FILE", "read_lock", "write_lock"]
 
@@ -35,7 +37,7 @@ def read_lock(root: Path) -> Locked:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_file(path, 16 * current_limits().file_bytes))
     except json.JSONDecodeError as exc:
         raise TemplateError(
             f"the lock file is not valid JSON ({exc.msg} at line {exc.lineno}); restore it "

@@ -438,7 +438,8 @@ class _Partials:
                 f"included partial {name!r} does not exist under the templates root", node.lineno
             ) from exc
         except TemplateError as exc:
-            raise origin.error(exc.reason, node.lineno, type(exc)) from exc
+            reason = exc.reason if name in exc.reason else f"partial {name!r}: {exc.reason}"
+            raise origin.error(reason, node.lineno, type(exc)) from exc
         partial_origin = Origin(origin.template, f"partial {name}", filename or name)
         partial = _parse(self.env, source, partial_origin)
         self.sources[name] = source
