@@ -203,7 +203,7 @@ class Template(Generic[InputT, OutputT]):
         self.includes: Mapping[str, str] = MappingProxyType(dict(sorted(ctx.includes.items())))
         self._check_unused(unused_inputs)
         self._steps = _plan(segments)
-        self.hash = content_hash(self._spec())
+        self.hash = _hash(self._spec(), self.label)
 
     @property
     def inputs(self) -> type[InputT]:
@@ -245,7 +245,7 @@ class Template(Generic[InputT, OutputT]):
         so that released hashes survive pydantic upgrades."""
         spec = self._spec()
         spec["inputs"] = declared
-        self.hash = content_hash(spec)
+        self.hash = _hash(spec, self.label)
 
     @overload
     def render(self, inputs: InputT, /) -> Prompt[OutputT]: ...
@@ -312,6 +312,18 @@ class Template(Generic[InputT, OutputT]):
                 messages.append(message)
                 sections.extend(spans)
         return tuple(messages), tuple(sections)
+
+
+def _hash(spec: dict[str, Any], label: str) -> str:
+    try:
+        return content_hash(spec)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise TemplateError(
+            f"the template contains a lone surrogate {bad!a}, which is not valid Unicode text "
+            "and could not be sent; remove it or decode the text with errors='replace'",
+            template=label,
+        ) from exc
 
 
 def _inputs_as_json(validated: BaseModel, values: Mapping[str, Any]) -> dict[str, Any]:

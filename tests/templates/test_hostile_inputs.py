@@ -178,3 +178,15 @@ def test_inputs_named_like_jinja_globals_are_refused(name):
 
 def test_every_environment_global_is_reserved():
     assert set(environment().globals) <= RESERVED_NAMES
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [User("a\ud800b")],
+        [System("ok"), User("{{ text }} \udfff")],
+    ],
+)
+def test_a_lone_surrogate_in_the_template_itself_is_refused(blocks):
+    with pytest.raises(TemplateError, match="lone surrogate"):
+        Template(blocks, name="t", inputs=Inputs, unused_inputs="ignore")
