@@ -33,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
 from promptlib.templates.limits import _CURRENT, DEFAULT_LIMITS, Budget, LimitExceeded, Limits
-from promptlib.templates.sandbox import BoundedEnvironment
+from promptlib.templates.sandbox import BoundedEnvironment, finalize
 
 __all__ = [
     "RESERVED_NAMES",
@@ -79,6 +79,7 @@ def make_environment(loader: BaseLoader | None = None) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
+        finalize=finalize,
     )
     env.globals = {k: env.globals[k] for k in _KEPT_GLOBALS}
     env.filters[_DELIMIT_FILTER] = delimit
@@ -143,6 +144,7 @@ class JinjaText:
     # For text that only interpolates plain variables: the literal pieces around them.
     _interpolation: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     _limits: Limits = DEFAULT_LIMITS
+    _max_chars: int = DEFAULT_LIMITS.output_chars  # _limits.output_chars, for the fast path
 
     @property
     def is_static(self) -> bool:
@@ -166,7 +168,7 @@ class JinjaText:
                 pass
             else:
                 text = "".join(parts)
-                if len(text) > self._limits.output_chars:
+                if len(text) > self._max_chars:
                     raise self.origin.error(_too_long(self._limits), None, TemplateSecurityError)
                 return text
         outer = _CURRENT.get()
@@ -305,6 +307,7 @@ def compile_text(
         _template=compiled,
         _interpolation=_plain_interpolation(tree),
         _limits=limits,
+        _max_chars=limits.output_chars,
     )
 
 

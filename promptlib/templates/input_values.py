@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
+
+from promptlib.templates.limits import Limits
 
 __all__ = ["ValueProblems", "check_values"]
 
@@ -73,6 +76,19 @@ class _Walk:
                         "ConfigDict(allow_inf_nan=True).",
                     )
                 )
+        elif isinstance(value, Decimal):
+            if not self.allow_inf_nan and not value.is_finite():
+                self.problems.append(
+                    (path, f"is {value}, which is not a number a prompt (or JSON) can carry")
+                )
+        elif isinstance(value, Iterator):
+            self.problems.append(
+                (
+                    path,
+                    f"is a {type(value).__name__}, which prints as its memory address, not its "
+                    "items (and is used up once read). Pass a list.",
+                )
+            )
         elif isinstance(value, Mapping):
             return self.mapping(value, path)
         elif isinstance(value, (list, tuple)):
@@ -134,7 +150,7 @@ class _Walk:
 
 
 def check_values(
-    values: Mapping[str, Any], *, int_digits: int, int_bits: int, allow_inf_nan: frozenset[str]
+    values: Mapping[str, Any], limits: Limits, allow_inf_nan: frozenset[str]
 ) -> Mapping[str, Any]:
     """``values`` checked, with sets made sorted lists (the same mapping if none changed).
 
@@ -145,6 +161,7 @@ def check_values(
     """
     changed: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
+    int_bits = limits.int_bits
     for name, value in values.items():
         # The common cases first, without a walk: this runs on every render.
         kind = type(value)
@@ -153,7 +170,7 @@ def check_values(
                 continue
         elif (kind is int and value.bit_length() <= int_bits) or kind is bool or value is None:
             continue
-        walk = _Walk(int_bits, int_digits, name in allow_inf_nan)
+        walk = _Walk(int_bits, limits.int_digits, name in allow_inf_nan)
         try:
             new = walk.value(value, name)
         except RecursionError:

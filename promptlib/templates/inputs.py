@@ -93,12 +93,7 @@ class InputSchema(Generic[ModelT]):
                 to print, NaN, a non-text key, an unsortable set), naming the field.
         """
         try:
-            return check_values(
-                validated.__dict__,
-                int_digits=limits.int_digits,
-                int_bits=limits.int_bits,
-                allow_inf_nan=self.allow_inf_nan,
-            )
+            return check_values(validated.__dict__, limits, self.allow_inf_nan)
         except ValueProblems as exc:
             raise _input_error(template, exc.problems, self.fields) from None
 
@@ -116,6 +111,42 @@ class InputSchema(Generic[ModelT]):
             return self.model.model_validate(values)
         except ValidationError as exc:
             raise _input_error(template, problems(exc, "(inputs)"), self.fields) from exc
+
+    def as_json(
+        self, validated: ModelT, values: Mapping[str, Any], template: str
+    ) -> dict[str, Any]:
+        """The inputs as JSON data (``prompt.meta.inputs``), sets as the sorted lists rendered.
+
+        Raises:
+            InputError: a value JSON cannot hold (undecodable bytes, an object of unknown
+                type), naming the field.
+        """
+        try:
+            dumped = validated.model_dump(mode="json")
+            if values is not validated.__dict__:  # sets became sorted lists: record those
+                from pydantic_core import to_jsonable_python
+
+                for name, value in values.items():
+                    if value is not validated.__dict__[name]:
+                        dumped[name] = to_jsonable_python(value)
+        except (ValueError, TypeError):  # pydantic's serialization errors are ValueErrors
+            from pydantic_core import to_jsonable_python
+
+            problems = []
+            for name, value in values.items():
+                try:
+                    to_jsonable_python(value)
+                except (ValueError, TypeError) as exc:
+                    problems.append(
+                        (
+                            name,
+                            f"cannot be recorded as JSON ({type(value).__name__}: {exc}). Pass "
+                            "text, numbers, lists, mappings or models of them.",
+                        )
+                    )
+            errors = problems or [("(inputs)", "cannot be recorded as JSON")]
+            raise _input_error(template, errors, self.fields) from None
+        return dumped
 
     def check_instance(self, inputs: object, template: str) -> ModelT:
         if isinstance(inputs, self.model):

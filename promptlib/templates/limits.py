@@ -72,7 +72,7 @@ class Limits:
     @property
     def int_bits(self) -> int:
         """``int_digits`` as bits (an integer of more bits may have more digits)."""
-        return self.int_digits * 10_000 // 3_011  # log2(10) ≈ 3.3212
+        return self.int_digits * 3322 // 1000  # log2(10) ≈ 3.3219
 
 
 DEFAULT_LIMITS = Limits()
@@ -101,7 +101,11 @@ class Budget:
                 f"the text ran more than {self.limits.steps:,} steps (loop iterations, calls "
                 "and includes). Loop over less, or raise Limits(steps=...)."
             )
-        if not self.steps & 255 and time.monotonic() > self.deadline:
+        if not self.steps & 255:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
             raise LimitExceeded(
                 f"rendering took longer than {self.limits.seconds:g} s. Simplify the text, or "
                 "raise Limits(seconds=...)."

@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
+from promptlib.errors import TemplateError
 from promptlib.templates.limits import LimitExceeded, budget
 
 __all__ = ["BoundedEnvironment"]
@@ -53,12 +54,12 @@ def _printf_size(fmt: str, args: object, limit: int) -> int:
                 star = True
             elif part:
                 size += _number(part, "a format width or precision", limit)
+    values = args if isinstance(args, tuple) else (args,)
     if star:
-        values = args if isinstance(args, tuple) else (args,)
         for value in values:
             if isinstance(value, int) and abs(value) > limit:
                 raise LimitExceeded(f"a format width of {value} is larger than the limit")
-    return size
+    return size + sum(text_size(value) for value in values)
 
 
 def _format_size(fmt: str, args: Iterable[Any], limit: int) -> int:
@@ -70,11 +71,12 @@ def _format_size(fmt: str, args: Iterable[Any], limit: int) -> int:
             nested = nested or "{" in spec
             for digits in _DIGITS.findall(spec):
                 size += _number(digits, "a format width or precision", limit)
+    values = list(args)
     if nested:
-        for value in args:
+        for value in values:
             if isinstance(value, int) and abs(value) > limit:
                 raise LimitExceeded(f"a format width of {value} is larger than the limit")
-    return size
+    return size + sum(text_size(value) for value in values)
 
 
 def _replace_size(text: str, old: object, new: object, count: object = -1) -> int:
@@ -129,6 +131,7 @@ _FILTER_SIZES: dict[str, Callable[..., int]] = {
 
 def _method_size(method: Any, args: tuple[Any, ...], limit: int) -> int:
     """An upper bound of what calling a built-in method of a str or list builds."""
+    method = getattr(method, "__wrapped__", method)  # the sandbox wraps str.format
     owner, name = getattr(method, "__self__", None), getattr(method, "__name__", "")
     if isinstance(owner, str):
         if name in ("ljust", "rjust", "center", "zfill") and args:
@@ -150,6 +153,62 @@ def _method_size(method: Any, args: tuple[Any, ...], limit: int) -> int:
     return 0
 
 
+class _TextSize:
+    """An estimate of ``len(str(value))``, without building it: shared references (``[s] *
+    1000``, lists of lists of them) print once per reference, so their text can be far
+    larger than the value. Each container is measured once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sizes: dict[int, int] = {}
+
+    def __call__(self, value: object) -> int:
+        if isinstance(value, str):
+            return len(value) + 2
+        if isinstance(value, (bool, float)) or value is None:
+            return 24
+        if isinstance(value, int):
+            return value.bit_length() * 10 // 33 + 2
+        known = self.sizes.get(id(value))
+        if known is not None:
+            return known
+        self.sizes[id(value)] = 5  # met again inside itself: printed as [...]
+        total = 2
+        if isinstance(value, Mapping):
+            total += sum(self(key) + self(item) + 4 for key, item in value.items())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            total += sum(self(item) + 2 for item in value)
+        elif hasattr(value, "__pydantic_fields__"):  # a model prints its fields
+            total += sum(len(name) + self(item) + 3 for name, item in vars(value).items())
+        else:
+            total += 32
+        if total > self.limit:
+            raise LimitExceeded(
+                f"the text of a value would be about {total:,} characters, more than the "
+                f"limit of {self.limit:,} (a list holding the same long text many times?). "
+                "Print less, or raise Limits(output_chars=...)."
+            )
+        self.sizes[id(value)] = total
+        return total
+
+
+def text_size(value: object) -> int:
+    """About ``len(str(value))``; raises :class:`LimitExceeded` past ``output_chars``."""
+    if isinstance(value, str):
+        return len(value)
+    try:
+        return _TextSize(budget().limits.output_chars)(value)
+    except RecursionError:
+        raise LimitExceeded("a value nests too deeply to print") from None
+
+
+def finalize(value: Any) -> Any:
+    """What Jinja prints goes through here: a value's text is sized before it is built."""
+    if type(value) is not str:
+        text_size(value)
+    return value
+
+
 def _built(value: object) -> int:
     return len(value) if isinstance(value, (str, bytes, list, tuple, dict, set)) else 0
 
@@ -166,9 +225,38 @@ def _steps(context: Context, iterable: Iterable[Any]) -> Iterator[Any]:
 @pass_context
 def _concat(context: Context, parts: list[Any]) -> str:
     """``a ~ b``, sized before it is built."""
+    for part in parts:
+        if type(part) is not str:
+            text_size(part)
     texts = [str(part) for part in parts]
     budget().allocate(sum(map(len, texts)), "'~'")
     return "".join(texts)
+
+
+# Filters that turn their value (or, for join, its items) into text.
+_STRINGIFYING = frozenset(
+    {"string", "tojson", "pprint", "format", "replace", "upper", "lower", "title",
+     "capitalize", "trim", "striptags", "truncate", "wordwrap", "center", "indent", "escape",
+     "e", "forceescape", "urlencode", "urlize", "wordcount", "safe", "xmlattr"}
+)  # fmt: skip
+
+
+def _check_filter_input(name: str, value: Any, args: tuple[Any, ...], kwargs: Any) -> int:
+    """Refuse what a filter cannot do within bounds; the size of text it will build."""
+    if name in _STRINGIFYING:
+        size = text_size(value)
+        if name == "format":
+            size = _printf_size(str(value), tuple(args) or kwargs, budget().limits.output_chars)
+        return size
+    if name == "join" and isinstance(value, (list, tuple)):
+        return sum(text_size(item) for item in value)
+    if name == "sum":
+        start = kwargs.get("start", args[1] if len(args) > 1 else 0)
+        if not isinstance(start, (int, float)):
+            raise TemplateError(
+                "sum() adds numbers; to put lists or text together, use join or a loop"
+            )
+    return 0
 
 
 def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,9 +266,15 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
     @wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         account = budget()
+        if len(args) > skip:
+            value, rest = args[skip], args[skip + 1 :]
+            built = _check_filter_input(name, value, rest, kwargs)
+            if built:
+                account.allocate(built, f"the filter {name!r}")
         if size is not None:
             account.allocate(size(*args[skip:], **kwargs), f"the filter {name!r}")
         result = function(*args, **kwargs)
+        account.check_time()  # after a filter that ran long on a large text
         built = _built(result)
         if built:
             account.allocate(built, f"the filter {name!r}")

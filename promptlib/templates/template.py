@@ -286,7 +286,7 @@ class Template(Generic[InputT, OutputT]):
                 version=self.version,
                 template_hash=self.hash,
                 source=self.source,
-                inputs=MappingProxyType(_inputs_as_json(validated, checked)),
+                inputs=MappingProxyType(self.input_schema.as_json(validated, checked, self.label)),
             ),
             sections=sections,
             output_model=self.output_model,
@@ -324,17 +324,6 @@ def _hash(spec: dict[str, Any], label: str) -> str:
             "and could not be sent; remove it or decode the text with errors='replace'",
             template=label,
         ) from exc
-
-
-def _inputs_as_json(validated: BaseModel, values: Mapping[str, Any]) -> dict[str, Any]:
-    dumped = validated.model_dump(mode="json")
-    if values is not validated.__dict__:  # sets became sorted lists: record them so
-        from pydantic_core import to_jsonable_python
-
-        for name, value in values.items():
-            if value is not validated.__dict__[name]:
-                dumped[name] = to_jsonable_python(value)
-    return dumped
 
 
 def _output(

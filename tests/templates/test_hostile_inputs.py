@@ -190,3 +190,21 @@ def test_every_environment_global_is_reserved():
 def test_a_lone_surrogate_in_the_template_itself_is_refused(blocks):
     with pytest.raises(TemplateError, match="lone surrogate"):
         Template(blocks, name="t", inputs=Inputs, unused_inputs="ignore")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (b"\xff\xfe", "cannot be recorded as JSON"),
+        (object(), "cannot be recorded as JSON"),
+        (range(3), "cannot be recorded as JSON"),
+        ((x for x in "ab"), "generator, which prints as its memory address"),
+        (iter([1]), "prints as its memory address"),
+        (__import__("decimal").Decimal("NaN"), "is NaN"),
+    ],
+    ids=["bytes", "object", "range", "generator", "iterator", "decimal-nan"],
+)
+def test_values_a_prompt_cannot_record_are_refused_naming_the_field(value, problem):
+    field, message = _problem(data=value)
+    assert field == "data"
+    assert problem in message

@@ -64,6 +64,24 @@ STATIC_PAYLOADS = [
     "{{ " + "1 + " * 5000 + "1 }}",
     "{{ " + "-" * 5000 + "1 }}",
     "{{ 'x'|tojson(indent=10**9) }}",
+    # One long text referenced many times: small as a value, huge once printed.
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l|string|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l|tojson|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l|pprint|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l|join|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ ('a' ~ l)|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ ('%s' % (l,))|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ '{}'.format(l)|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ '{0[a]}'.format_map({'a': l})|length }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ '%s'|format(l)|length }}",
+    "{% set s = 'x' * 1000000 %}{{ ('%s' * 1000) % ((s,) * 1000) }}",
+    "{% set a = [1] * 1000 %}{% set b = [a] * 1000 %}{% set c = [b] * 1000 %}{{ c }}",
+    "{% set l = ['x' * 1000000] * 1000 %}{{ l|sum(start=[])|length }}",
+    "{% set ns = namespace(d={}) %}{% for i in range(100000) %}"
+    "{% set ns.d = {'a': ns.d} %}{% endfor %}{{ ns.d }}",
+    "{% set ns = namespace(d={}) %}{% for i in range(100000) %}"
+    "{% set ns.d = {'a': ns.d} %}{% endfor %}{{ ns.d|tojson }}",
 ]
 DYNAMIC_PAYLOADS = [
     "{{ text * 10**12 }}",
