@@ -134,12 +134,19 @@ def load_file(
             "deeply or expands too much",
             location=str(path),
         ) from exc
+    except (TypeError, ValueError) as exc:  # a value of a type no check foresaw
+        raise TemplateError(
+            f"the file could not be loaded ({type(exc).__name__}: {exc}). A front-matter "
+            "value may have a type YAML guessed (a date, a timestamp): quote it.",
+            location=str(path),
+        ) from exc
 
 
 def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits) -> TemplateFile:
     source = read_source(path, limits)
     meta = source.meta
     _check_keys(source)
+    _check_values(source, source.meta, (), limits)
     name, version = _identity(source, path, root)
     inputs = build_input_model(source, name)
     output = _output(source, resolver or ModelResolver())
@@ -188,6 +195,43 @@ def _check_keys(source: SourceFile) -> None:
             raise source.error(
                 f"unknown front-matter key {key!r}{fix} (known: {', '.join(_KEYS)})", key
             )
+
+
+def _check_values(
+    source: SourceFile, value: Any, path: tuple[str | int, ...], limits: Limits
+) -> None:
+    """Refuse front-matter values a prompt, a hash or JSON cannot carry, with their line."""
+    import math
+
+    problem = None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problem = f'the key {key!r} is not text; quote it ("{key}")'
+                break
+            _check_values(source, item, (*path, key), limits)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(source, item, (*path, index), limits)
+    elif isinstance(value, str):
+        if not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value):
+            problem = "the text holds a lone surrogate (\\ud800-\\udfff): not valid Unicode"
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if value.bit_length() > limits.int_bits:
+            problem = f"a number of more than {limits.int_digits:,} digits"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            problem = f"{value} is not a number a prompt (or JSON) can carry"
+    elif isinstance(value, (bytes, set)):
+        problem = (
+            f"a YAML {'!!binary' if isinstance(value, bytes) else '!!set'} value; use text "
+            "or a list"
+        )
+    if problem is not None:
+        where = ".".join(map(str, path)) or "the front matter"
+        raise source.error(f"{where}: {problem}", *path)
 
 
 def _text(source: SourceFile, key: str) -> str:

@@ -59,6 +59,8 @@ def load_yaml(text: str, limits: Limits, first_line: int = 1) -> tuple[Any, yaml
                 "'{' need quotes.",
                 mark.line + first_line if mark is not None else None,
             ) from exc
+        except ValueError as exc:  # e.g. an integer of more digits than Python reads
+            raise YamlProblem(f"a value could not be read: {exc}") from exc
         except RecursionError as exc:
             raise YamlProblem(
                 f"the YAML nests too deeply (more than {limits.yaml_depth} levels); flatten it"

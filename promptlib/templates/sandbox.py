@@ -72,10 +72,13 @@ def _format_size(fmt: str, args: Iterable[Any], limit: int) -> int:
             for digits in _DIGITS.findall(spec):
                 size += _number(digits, "a format width or precision", limit)
     values = list(args)
-    if nested:
+    if nested:  # widths may come from the arguments, as numbers or as text ('>999999999')
         for value in values:
             if isinstance(value, int) and abs(value) > limit:
                 raise LimitExceeded(f"a format width of {value} is larger than the limit")
+            if isinstance(value, str) and len(value) <= 64:  # a longer one is no format spec
+                for digits in _DIGITS.findall(value):
+                    size += _number(digits, "a format width or precision", limit)
     return size + sum(text_size(value) for value in values)
 
 
@@ -122,7 +125,7 @@ _FILTER_SIZES: dict[str, Callable[..., int]] = {
     "batch": lambda items, linecount=1, fill_with=None, **_: (
         _width(linecount) if fill_with is not None else 0
     ),
-    "slice": lambda items, slices=1, *_, **__: _width(slices),
+    "slice": lambda items, slices=1, *_, **__: 8 * _width(slices),  # a list per slice
     "truncate": lambda s, length=255, killwords=False, end="...", *_, **__: (
         _length(s) + _length(end)
     ),
@@ -209,6 +212,18 @@ def finalize(value: Any) -> Any:
     return value
 
 
+def _listed(items: Any) -> Any:
+    """``items`` read into a list (each item a step), or as it is if it is not iterable."""
+    if isinstance(items, (str, Mapping)) or not isinstance(items, Iterable):
+        return items
+    account = budget()
+    listed = []
+    for item in items:
+        account.step()
+        listed.append(item)
+    return listed
+
+
 def _built(value: object) -> int:
     return len(value) if isinstance(value, (str, bytes, list, tuple, dict, set)) else 0
 
@@ -266,6 +281,9 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
     @wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         account = budget()
+        if name == "join" and len(args) > skip and not isinstance(args[skip], (list, tuple)):
+            # Sized before it is joined: an iterator is read into a list first.
+            args = (*args[:skip], _listed(args[skip]), *args[skip + 1 :])
         if len(args) > skip:
             value, rest = args[skip], args[skip + 1 :]
             built = _check_filter_input(name, value, rest, kwargs)
@@ -353,6 +371,13 @@ class BoundedEnvironment(SandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         account = budget()
         account.step()
+        if (
+            args
+            and isinstance(getattr(__obj, "__self__", None), str)
+            and getattr(__obj, "__name__", "") == "join"
+            and not isinstance(args[0], (list, tuple))
+        ):
+            args = (_listed(args[0]), *args[1:])  # sized before it is joined
         size = _method_size(__obj, args, account.limits.output_chars)
         if size:
             account.allocate(size, f"{getattr(__obj, '__name__', 'the call')}()")

@@ -286,3 +286,37 @@ def test_build_metadata_orders_deterministically(tmp_path, write):
     registry.lock()
     assert registry.versions("greet") == ["0.9.0", "1.0.0+a", "1.0.0+b"]
     assert registry.resolve("greet") == ("greet", "1.0.0+b")
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "message"),
+    [
+        ('examples:\n  - {input: !!binary "/w==", output: x}\n', 5, "!!binary"),
+        ("examples:\n  - {input: !!set {a, b}, output: x}\n", 5, "!!set"),
+        ("examples:\n  - {input: .nan, output: x}\n", 5, "nan is not a number"),
+        ("examples:\n  - {input: {1: a}, output: x}\n", 5, "the key 1 is not text"),
+        ('examples:\n  - {input: "\\ud800", output: x}\n', 5, "lone surrogate"),
+        ("params: {temperature: .inf}\n", 4, "inf is not a number"),
+        ("inputs:\n  x: {type: number, default: .nan}\n", 5, "nan is not a number"),
+        ("examples:\n  - {input: " + "9" * 5000 + ", output: x}\n", None, "could not be read"),
+        ("inputs:\n  x: {type: string, default: 2020-01-01}\n", None, "quote it"),
+    ],
+    ids=[
+        "binary",
+        "set",
+        "nan",
+        "int-key",
+        "surrogate",
+        "inf-param",
+        "nan-default",
+        "huge-int",
+        "date",
+    ],
+)
+def test_front_matter_values_a_prompt_cannot_carry_are_refused(tmp_path, write, front, line,
+                                                                message):  # fmt: skip
+    body = "[examples]\n" if "examples" in front else "[user]\nHi {{ x }}\n"
+    write("t/1.0.0.prompt", HEAD + front + "---\n" + body)
+    error = _error(tmp_path / "templates", "t@1.0.0")
+    assert message in str(error)
+    assert f"t/1.0.0.prompt:{line}:" in str(error) if line else "t/1.0.0.prompt" in str(error)
