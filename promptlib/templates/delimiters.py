@@ -66,7 +66,7 @@ _LOOKALIKES = {
     "u": "υսᴜ",
     "v": "νᴠ",
     "w": "ԝԜωᴡᏔш",
-    "x": "хХχΧ",
+    "x": "хХχΧ×",
     "y": "уУγΥүҮʏ",
     "z": "ΖᴢᏃ",
     "/": "\u2215\u2044\u29f8\u2571\u27cb\u3033\u2cc6\u30ce\u4e3f",
@@ -162,31 +162,30 @@ _NAME_CHARACTER = re.compile(r"[a-z0-9_]")
 
 
 def _starts_tag(text: str, start: int, tag: str) -> bool:
-    """Whether a reader would take ``text[start]`` (a "<") as opening ``<tag`` or ``</tag``."""
+    """Whether a reader would take ``text[start]`` (a "<") as opening ``<tag`` or ``</tag``.
+
+    The text after it is folded one character at a time (a character may fold to several,
+    or to none) and read only as far as it could still spell the tag: space, then an
+    optional "/", space, then the name.
+    """
     end = len(text)
     position = start + 1
-
-    def skip_gap(position: int) -> int:
-        while position < end:
-            folded = fold(text[position])
-            if folded and not folded.isspace():
-                break
-            position += 1
-        return position
-
-    position = skip_gap(position)
-    if position < end and fold(text[position]) == "/":
-        position = skip_gap(position + 1)
-    seen = ""
-    while position < end and len(seen) <= len(tag):
-        seen += fold(text[position])
+    name = ""
+    in_name = slashed = False
+    while position < end and len(name) <= len(tag):
+        for char in fold(text[position]):
+            if not in_name:
+                if char.isspace():
+                    continue
+                if char == "/" and not slashed:
+                    slashed = True
+                    continue
+                in_name = True
+            name += char
         position += 1
-        if not (seen.startswith(tag) or tag.startswith(seen)):
+        if not (tag.startswith(name) or name.startswith(tag)):
             return False
-    if not seen.startswith(tag):
-        return False
-    rest = seen[len(tag) :]
-    return not (rest and _NAME_CHARACTER.match(rest))
+    return name.startswith(tag) and not _NAME_CHARACTER.match(name[len(tag) :])
 
 
 _CANDIDATE = re.compile(f"[{_LESS_THAN}]")

@@ -157,6 +157,39 @@ def test_no_text_yields_a_closer_that_folds_to_the_tag(text):
     assert _only_openers_escaped(text, body)
 
 
+def _disguises(char: str) -> list[str]:
+    """Ways to write ``char`` that a reader still takes for it."""
+    out = [char, char.upper(), chr(0xFF01 + ord(char) - 0x21)]  # fullwidth
+    if char.islower():
+        out.append(chr(0x1D41A + ord(char) - ord("a")))  # mathematical bold
+    elif char.isdigit():
+        out.append(chr(0x1D7CE + ord(char) - ord("0")))
+    out += [c for c in "аеіјкмнорсухѕԁԛԝһӏүτοκνρα" if fold(c) == char]
+    return out
+
+
+@st.composite
+def tag_and_text(draw: st.DrawFn) -> tuple[str, str]:
+    tag = draw(st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True))
+    alphabet = [
+        *{d for c in tag for d in _disguises(c)},
+        *_LESS_THAN,
+        "/", "\uff0f", "\u2215", " ", ">", "\u200b", "\u2063", "\ufe0f", "\U000e0020",
+        "\u0301", "x",
+    ]  # fmt: skip
+    pieces = draw(st.lists(st.text(alphabet=st.sampled_from(alphabet), max_size=12), max_size=8))
+    return tag, "".join(pieces)
+
+
+@settings(max_examples=300)
+@given(tag_and_text())
+def test_no_text_yields_a_closer_of_any_tag(case):
+    tag, text = case
+    body = _body(delimit(text, tag), tag)
+    assert not _forged(body, tag)
+    assert _only_openers_escaped(text, body)
+
+
 @given(st.lists(hostile_text, min_size=1, max_size=4))
 def test_lists_hold_too(items):
     out = delimit(items, "context")
