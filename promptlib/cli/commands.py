@@ -221,7 +221,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     inputs = parse_variables(args.var) if args.var else None
-    sys.stdout.write(diff_versions(_registry(args), args.ref_a, args.ref_b, inputs))
+    text = diff_versions(_registry(args), args.ref_a, args.ref_b, inputs)
+    sys.stdout.write(terminal_safe(text) if sys.stdout.isatty() else text)
     return 0
 
 

@@ -32,7 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
-from promptlib.templates.limits import _CURRENT, DEFAULT_LIMITS, Budget, LimitExceeded, Limits
+from promptlib.templates.limits import DEFAULT_LIMITS, LimitExceeded, Limits, enter, leave
 from promptlib.templates.sandbox import BoundedEnvironment, finalize
 
 __all__ = [
@@ -171,8 +171,7 @@ class JinjaText:
                 if len(text) > self._max_chars:
                     raise self.origin.error(_too_long(self._limits), None, TemplateSecurityError)
                 return text
-        outer = _CURRENT.get()
-        token = _CURRENT.set(Budget(self._limits)) if outer is None else None
+        token = enter(self._limits)
         try:
             return self._render(values)
         except SecurityError as exc:
@@ -195,8 +194,8 @@ class JinjaText:
             raise self.origin.error(exc.reason, _template_line(exc), cls) from exc
         except RecursionError as exc:
             raise self.origin.error(
-                "the text nests or recurses too deeply (a macro calling itself?). Make it "
-                "shallower, or lower the nesting.",
+                "the text nests or recurses too deeply (a macro calling itself?); make it "
+                "shallower",
                 _template_line(exc),
                 TemplateSecurityError,
             ) from exc
@@ -213,8 +212,7 @@ class JinjaText:
                 TemplateRenderError,
             ) from exc
         finally:
-            if token is not None:
-                _CURRENT.reset(token)
+            leave(token)
 
     def _render(self, values: Mapping[str, Any]) -> str:
         # Jinja's render, with the output counted as it is produced.
@@ -363,7 +361,6 @@ class _Partials:
         self.sources: dict[str, str] = {}
         # name -> (variables it and its partials read, includes it expands to, uses delimit)
         self._done: dict[str, tuple[dict[str, int], int, bool]] = {}
-        self.expansions = 0
 
     def variables(
         self, tree: nodes.Template, origin: Origin, stack: tuple[str, ...]

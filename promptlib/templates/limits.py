@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from promptlib.errors import TemplateError, TemplateSecurityError
@@ -29,6 +29,8 @@ __all__ = [
     "Limits",
     "budget",
     "current_limits",
+    "enter",
+    "leave",
     "use_limits",
 ]
 
@@ -132,6 +134,21 @@ _CURRENT: ContextVar[Budget | None] = ContextVar("promptlib_budget", default=Non
 def budget() -> Budget:
     """The budget of the render in progress; outside one (constant folding), a fresh one."""
     return _CURRENT.get() or Budget(DEFAULT_LIMITS)
+
+
+def enter(limits: Limits) -> Token[Budget | None] | None:
+    """Start a render's budget, unless a render is running (a nested one shares its budget).
+
+    Pass what it returns to :func:`leave` when the render ends.
+    """
+    if _CURRENT.get() is not None:
+        return None
+    return _CURRENT.set(Budget(limits))
+
+
+def leave(token: Token[Budget | None] | None) -> None:
+    if token is not None:
+        _CURRENT.reset(token)
 
 
 _CONFIGURED: ContextVar[Limits] = ContextVar("promptlib_limits", default=DEFAULT_LIMITS)
