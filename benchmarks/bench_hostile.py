@@ -50,6 +50,8 @@ STATIC = {
         "{% endfor %}"
     ),
     "2000 nested brackets": "{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}",
+    "print 1000 refs to 1 MB": "{% set l = ['x' * 1000000] * 1000 %}{{ l }}",
+    "join of an iterator": "{{ range(100000)|map('string')|join(',' * 10000) }}",
 }
 DYNAMIC = {
     "text * 10**12": "{{ text * 10**12 }}",

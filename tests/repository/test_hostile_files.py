@@ -286,6 +286,8 @@ def test_build_metadata_orders_deterministically(tmp_path, write):
     registry.lock()
     assert registry.versions("greet") == ["0.9.0", "1.0.0+a", "1.0.0+b"]
     assert registry.resolve("greet") == ("greet", "1.0.0+b")
+    lock = (tmp_path / "templates" / "promptlib.lock").read_text()
+    assert lock.index('"0.9.0"') < lock.index('"1.0.0+a"') < lock.index('"1.0.0+b"')
 
 
 @pytest.mark.parametrize(
