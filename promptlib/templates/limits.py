@@ -56,7 +56,7 @@ class Limits:
     """
 
     output_chars: int = 2_000_000
-    allocated: int = 8_000_000
+    allocated: int = 50_000_000
     steps: int = 1_000_000
     seconds: float = 2.0
     depth: int = 40
