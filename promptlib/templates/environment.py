@@ -566,7 +566,7 @@ def _check_delimit_printed(tree: nodes.Template, origin: Origin) -> None:
                 if branch is not None:
                     visit(branch, printing, captured)
             return
-        keep = isinstance(node, (nodes.Output, nodes.Concat))
+        keep = isinstance(node, (nodes.Output, nodes.Concat, nodes.Add))
         for child in node.iter_child_nodes():
             visit(child, keep and (printing or isinstance(node, nodes.Output)), captured)
 

@@ -234,6 +234,8 @@ CUTS = [
     "{% filter upper %}{% filter delimit('t') %}{{ doc }}{% endfilter %}{% endfilter %}",
     "{% set d %}{% filter delimit('t') %}{{ doc }}{% endfilter %}{% endset %}{{ d[4:] }}",
     "{{ (doc|delimit('t')) * 2 }}",
+    "{% set d | delimit('t') %}{{ note }}{% endset %}{{ d[4:] }}",
+    "{{ ((doc|delimit('t')) + '')[4:] }}",
     "{{ doc|delimit('t') if note else '' }}{{ (doc|delimit('t'))[1:] if note }}",
 ]
 
@@ -249,6 +251,7 @@ def test_a_delimited_value_can_only_be_printed_as_it_is(text):
     [
         "{{ doc|delimit('t') }}",
         "{{ 'Here: ' ~ doc|delimit('t') ~ ' end' }}",
+        "{{ 'Here: ' + doc|delimit('t') + ' end' }}",
         "{{ doc|delimit('t') if note else 'none' }}",
         "{% if note %}{{ doc|delimit('t') }}{% endif %}",
         "{% for i in range(2) %}{{ doc|delimit('t' ~ i) }}{% endfor %}",
