@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ from promptlib.messages import Prompt, TextPart
 from promptlib.repository import Registry, diff_versions
 from promptlib.repository.lockfile import read_lock
 
-__all__ = ["COMMANDS", "CheckFailed", "prompt_json"]
+__all__ = ["COMMANDS", "CheckFailed", "prompt_json", "terminal_safe"]
 
 
 class CheckFailed(Exception):
@@ -150,12 +151,32 @@ def _type_name(prop: dict[str, Any]) -> str:
     return str(prop.get("type", "any"))
 
 
+# What a terminal would act on rather than show: C0 controls but newline and tab (ESC, BEL,
+# backspace, carriage return), DEL, C1 controls, and the bidirectional overrides.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str, *, json_text: bool = False) -> str:
+    """``text`` with the control characters a terminal would act on shown as escapes.
+
+    ``\x1b`` style, or ``\u001b`` style in JSON (where it stays valid JSON).
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 and not json_text else f"\\u{code:04x}"
+
+    return _TERMINAL_CONTROL.sub(escape, text)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     prompt = _registry(args).render(args.ref, **parse_variables(args.var))
     if args.json:
-        _print_json(prompt_json(prompt))
+        text = json.dumps(prompt_json(prompt), indent=2, ensure_ascii=False) + "\n"
     else:
-        sys.stdout.write(prompt.format() + "\n")
+        text = prompt.format() + "\n"
+    # Inputs may carry escape sequences; a terminal must show them, not act on them.
+    sys.stdout.write(terminal_safe(text, json_text=args.json) if sys.stdout.isatty() else text)
     return 0
 
 
@@ -200,7 +221,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     inputs = parse_variables(args.var) if args.var else None
-    sys.stdout.write(diff_versions(_registry(args), args.ref_a, args.ref_b, inputs))
+    text = diff_versions(_registry(args), args.ref_a, args.ref_b, inputs)
+    sys.stdout.write(terminal_safe(text) if sys.stdout.isatty() else text)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Splitting a template file into its YAML front matter and its Jinja body.
 
-The front matter is read with YAML's safe loader: no tags that build Python objects, so
-loading a file never runs code from it.
+The front matter is read with YAML's safe loader (no tags that build Python objects, so
+loading a file never runs code from it), strictly: no duplicate keys, bounded nesting and
+aliases (see :mod:`promptlib.repository.strict_yaml`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import TemplateError
+from promptlib.repository.strict_yaml import YamlProblem, load_yaml
+from promptlib.templates.limits import DEFAULT_LIMITS, Limits
+from promptlib.templates.textfile import read_text_file
 
 if TYPE_CHECKING:
     import yaml
@@ -30,6 +34,7 @@ class SourceFile:
         meta: the front matter, as plain data.
         body: the text after the closing ``---``.
         body_line: the file line (1-based) on which the body starts.
+        text: the whole file, as read.
     """
 
     path: Path
@@ -37,6 +42,7 @@ class SourceFile:
     body: str
     body_line: int
     _tree: yaml.Node | None
+    text: str = ""
 
     def line_of(self, *keys: str | int) -> int | None:
         """The file line of the front-matter entry at ``keys`` (or of its closest parent)."""
@@ -69,18 +75,24 @@ class SourceFile:
         return TemplateError(message, template=label, location=location, line=where)
 
 
-def read_source(path: Path) -> SourceFile:
+def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> SourceFile:
     """Read and split a template file.
 
     Raises:
-        TemplateError: the file is not UTF-8, has no front matter, or its YAML is invalid.
+        TemplateError: the file is not a regular UTF-8 file within the size limit, is
+            empty, has no front matter, or its YAML is invalid, has a duplicate key, or
+            nests or expands beyond the limits.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise TemplateError("the file is not UTF-8 text", location=str(path)) from exc
+    text = read_text_file(path, limits.file_bytes)
+    if not text.strip():
+        raise TemplateError(
+            "the file is empty: a template file starts with YAML front matter between two "
+            "'---' lines (name, version, inputs, ...), followed by the body",
+            location=f"{path}:1",
+            line=1,
+        )
     lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != _FENCE:
+    if lines[0].strip() != _FENCE:
         raise TemplateError(
             "a template file starts with YAML front matter between two '---' lines "
             "(name, version, inputs, ...), followed by the body",
@@ -94,19 +106,13 @@ def read_source(path: Path) -> SourceFile:
             location=f"{path}:1",
             line=1,
         )
-    import yaml
-
-    yaml_text = "".join(lines[1:end])
     try:
-        tree = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(yaml_text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        meta, tree = load_yaml("".join(lines[1:end]), limits, first_line=2)
+    except YamlProblem as exc:
+        line = exc.line
+        message = exc.message.replace("invalid YAML", "invalid YAML front matter", 1)
         raise TemplateError(
-            f"invalid YAML front matter: {problem}. Check indentation and quoting; values "
-            "with ':' or '{' need quotes.",
+            message if message != exc.message else f"front matter: {message}",
             location=f"{path}:{line}" if line else str(path),
             line=line,
         ) from exc
@@ -118,7 +124,7 @@ def read_source(path: Path) -> SourceFile:
             location=f"{path}:2",
             line=2,
         )
-    return SourceFile(path, meta, "".join(lines[end + 1 :]), end + 2, tree)
+    return SourceFile(path, meta, "".join(lines[end + 1 :]), end + 2, tree, text)
 
 
 def _closing_fence(lines: Sequence[str]) -> int | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from promptlib.messages import ImagePart
 from promptlib.templates.delimiters import UNTRUSTED
+from promptlib.templates.environment import RESERVED_NAMES
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -55,6 +56,14 @@ def build_input_model(source: SourceFile, template_name: str) -> type[BaseModel]
             raise source.error(
                 f"input name {name!r} must be an identifier (letters, digits, '_', starting "
                 "with a letter), so templates can use it as {{ name }}",
+                "inputs",
+                name,
+            )
+        if name in RESERVED_NAMES:
+            raise source.error(
+                f"input name {name!r} means something else in a template (it is Jinja's), so "
+                f"the text could never read the input; rename it (e.g. {name + '_'!r}, or a "
+                "name that says what it holds)",
                 "inputs",
                 name,
             )

@@ -15,34 +15,37 @@ import re
 from pathlib import Path
 
 from promptlib.errors import TemplateError
+from promptlib.repository.strict_yaml import YamlProblem, load_yaml
+from promptlib.templates.limits import current_limits
+from promptlib.templates.textfile import read_text_file
 
-__all__ = ["LABELS_FILE", "read_labels", "valid_label"]
+__all__ = ["LABELS_FILE", "RESERVED_LABELS", "read_labels", "valid_label"]
 
 LABELS_FILE = "labels.yaml"
 _LABEL = re.compile(r"[a-z][a-z0-9_-]*")
+RESERVED_LABELS = frozenset({"latest"})
+"""Names a label may not have: ``NAME@latest`` already means the latest released version."""
 
 
 def valid_label(label: str) -> bool:
     """Labels are lowercase words that start with a letter (so never look like a version)."""
-    return bool(_LABEL.fullmatch(label))
+    return bool(_LABEL.fullmatch(label)) and label not in RESERVED_LABELS
 
 
 def read_labels(root: Path) -> dict[str, dict[str, str]]:
     """``{template: {label: version}}``; empty when there is no labels file."""
-    import yaml
-
     path = root / LABELS_FILE
     if not path.exists():
         return {}
+    limits = current_limits()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        data = load_yaml(read_text_file(path, limits.file_bytes), limits)[0] or {}
+    except YamlProblem as exc:
+        message = exc.message.replace("invalid YAML", "not valid YAML", 1)
         raise TemplateError(
-            f"the labels file is not valid YAML: {getattr(exc, 'problem', exc)}",
-            location=f"{path}:{line}" if line else str(path),
-            line=line,
+            f"the labels file: {message}",
+            location=f"{path}:{exc.line}" if exc.line else str(path),
+            line=exc.line,
         ) from exc
     if not isinstance(data, dict):
         raise TemplateError(
@@ -56,6 +59,12 @@ def read_labels(root: Path) -> dict[str, dict[str, str]]:
                 location=str(path),
             )
         for label, version in entries.items():
+            if label in RESERVED_LABELS:
+                raise TemplateError(
+                    f"label {label!r} of {name!r} is reserved: {name}@{label} means the latest "
+                    "released version. Name the label for what it is for (e.g. 'production').",
+                    location=str(path),
+                )
             if not isinstance(label, str) or not valid_label(label):
                 raise TemplateError(
                     f"label {label!r} of {name!r} must be a lowercase word such as "

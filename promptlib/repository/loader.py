@@ -20,6 +20,7 @@ from promptlib.repository.body import parse_body
 from promptlib.repository.frontmatter import SourceFile, read_source
 from promptlib.repository.inputs_spec import build_input_model
 from promptlib.repository.semver import Version
+from promptlib.templates.limits import Limits, current_limits, use_limits
 from promptlib.templates.template import Template
 
 __all__ = ["EXTENSION", "ModelResolver", "TemplateFile", "load_file", "valid_name"]
@@ -115,15 +116,37 @@ class TemplateFile:
         return self.template.label
 
 
-def load_file(path: Path, root: Path, resolver: ModelResolver | None = None) -> TemplateFile:
-    """Load ``root/<name>/<version>.prompt``.
+def load_file(
+    path: Path, root: Path, resolver: ModelResolver | None = None, limits: Limits | None = None
+) -> TemplateFile:
+    """Load ``root/<name>/<version>.prompt`` under ``limits`` (default: those in force).
 
     Raises:
         TemplateError: any problem in the file, naming the file, the line and the fix.
     """
-    source = read_source(path)
+    limits = limits or current_limits()
+    try:
+        with use_limits(limits):
+            return _load(path, root, resolver, limits)
+    except (RecursionError, MemoryError) as exc:
+        raise TemplateError(
+            f"the file could not be loaded ({type(exc).__name__}): something in it nests too "
+            "deeply or expands too much",
+            location=str(path),
+        ) from exc
+    except (TypeError, ValueError) as exc:  # a value of a type no check foresaw
+        raise TemplateError(
+            f"the file could not be loaded ({type(exc).__name__}: {exc}). A front-matter "
+            "value may have a type YAML guessed (a date, a timestamp): quote it.",
+            location=str(path),
+        ) from exc
+
+
+def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits) -> TemplateFile:
+    source = read_source(path, limits)
     meta = source.meta
     _check_keys(source)
+    _check_values(source, source.meta, (), limits)
     name, version = _identity(source, path, root)
     inputs = build_input_model(source, name)
     output = _output(source, resolver or ModelResolver())
@@ -154,7 +177,7 @@ def load_file(path: Path, root: Path, resolver: ModelResolver | None = None) -> 
         key = "params" if "parameter" in exc.reason else None
         raise source.error(exc.reason, *((key,) if key else ())) from exc
     template._declare_inputs(meta.get("inputs") or {})
-    return TemplateFile(path, template, tuple(tests), path.read_text(encoding="utf-8"))
+    return TemplateFile(path, template, tuple(tests), source.text)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -172,6 +195,43 @@ def _check_keys(source: SourceFile) -> None:
             raise source.error(
                 f"unknown front-matter key {key!r}{fix} (known: {', '.join(_KEYS)})", key
             )
+
+
+def _check_values(
+    source: SourceFile, value: Any, path: tuple[str | int, ...], limits: Limits
+) -> None:
+    """Refuse front-matter values a prompt, a hash or JSON cannot carry, with their line."""
+    import math
+
+    problem = None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problem = f'the key {key!r} is not text; quote it ("{key}")'
+                break
+            _check_values(source, item, (*path, key), limits)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(source, item, (*path, index), limits)
+    elif isinstance(value, str):
+        if not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value):
+            problem = "the text holds a lone surrogate (\\ud800-\\udfff): not valid Unicode"
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if value.bit_length() > limits.int_bits:
+            problem = f"a number of more than {limits.int_digits:,} digits"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            problem = f"{value} is not a number a prompt (or JSON) can carry"
+    elif isinstance(value, (bytes, set)):
+        problem = (
+            f"a YAML {'!!binary' if isinstance(value, bytes) else '!!set'} value; use text "
+            "or a list"
+        )
+    if problem is not None:
+        where = ".".join(map(str, path)) or "the front matter"
+        raise source.error(f"{where}: {problem}", *path)
 
 
 def _text(source: SourceFile, key: str) -> str:
@@ -193,18 +253,30 @@ def _identity(source: SourceFile, path: Path, root: Path) -> tuple[str, str]:
         raise source.error(
             f"missing 'name': add 'name: {expected_name}' to the front matter", line=2
         )
-    if not isinstance(version, str):
+    if not _is_semver(expected_version):
         raise source.error(
-            f"'version' must be a quoted string such as \"{expected_version}\"", "version"
+            f"the file name {path.name!r} is not <version>{EXTENSION} with a semantic version "
+            "MAJOR.MINOR.PATCH in plain ASCII digits (e.g. 1.0.0.prompt, 1.1.0-rc.1.prompt); "
+            "rename the file",
+            line=1,
+        )
+    if not isinstance(version, str):
+        shown = "missing" if version is None else f"read by YAML as {version!r}"
+        raise source.error(
+            f"'version' must be a quoted string holding a semantic version MAJOR.MINOR.PATCH "
+            f'such as "{expected_version}" ({shown}); quote it so YAML keeps it as text',
+            "version",
         )
     if not valid_name(name):
         raise source.error(
             f"template name {name!r} must be lowercase letters, digits, '.', '_' or '-'", "name"
         )
-    try:
-        Version.parse(version)
-    except ValueError as exc:
-        raise source.error(str(exc), "version") from exc
+    if not _is_semver(version):
+        raise source.error(
+            f"version {version!r} is not a semantic version: use MAJOR.MINOR.PATCH in plain "
+            "ASCII digits, e.g. '1.0.0' or '1.1.0-rc.1', without spaces",
+            "version",
+        )
     if name != expected_name:
         raise source.error(
             f"name {name!r} does not match the file's folder {expected_name!r}: a template's "
@@ -219,6 +291,14 @@ def _identity(source: SourceFile, path: Path, root: Path) -> tuple[str, str]:
             "version",
         )
     return name, version
+
+
+def _is_semver(text: str) -> bool:
+    try:
+        Version.parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _output(source: SourceFile, resolver: ModelResolver) -> Any:

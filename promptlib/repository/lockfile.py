@@ -20,6 +20,9 @@ import json
 from pathlib import Path
 
 from promptlib.errors import TemplateError
+from promptlib.repository.semver import Version
+from promptlib.templates.limits import current_limits
+from promptlib.templates.textfile import read_text_file
 
 __all__ = ["LOCK_FILE", "read_lock", "write_lock"]
 
@@ -35,7 +38,7 @@ def read_lock(root: Path) -> Locked:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_file(path, 16 * current_limits().file_bytes))
     except json.JSONDecodeError as exc:
         raise TemplateError(
             f"the lock file is not valid JSON ({exc.msg} at line {exc.lineno}); restore it "
@@ -61,12 +64,16 @@ def read_lock(root: Path) -> Locked:
     return {name: dict(versions) for name, versions in templates.items()}
 
 
+def _order(version: str) -> tuple[Version, str]:
+    # Semver precedence, then build metadata as text (semver leaves those tied).
+    parsed = Version.parse(version)
+    return parsed, parsed.build
+
+
 def write_lock(root: Path, locked: Locked) -> None:
     """Write the lock file, sorted and stable."""
-    from promptlib.repository.semver import Version
-
     ordered = {
-        name: {v: locked[name][v] for v in sorted(locked[name], key=Version.parse)}
+        name: {v: locked[name][v] for v in sorted(locked[name], key=_order)}
         for name in sorted(locked)
         if locked[name]
     }

@@ -20,6 +20,7 @@ from promptlib.repository.labels import LABELS_FILE, read_labels, valid_label
 from promptlib.repository.loader import EXTENSION, ModelResolver, TemplateFile, load_file
 from promptlib.repository.lockfile import LOCK_FILE, read_lock, write_lock
 from promptlib.repository.semver import Version
+from promptlib.templates.limits import current_limits
 from promptlib.templates.template import Template
 
 __all__ = ["CheckProblem", "Registry", "parse_ref"]
@@ -86,6 +87,8 @@ class Registry:
                 "'...' in pyproject.toml)"
             )
         self._resolver = ModelResolver(dict(models or {}), tuple(model_modules))
+        # Files load under the limits in force now (see promptlib.templates.use_limits).
+        self._limits = current_limits()
         self._files: dict[tuple[str, str], TemplateFile] = {}
 
     def __repr__(self) -> str:
@@ -129,12 +132,19 @@ class Registry:
         name, selector = parse_ref(ref)
         versions = self.versions(name)
         if selector is None or selector == LATEST:
-            released = [v for v in self.released(name) if not Version.parse(v).is_prerelease]
+            released = [v for v in self.released(name) if not _is_prerelease(v)]
             if not released:
                 raise TemplateError(
                     f"{name!r} has no released version yet, so {ref!r} cannot choose one. "
                     f"Pin a version ({name}@{versions[-1]}) or release it with "
                     "'promptlib lock'."
+                )
+            if released[-1] not in versions:
+                path = self.root / name / f"{released[-1]}{EXTENSION}"
+                raise TemplateError(
+                    f"{name}@{released[-1]} is the latest released version of {name!r}, but its "
+                    f"file {path} is gone. Released versions stay: restore it from version "
+                    f"control, or pin an existing version ({name}@{versions[-1]})."
                 )
             return name, released[-1]
         if selector in versions:
@@ -165,8 +175,12 @@ class Registry:
         """The loaded file of a reference (cached: each version loads once)."""
         key = self.resolve(ref)
         if key not in self._files:
-            path = self._paths()[key[0]][key[1]]
-            self._files[key] = load_file(path, self.root, self._resolver)
+            path = self._paths().get(key[0], {}).get(key[1])
+            if path is None:  # removed since resolving
+                raise TemplateError(
+                    f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
+                )
+            self._files[key] = load_file(path, self.root, self._resolver, self._limits)
         return self._files[key]
 
     def get(self, ref: str) -> Template[Any, Any]:
@@ -196,12 +210,18 @@ class Registry:
         points at a released version. An empty list means all is well.
         """
         problems, hashes = self._load_all()
-        locked = read_lock(self.root)
+        try:
+            locked = read_lock(self.root)
+        except TemplateError as exc:
+            return [*problems, CheckProblem("invalid", LOCK_FILE, str(exc))]
         problems += _compare_with_lock(hashes, locked, self.root)
         for name in sorted(hashes.keys() - locked.keys()):
             for version in sorted(hashes[name], key=_sort_key):
                 problems.append(_unreleased(name, version))
-        problems += self._label_problems(locked)
+        try:
+            problems += self._label_problems(locked)
+        except TemplateError as exc:
+            problems.append(CheckProblem("label", LABELS_FILE, str(exc)))
         return problems
 
     def lock(self) -> list[str]:
@@ -235,9 +255,18 @@ class Registry:
             for version, path in versions.items():
                 # Always from disk: a release check must see the files as they are now.
                 try:
-                    loaded = load_file(path, self.root, self._resolver)
+                    loaded = load_file(path, self.root, self._resolver, self._limits)
                 except TemplateError as exc:
                     problems.append(CheckProblem("invalid", f"{name}@{version}", str(exc)))
+                    continue
+                except Exception as exc:  # one broken file must not hide the others
+                    problems.append(
+                        CheckProblem(
+                            "invalid",
+                            f"{name}@{version}",
+                            f"{path}: could not be loaded: {type(exc).__name__}: {exc}",
+                        )
+                    )
                     continue
                 self._files[name, version] = loaded
                 hashes.setdefault(name, {})[version] = loaded.template.hash
@@ -316,11 +345,21 @@ def _is_version(text: str) -> bool:
     return True
 
 
-def _sort_key(version: str) -> Any:
+def _is_prerelease(version: str) -> bool:
     try:
-        return (0, Version.parse(version))
+        return Version.parse(version).is_prerelease
+    except ValueError:
+        return True  # not a version at all: never "latest"
+
+
+def _sort_key(version: str) -> Any:
+    # Semver precedence ignores build metadata; among versions equal but for it, the build
+    # metadata decides, as ASCII text, so that "latest" is always the same one.
+    try:
+        parsed = Version.parse(version)
     except ValueError:
         return (1, version)
+    return (0, parsed, parsed.build)
 
 
 def _next_patch(version: str) -> str:

@@ -11,8 +11,10 @@ __all__ = ["Version"]
 _SEMVER = re.compile(
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?",
+    re.ASCII,  # digits are 0-9 only: no fullwidth or other scripts' digits
 )
+_LONGEST = 256
 
 
 @total_ordering
@@ -33,7 +35,8 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version:
         """Parse ``text``; raise ``ValueError`` with the expected form if it is not semver."""
-        match = _SEMVER.fullmatch(text.strip()) if isinstance(text, str) else None
+        valid = isinstance(text, str) and len(text) <= _LONGEST
+        match = _SEMVER.fullmatch(text) if valid else None
         if not match:
             raise ValueError(
                 f"{text!r} is not a semantic version: use MAJOR.MINOR.PATCH, e.g. '1.0.0' "

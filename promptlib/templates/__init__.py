@@ -12,6 +12,7 @@ from promptlib.templates.blocks import (
 )
 from promptlib.templates.delimiters import Untrusted, delimit
 from promptlib.templates.fewshot import Example, FewShot
+from promptlib.templates.limits import Limits, use_limits
 from promptlib.templates.template import Template
 
 __all__ = [
@@ -23,9 +24,11 @@ __all__ = [
     "Example",
     "FewShot",
     "JsonOutput",
+    "Limits",
     "System",
     "Template",
     "Untrusted",
     "User",
     "delimit",
+    "use_limits",
 ]

@@ -148,6 +148,7 @@ class _TextBlock(Block):
             allow_untrusted=self.role != "system",
             env=ctx.env,
             includes=ctx.includes,
+            limits=ctx.limits,
         )
         ctx.used.update(compiled.variables)
         text = compiled.render({}) if compiled.is_static else compiled.render

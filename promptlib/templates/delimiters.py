@@ -8,25 +8,72 @@
 
 Inside the text, every ``<`` (or a look-alike such as ``＜``) that would start a tag of the
 same name — ``</ticket>``, ``< / TICKET >``, ``<ticket foo>`` — is replaced by its character
-reference (``&lt;``), so the block ends only where promptlib ends it. Everything else,
-fake ``system:`` lines and other tags included, is kept as it is: inside the block, it is
-data. The output is a pure function of the input, so prompt caches and hashes stay stable.
+reference (``&lt;``), so the block ends only where promptlib ends it. "The same name" is
+judged the way a reader (or a model) would: after folding compatibility forms (fullwidth,
+mathematical letters), look-alike letters from other scripts (Cyrillic ``с``, Greek ``τ``),
+case and accents, and ignoring invisible characters (zero-width, variation selectors, tag
+characters). Everything else, fake ``system:`` lines and other tags included, is kept as it
+is: inside the block, it is data. The output is a pure function of the input, so prompt
+caches and hashes stay stable.
 """
 
 from __future__ import annotations
 
 import re
+import typing
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from promptlib.errors import TemplateError
 
 __all__ = ["UNTRUSTED", "Untrusted", "delimit", "is_untrusted_annotation", "validate_tag"]
 
-# "<" and the characters a model may read as "<".
-_LESS_THAN = "<\uff1c\ufe64\u2039\u2329\u3008\u276c\u276e\u27e8"
-_INVISIBLE = r"\s\u00ad\u200b-\u200f\u2060\ufeff"
+# "<" and the characters a model may read as "<" (the ASCII one first).
+_LESS_THAN = (
+    "<\uff1c\ufe64\u2039\u2329\u3008\u276c\u276e\u27e8\u02c2\u1438\u227a\u29fc"
+    "\u226e\u16b2\u3031\u2d66"
+)
+# Unicode's default-ignorable code points: rendered as nothing, so read as nothing.
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# Letters (and slashes) of other scripts that look like Latin ones; compatibility forms
+# (fullwidth, mathematical, circled, ...) are folded by NFKD instead.
+_LOOKALIKES = {
+    "a": "аАαΑɑᴀᎪ",
+    "b": "вВβΒʙᏴь",
+    "c": "сСᴄᏟϲ",
+    "d": "ԁᴅᎠ",
+    "e": "еЕεΕᴇᎬ",
+    "g": "ɡցɢ",
+    "h": "нНһΗհʜᎻ",
+    "i": "іІιΙıɩɪӀᏆ",
+    "j": "јЈȷᴊ",
+    "k": "кКκΚᴋᏦ",
+    "l": "ӏʟ",
+    "m": "мМΜᴍᎷ",
+    "n": "ηΝոɴп",
+    "o": "оОοΟօᴏ",
+    "p": "рРρΡᴘᏢ",
+    "q": "ԛԚզ",
+    "r": "гʀ",
+    "s": "ѕЅꜱᏚ",
+    "t": "тТτΤᴛᎢ",
+    "u": "υսᴜ",
+    "v": "νᴠ",
+    "w": "ԝԜωᴡᏔш",
+    "x": "хХχΧ×",
+    "y": "уУγΥүҮʏ",
+    "z": "ΖᴢᏃ",
+    "/": "\u2215\u2044\u29f8\u2571\u27cb\u3033\u2cc6\u30ce\u4e3f",
+}
+_CONFUSABLES = str.maketrans(
+    {char: latin for latin, chars in _LOOKALIKES.items() for char in chars}
+)
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 
@@ -41,7 +88,24 @@ class _UntrustedMarker:
 
 UNTRUSTED = _UntrustedMarker()
 
-Untrusted = Annotated[str, UNTRUSTED]
+
+class _UntrustedType(typing._AnnotatedAlias, _root=True):  # type: ignore[name-defined,misc,call-arg]
+    # ``Annotated[str, UNTRUSTED]`` that refuses to be called: ``Untrusted("text")`` would
+    # return a plain str, so marking a value (rather than a field) would silently do nothing.
+    __doc__ = typing._AnnotatedAlias.__doc__  # type: ignore[attr-defined]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TemplateError(
+            "Untrusted marks an input field, not a value: Untrusted(...) would return plain "
+            "text that nothing treats as untrusted. Declare the field on the input model "
+            "('ticket: Untrusted') and pass the text as that input."
+        )
+
+
+if TYPE_CHECKING:
+    Untrusted = Annotated[str, UNTRUSTED]
+else:
+    Untrusted = _UntrustedType(str, (UNTRUSTED,))
 """An input field type for text that must not be trusted (user input, documents, tickets).
 
 Declare ``ticket: Untrusted`` (or ``documents: list[Untrusted]``) on the input model. The
@@ -71,23 +135,79 @@ def validate_tag(tag: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _forgery(tag: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Patterns for a forged tag start: one for "<" itself, one for its look-alikes.
+def _forgery(tag: str) -> re.Pattern[str]:
+    """The pattern of a forged tag start in ASCII text.
 
-    They are split so that the common one starts with a literal character, which the regex
-    engine finds with a fast scan; case is ignored only in the lookahead, for the same reason.
+    It starts with a literal character, which the regex engine finds with a fast scan; case
+    is ignored only in the lookahead, for the same reason.
     """
-    gap = f"[{_INVISIBLE}]*"
-    rest = rf"(?=(?i:{gap}/?{gap}{re.escape(tag)})(?![A-Za-z0-9_]))"
-    return re.compile("<" + rest), re.compile(f"[{_LESS_THAN[1:]}]" + rest)
+    gap = r"\s*"
+    return re.compile(rf"<(?=(?i:{gap}/?{gap}{re.escape(tag)})(?![A-Za-z0-9_]))")
+
+
+@lru_cache(maxsize=8192)
+def fold(char: str) -> str:
+    """What a reader takes ``char`` for: compatibility form, script look-alike, case and
+    accents folded; ``""`` for a character rendered as nothing."""
+    if _IGNORABLE.match(char):
+        return ""
+    out = []
+    for part in unicodedata.normalize("NFKD", char):
+        if not (unicodedata.combining(part) or _IGNORABLE.match(part)):
+            out.append(part.translate(_CONFUSABLES))
+    return "".join(out).casefold()
+
+
+_NAME_CHARACTER = re.compile(r"[a-z0-9_]")
+
+
+def _starts_tag(text: str, start: int, tag: str) -> bool:
+    """Whether a reader would take ``text[start]`` (a "<") as opening ``<tag`` or ``</tag``.
+
+    The text after it is folded one character at a time (a character may fold to several,
+    or to none) and read only as far as it could still spell the tag: space, then an
+    optional "/", space, then the name.
+    """
+    end = len(text)
+    position = start + 1
+    name = ""
+    in_name = slashed = False
+    while position < end and len(name) <= len(tag):
+        for char in fold(text[position]):
+            if not in_name:
+                if char.isspace():
+                    continue
+                if char == "/" and not slashed:
+                    slashed = True
+                    continue
+                in_name = True
+            name += char
+        position += 1
+        if not (tag.startswith(name) or name.startswith(tag)):
+            return False
+    return name.startswith(tag) and not _NAME_CHARACTER.match(name[len(tag) :])
+
+
+_CANDIDATE = re.compile(f"[{_LESS_THAN}]")
 
 
 def _neutralize(text: str, tag: str) -> str:
-    plain, lookalike = _forgery(tag)
-    text = plain.sub("&lt;", text)
-    if not text.isascii() and any(char in text for char in _LESS_THAN[1:]):
-        text = lookalike.sub(lambda m: f"&#x{ord(m.group()):X};", text)
-    return text
+    if text.isascii():
+        return _forgery(tag).sub("&lt;", text)
+    # Fold only where a "<" or a look-alike stands: rare, and what it starts is short.
+    folded_tag = tag.casefold()
+    pieces: list[str] = []
+    last = 0
+    for match in _CANDIDATE.finditer(text):
+        index = match.start()
+        if _starts_tag(text, index, folded_tag):
+            char = text[index]
+            pieces += (text[last:index], "&lt;" if char == "<" else f"&#x{ord(char):X};")
+            last = index + 1
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def delimit(value: object, tag: str = "context") -> str:

@@ -32,22 +32,46 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
+from promptlib.templates.limits import DEFAULT_LIMITS, LimitExceeded, Limits, enter, leave
+from promptlib.templates.sandbox import BoundedEnvironment, finalize
 
-__all__ = ["JinjaText", "Origin", "compile_text", "environment", "make_environment"]
+__all__ = [
+    "RESERVED_NAMES",
+    "JinjaText",
+    "Origin",
+    "compile_text",
+    "environment",
+    "make_environment",
+]
 
 # Globals a prompt has no use for are removed to keep the sandbox's surface small.
 _KEPT_GLOBALS = ("range", "dict", "namespace")
 _DELIMIT_FILTER = "delimit"
 
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {
+        # Jinja's default globals (some removed here, but names a reader knows as Jinja's)
+        "range", "dict", "namespace", "lipsum", "cycler", "joiner",
+        # names Jinja binds itself inside templates, loops, macros and call blocks
+        "self", "loop", "caller", "varargs", "kwargs", "super", "context", "environment",
+        # literals and operators of the expression language
+        "true", "false", "none", "True", "False", "None",
+        "and", "or", "not", "in", "is", "if", "else", "elif", "recursive", "with", "without",
+    }
+)  # fmt: skip
+"""Names an input may not have: in a template they mean something else than the input."""
+
 
 def _tojson(value: Any, indent: int | None = None) -> str:
     # Jinja's own tojson escapes <, > and & for HTML; a prompt wants the JSON as it is.
+    if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 16):
+        raise TemplateError(f"tojson(indent={indent!r}): use a whole number from 0 to 16")
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
 def make_environment(loader: BaseLoader | None = None) -> SandboxedEnvironment:
-    """A sandboxed, strict environment; ``loader`` serves ``{% include %}`` (files only)."""
-    env = SandboxedEnvironment(
+    """A sandboxed, strict, bounded environment; ``loader`` serves ``{% include %}``."""
+    env = BoundedEnvironment(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=False,
@@ -55,10 +79,12 @@ def make_environment(loader: BaseLoader | None = None) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
+        finalize=finalize,
     )
     env.globals = {k: env.globals[k] for k in _KEPT_GLOBALS}
     env.filters[_DELIMIT_FILTER] = delimit
     env.filters["tojson"] = _tojson
+    env.guard_filters()
     return env
 
 
@@ -117,6 +143,8 @@ class JinjaText:
     _template: JinjaTemplate
     # For text that only interpolates plain variables: the literal pieces around them.
     _interpolation: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    _limits: Limits = DEFAULT_LIMITS
+    _max_chars: int = DEFAULT_LIMITS.output_chars  # _limits.output_chars, for the fast path
 
     @property
     def is_static(self) -> bool:
@@ -124,7 +152,10 @@ class JinjaText:
         return not self.variables
 
     def render(self, values: Mapping[str, Any]) -> str:
-        """Render with ``values``; Jinja failures become promptlib errors naming the line."""
+        """Render with ``values``; Jinja failures become promptlib errors naming the line.
+
+        The render runs under the text's :class:`~promptlib.templates.limits.Limits`.
+        """
         if self._interpolation is not None:
             # Same output as Jinja (which prints str(value)), without building a context.
             # A missing name falls through to Jinja, which reports it properly.
@@ -136,9 +167,13 @@ class JinjaText:
             except KeyError:
                 pass
             else:
-                return "".join(parts)
+                text = "".join(parts)
+                if len(text) > self._max_chars:
+                    raise self.origin.error(_too_long(self._limits), None, TemplateSecurityError)
+                return text
+        token = enter(self._limits)
         try:
-            return self._template.render(values)
+            return self._render(values)
         except SecurityError as exc:
             raise self.origin.error(
                 f"the sandbox refused: {exc}. Templates may not reach Python internals.",
@@ -152,12 +187,56 @@ class JinjaText:
                 _template_line(exc),
                 TemplateRenderError,
             ) from exc
-        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        except TemplateError as exc:
+            cls = TemplateSecurityError if isinstance(exc, LimitExceeded) else type(exc)
+            if exc.template is not None and not isinstance(exc, LimitExceeded):
+                raise
+            raise self.origin.error(exc.reason, _template_line(exc), cls) from exc
+        except RecursionError as exc:
+            raise self.origin.error(
+                "the text nests or recurses too deeply (a macro calling itself?); make it "
+                "shallower",
+                _template_line(exc),
+                TemplateSecurityError,
+            ) from exc
+        except MemoryError as exc:
+            raise self.origin.error(
+                "rendering ran out of memory. Build less text, or lower Limits(output_chars=...).",
+                _template_line(exc),
+                TemplateSecurityError,
+            ) from exc
+        except Exception as exc:  # TypeError, ValueError, Jinja's own, ...: the text failed
             raise self.origin.error(
                 f"rendering failed: {type(exc).__name__}: {exc}",
                 _template_line(exc),
                 TemplateRenderError,
             ) from exc
+        finally:
+            leave(token)
+
+    def _render(self, values: Mapping[str, Any]) -> str:
+        # Jinja's render, with the output counted as it is produced.
+        template = self._template
+        limit = self._limits.output_chars
+        try:
+            parts: list[str] = []
+            size = 0
+            for part in template.root_render_func(template.new_context(dict(values))):
+                size += len(part)
+                if size > limit:
+                    raise LimitExceeded(_too_long(self._limits))
+                parts.append(part)
+            return "".join(parts)
+        except Exception:
+            template.environment.handle_exception()  # rewrites the traceback to template lines
+            raise  # pragma: no cover - handle_exception always raises
+
+
+def _too_long(limits: Limits) -> str:
+    return (
+        f"the text renders to more than {limits.output_chars:,} characters. Render less, or "
+        "raise Limits(output_chars=...)."
+    )
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -181,6 +260,7 @@ def compile_text(
     extra_names: Collection[str] = (),
     env: SandboxedEnvironment | None = None,
     includes: dict[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> JinjaText:
     """Parse, check and compile template text.
 
@@ -193,6 +273,7 @@ def compile_text(
         extra_names: further names the text may read (e.g. a few-shot example's fields).
         env: the environment; one with a loader allows ``{% include %}``.
         includes: filled with the source of every partial the text includes, by name.
+        limits: the bounds its renders run under (and its expansion of includes).
 
     Raises:
         TemplateError: bad syntax, an undeclared variable, untrusted input misused, or an
@@ -200,20 +281,31 @@ def compile_text(
         TemplateSecurityError: access to a private attribute, or an include outside the root.
     """
     env = env or environment()
-    checks = _Checks(set(declared), set(extra_names), set(untrusted), allow_untrusted)
-    tree = _parse(env, source, origin)
-    variables = checks.run(tree, origin)
-    included: dict[str, str] = {}
-    for name, line in _included_variables(tree, env, origin, checks, (), included).items():
-        variables.setdefault(name, line)
+    checks = _Checks(set(declared), set(extra_names), set(untrusted), allow_untrusted, env)
+    try:
+        tree = _parse(env, source, origin)
+        variables = checks.run(tree, origin)
+        partials = _Partials(env, checks, limits)
+        for name, line in partials.variables(tree, origin, ()).items():
+            variables.setdefault(name, line)
+        compiled = _compile(env, tree, origin)
+    except RecursionError as exc:
+        raise origin.error(
+            "the text nests too deeply (brackets, blocks or includes inside one another); "
+            "flatten it",
+            None,
+            TemplateSecurityError,
+        ) from exc
     if includes is not None:
-        includes.update(included)
+        includes.update(partials.sources)
     return JinjaText(
         source=source,
         variables={k: v for k, v in variables.items() if k in checks.declared},
         origin=origin,
-        _template=env.from_string(tree),
+        _template=compiled,
         _interpolation=_plain_interpolation(tree),
+        _limits=limits,
+        _max_chars=limits.output_chars,
     )
 
 
@@ -224,16 +316,32 @@ def _parse(env: SandboxedEnvironment, source: str, origin: Origin) -> nodes.Temp
         raise origin.error(f"syntax error: {exc.message}", exc.lineno) from exc
 
 
+def _compile(env: SandboxedEnvironment, tree: nodes.Template, origin: Origin) -> JinjaTemplate:
+    try:
+        return env.from_string(tree)
+    except TemplateSyntaxError as exc:  # also Jinja's assertion errors
+        raise origin.error(f"invalid template: {exc.message}", exc.lineno) from exc
+    except (SyntaxError, MemoryError) as exc:  # Python's compiler gave up on the nesting
+        raise origin.error(
+            f"the text is too complex to compile ({type(exc).__name__}); flatten it",
+            None,
+            TemplateSecurityError,
+        ) from exc
+
+
 @dataclass(frozen=True)
 class _Checks:
     declared: set[str]
     extra: set[str]
     untrusted: set[str]
     allow_untrusted: bool
+    env: SandboxedEnvironment
 
     def run(self, tree: nodes.Template, origin: Origin) -> dict[str, int]:
         """Check one parsed text; return the variables it reads, with their first lines."""
         _check_private_access(tree, origin)
+        _check_known_filters_and_tests(tree, origin, self.env)
+        _check_delimit_printed(tree, origin)
         variables = _read_variables(tree)
         for name, line in variables.items():
             if name not in self.declared and name not in self.extra:
@@ -243,60 +351,103 @@ class _Checks:
         return variables
 
 
-def _included_variables(
-    tree: nodes.Template,
-    env: SandboxedEnvironment,
-    origin: Origin,
-    checks: _Checks,
-    stack: tuple[str, ...],
-    included: dict[str, str],
-) -> dict[str, int]:
-    """Check every partial ``tree`` includes, recursively; return the variables they read."""
-    variables: dict[str, int] = {}
-    for node in _walk(tree):
-        if isinstance(node, (nodes.Extends, nodes.Import, nodes.FromImport)):
-            raise origin.error(
-                "only {% include %} is supported for sharing text between templates; "
-                "{% extends %} and {% import %} are not",
-                node.lineno,
-            )
-        if not isinstance(node, nodes.Include):
-            continue
+class _Partials:
+    """The partials a text includes, each checked once, their expansions counted."""
+
+    def __init__(self, env: SandboxedEnvironment, checks: _Checks, limits: Limits) -> None:
+        self.env = env
+        self.checks = checks
+        self.limits = limits
+        self.sources: dict[str, str] = {}
+        # name -> (variables it and its partials read, includes it expands to, uses delimit)
+        self._done: dict[str, tuple[dict[str, int], int, bool]] = {}
+
+    def variables(
+        self, tree: nodes.Template, origin: Origin, stack: tuple[str, ...]
+    ) -> dict[str, int]:
+        """Check every partial ``tree`` includes, recursively; the variables they read."""
+        return self._scan(tree, origin, stack)[0]
+
+    def _scan(
+        self, tree: nodes.Template, origin: Origin, stack: tuple[str, ...]
+    ) -> tuple[dict[str, int], int, bool]:
+        variables: dict[str, int] = {}
+        count = 0
+        delimits = False
+        captured = _captured_includes(tree)
+        for node in _walk(tree):
+            if isinstance(node, (nodes.Extends, nodes.Import, nodes.FromImport)):
+                raise origin.error(
+                    "only {% include %} is supported for sharing text between templates; "
+                    "{% extends %} and {% import %} are not",
+                    node.lineno,
+                )
+            if isinstance(node, nodes.Filter) and node.name == _DELIMIT_FILTER:
+                delimits = True
+            if not isinstance(node, nodes.Include):
+                continue
+            name = self._name(node, origin, stack)
+            if name not in self._done:
+                self._done[name] = self._load(name, node, origin, stack)
+            found, expansions, uses_delimit = self._done[name]
+            if uses_delimit and id(node) in captured:
+                raise origin.error(_DELIMIT_CAPTURED, node.lineno)
+            delimits = delimits or uses_delimit
+            count += 1 + expansions
+            if count > self.limits.includes:
+                raise origin.error(
+                    f"the includes expand to more than {self.limits.includes} partials "
+                    "(partials including others several times). Include less, or raise "
+                    "Limits(includes=...).",
+                    node.lineno,
+                    TemplateSecurityError,
+                )
+            for var, line in found.items():
+                variables.setdefault(var, line)
+        return variables, count, delimits
+
+    def _name(self, node: nodes.Include, origin: Origin, stack: tuple[str, ...]) -> str:
         if not isinstance(node.template, nodes.Const) or not isinstance(node.template.value, str):
             raise origin.error(
                 "an include must name its partial with a literal string, e.g. "
                 "{% include 'partials/tone.j2' %}, so it can be checked before rendering",
                 node.lineno,
             )
-        name = node.template.value
+        name: str = node.template.value
         if name in stack:
             cycle = " -> ".join((*stack, name))
             raise origin.error(
                 f"include cycle: {cycle}. Remove one of these includes.", node.lineno
             )
-        if env.loader is None:
+        if self.env.loader is None:
             raise origin.error(
                 f"{{% include {name!r} %}} needs a templates root: load the template with a "
                 "Registry, or compose blocks in Python instead",
                 node.lineno,
             )
+        return name
+
+    def _load(
+        self, name: str, node: nodes.Include, origin: Origin, stack: tuple[str, ...]
+    ) -> tuple[dict[str, int], int, bool]:
+        assert self.env.loader is not None
         try:
-            source, filename, _ = env.loader.get_source(env, name)
+            source, filename, _ = self.env.loader.get_source(self.env, name)
         except TemplateNotFound as exc:
             raise origin.error(
                 f"included partial {name!r} does not exist under the templates root", node.lineno
             ) from exc
         except TemplateError as exc:
-            raise origin.error(exc.reason, node.lineno, type(exc)) from exc
+            reason = exc.reason if name in exc.reason else f"partial {name!r}: {exc.reason}"
+            raise origin.error(reason, node.lineno, type(exc)) from exc
         partial_origin = Origin(origin.template, f"partial {name}", filename or name)
-        partial = _parse(env, source, partial_origin)
-        included[name] = source
-        for var, line in checks.run(partial, partial_origin).items():
-            variables.setdefault(var, line)
-        nested = _included_variables(partial, env, partial_origin, checks, (*stack, name), included)
+        partial = _parse(self.env, source, partial_origin)
+        self.sources[name] = source
+        variables = self.checks.run(partial, partial_origin)
+        nested, count, delimits = self._scan(partial, partial_origin, (*stack, name))
         for var, line in nested.items():
             variables.setdefault(var, line)
-    return variables
+        return variables, count, delimits
 
 
 def _plain_interpolation(tree: nodes.Template) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -353,6 +504,90 @@ def _check_private_access(tree: nodes.Template, origin: Origin) -> None:
                 node.lineno,
                 TemplateSecurityError,
             )
+
+
+def _check_known_filters_and_tests(
+    tree: nodes.Template, origin: Origin, env: SandboxedEnvironment
+) -> None:
+    # Jinja defers unknown names inside {% if %} to render time: every branch is checked here.
+    for node in _walk(tree):
+        if isinstance(node, nodes.Filter):
+            kind, name, known = "filter", node.name, env.filters
+        elif isinstance(node, nodes.Test):
+            kind, name, known = "test", node.name, env.tests
+        else:
+            continue
+        if name not in known:
+            public = [k for k in known if not k.startswith("_")]
+            hint = difflib.get_close_matches(name, public, n=1)
+            fix = f"did you mean {hint[0]!r}? " if hint else ""
+            others = (
+                "Jinja's built-in filters, delimit or tojson"
+                if kind == "filter"
+                else ("Jinja's built-in tests")
+            )
+            raise origin.error(
+                f"there is no {kind} named {name!r}; {fix}Use one of {others}.", node.lineno
+            )
+
+
+_DELIMIT_CAPTURED = (
+    "a delimited value must be printed as it is, e.g. {{ ticket | delimit('ticket') }}: "
+    "slicing it, calling its methods, filtering or formatting it further, keeping it with "
+    "{% set %}, or printing it inside a macro, a call block, a {% set %} block or a filter "
+    "block (including a partial that delimits) could remove or change its delimiters"
+)
+# Statements whose output becomes a value the text can then change.
+_CAPTURING = (nodes.Macro, nodes.CallBlock, nodes.AssignBlock, nodes.Block)
+
+
+def _check_delimit_printed(tree: nodes.Template, origin: Origin) -> None:
+    """Refuse a ``delimit`` whose result is anything but printed (and not captured)."""
+
+    def visit(node: nodes.Node, printing: bool, captured: bool) -> None:
+        if isinstance(node, nodes.Filter) and node.name == _DELIMIT_FILTER:
+            if not printing or captured:
+                raise origin.error(_DELIMIT_CAPTURED, node.lineno)
+            printing = False
+        elif isinstance(node, nodes.FilterBlock):
+            delimits = node.filter.name == _DELIMIT_FILTER
+            if delimits and captured:
+                raise origin.error(_DELIMIT_CAPTURED, node.lineno)
+            for child in (*node.filter.args, *node.filter.kwargs):
+                visit(child, False, captured)
+            for child in node.body:
+                visit(child, False, captured or not delimits)
+            return
+        elif isinstance(node, _CAPTURING):
+            captured = True
+        if isinstance(node, nodes.CondExpr):
+            visit(node.test, False, captured)
+            for branch in (node.expr1, node.expr2):
+                if branch is not None:
+                    visit(branch, printing, captured)
+            return
+        keep = isinstance(node, (nodes.Output, nodes.Concat, nodes.Add))
+        for child in node.iter_child_nodes():
+            visit(child, keep and (printing or isinstance(node, nodes.Output)), captured)
+
+    visit(tree, False, False)
+
+
+def _captured_includes(tree: nodes.Template) -> set[int]:
+    """``id()`` of the includes whose output a macro, call or set block captures."""
+    found: set[int] = set()
+
+    def visit(node: nodes.Node, captured: bool) -> None:
+        if isinstance(node, nodes.Include) and captured:
+            found.add(id(node))
+        captured = captured or isinstance(node, _CAPTURING)
+        if isinstance(node, nodes.FilterBlock) and node.filter.name != _DELIMIT_FILTER:
+            captured = True
+        for child in node.iter_child_nodes():
+            visit(child, captured)
+
+    visit(tree, False)
+    return found
 
 
 def _read_variables(tree: nodes.Template) -> dict[str, int]:

@@ -151,8 +151,8 @@ class FewShot(Block, Generic[InT, OutT]):
         }
 
     def _segments(self, ctx: BuildContext, origin: Origin) -> list[Segment]:
-        format_in = self._formatter(self.input_format, "input", origin, _default_input)
-        format_out = self._formatter(self.output_format, "output", origin, _default_output)
+        format_in = self._formatter(self.input_format, "input", origin, ctx, _default_input)
+        format_out = self._formatter(self.output_format, "output", origin, ctx, _default_output)
         segments: list[Segment] = []
         if self.style == "inline" and self.heading:
             segments.append(Segment(self.role, self.kind, "heading", self.heading.strip()))
@@ -184,6 +184,7 @@ class FewShot(Block, Generic[InT, OutT]):
         spec: Formatter | None,
         side: str,
         origin: Origin,
+        ctx: BuildContext,
         default: Callable[[Any], str],
     ) -> Callable[[Any, Origin], str]:
         if spec is None:
@@ -206,6 +207,7 @@ class FewShot(Block, Generic[InT, OutT]):
             Origin(origin.template, f"{origin.block} {side}_format", origin.file),
             declared=(),
             extra_names=names,
+            limits=ctx.limits,
         )
 
         def render(value: Any, where: Origin) -> str:

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from promptlib._validation import problems
 from promptlib.errors import InputError, TemplateError
 from promptlib.templates.delimiters import is_untrusted_annotation
+from promptlib.templates.environment import RESERVED_NAMES
+from promptlib.templates.input_values import ValueProblems, check_values
+from promptlib.templates.limits import Limits
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -47,6 +50,7 @@ class InputSchema(Generic[ModelT]):
     model: type[ModelT]
     fields: frozenset[str]
     untrusted: frozenset[str]
+    allow_inf_nan: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, model: type[ModelT], template: str) -> InputSchema[ModelT]:
@@ -59,12 +63,39 @@ class InputSchema(Generic[ModelT]):
                 template=template,
             )
         fields = model.model_fields
+        for name in fields:
+            if name in RESERVED_NAMES:
+                raise TemplateError(
+                    f"input {name!r} of {model.__name__} has a name that means something else "
+                    f"in a template ({name!r} is Jinja's), so the text could never read the "
+                    f"input. Rename the field (e.g. {name + '_'!r}, or one that says what it "
+                    "holds).",
+                    template=template,
+                )
         untrusted = frozenset(
             name
             for name, info in fields.items()
             if is_untrusted_annotation(info.annotation, info.metadata)
         )
-        return cls(model=model, fields=frozenset(fields), untrusted=untrusted)
+        everywhere = model.model_config.get("allow_inf_nan") is True
+        allow_inf_nan = frozenset(
+            name
+            for name, info in fields.items()
+            if everywhere or any(getattr(m, "allow_inf_nan", None) is True for m in info.metadata)
+        )
+        return cls(model, frozenset(fields), untrusted, allow_inf_nan)
+
+    def values(self, validated: ModelT, template: str, limits: Limits) -> Mapping[str, Any]:
+        """The validated inputs as the text reads them, checked beyond their types.
+
+        Raises:
+            InputError: a value a prompt cannot carry (a lone surrogate, an integer too large
+                to print, NaN, a non-text key, an unsortable set), naming the field.
+        """
+        try:
+            return check_values(validated.__dict__, limits, self.allow_inf_nan)
+        except ValueProblems as exc:
+            raise _input_error(template, exc.problems, self.fields) from None
 
     def validate(self, values: Mapping[str, Any], template: str) -> ModelT:
         """Validate keyword inputs into the model, or raise :class:`InputError` naming fields."""
@@ -80,6 +111,42 @@ class InputSchema(Generic[ModelT]):
             return self.model.model_validate(values)
         except ValidationError as exc:
             raise _input_error(template, problems(exc, "(inputs)"), self.fields) from exc
+
+    def as_json(
+        self, validated: ModelT, values: Mapping[str, Any], template: str
+    ) -> dict[str, Any]:
+        """The inputs as JSON data (``prompt.meta.inputs``), sets as the sorted lists rendered.
+
+        Raises:
+            InputError: a value JSON cannot hold (undecodable bytes, an object of unknown
+                type), naming the field.
+        """
+        try:
+            dumped = validated.model_dump(mode="json")
+            if values is not validated.__dict__:  # sets became sorted lists: record those
+                from pydantic_core import to_jsonable_python
+
+                for name, value in values.items():
+                    if value is not validated.__dict__[name]:
+                        dumped[name] = to_jsonable_python(value)
+        except (ValueError, TypeError):  # pydantic's serialization errors are ValueErrors
+            from pydantic_core import to_jsonable_python
+
+            problems = []
+            for name, value in values.items():
+                try:
+                    to_jsonable_python(value)
+                except (ValueError, TypeError) as exc:
+                    problems.append(
+                        (
+                            name,
+                            f"cannot be recorded as JSON ({type(value).__name__}: {exc}). Pass "
+                            "text, numbers, lists, mappings or models of them.",
+                        )
+                    )
+            errors = problems or [("(inputs)", "cannot be recorded as JSON")]
+            raise _input_error(template, errors, self.fields) from None
+        return dumped
 
     def check_instance(self, inputs: object, template: str) -> ModelT:
         if isinstance(inputs, self.model):

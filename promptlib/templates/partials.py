@@ -16,6 +16,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptlib.errors import TemplateSecurityError
 from promptlib.templates.environment import make_environment
+from promptlib.templates.limits import current_limits
+from promptlib.templates.textfile import read_text_file
 
 __all__ = ["RootLoader", "partials_environment", "resolve_inside"]
 
@@ -42,7 +44,7 @@ def resolve_inside(root: Path, name: str) -> Path:
             f"include {name!r} resolves to {real}, outside the templates root {root} "
             "(through a symbolic link); partials must live inside the root"
         )
-    if not real.is_file():
+    if not real.exists():
         raise TemplateNotFound(name)
     return real
 
@@ -57,8 +59,9 @@ class RootLoader(BaseLoader):
         self, environment: Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         path = resolve_inside(self.root, template)
+        text = read_text_file(path, current_limits().file_bytes)
         mtime = path.stat().st_mtime
-        return path.read_text(encoding="utf-8"), str(path), lambda: path.stat().st_mtime == mtime
+        return text, str(path), lambda: path.stat().st_mtime == mtime
 
 
 @lru_cache(maxsize=32)

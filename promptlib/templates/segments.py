@@ -12,6 +12,7 @@ from promptlib.messages import ImagePart, Role
 from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.templates.environment import Origin
 from promptlib.templates.inputs import InputSchema
+from promptlib.templates.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["BuildContext", "ImageSource", "Segment", "TextSource"]
 
@@ -52,6 +53,7 @@ class BuildContext:
     reasoning: ReasoningSpec | None
     file: str | None = None
     env: SandboxedEnvironment | None = None
+    limits: Limits = DEFAULT_LIMITS
     used: set[str] = field(default_factory=set)
     includes: dict[str, str] = field(default_factory=dict)
 

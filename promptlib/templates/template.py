@@ -30,6 +30,7 @@ from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.params import Params, check_params
 from promptlib.templates.blocks import Block, Blocks, ChainOfThought
 from promptlib.templates.inputs import InputSchema, no_inputs
+from promptlib.templates.limits import current_limits
 from promptlib.templates.partials import partials_environment
 from promptlib.templates.segments import BuildContext, Segment
 
@@ -176,6 +177,8 @@ class Template(Generic[InputT, OutputT]):
         self.model = model
         self.params: Mapping[str, Any] = MappingProxyType(check_params(params, self.label))
         self.source = source
+        # The bounds its definition and renders run under: those in force where it is defined.
+        self.limits = current_limits()
         self.input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
         self.output_model, self.output = _output(output, self.label)
         self.blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
@@ -189,6 +192,7 @@ class Template(Generic[InputT, OutputT]):
             reasoning=self.reasoning,
             file=source,
             env=partials_environment(partials) if partials is not None else None,
+            limits=self.limits,
         )
         segments = [
             segment
@@ -199,7 +203,7 @@ class Template(Generic[InputT, OutputT]):
         self.includes: Mapping[str, str] = MappingProxyType(dict(sorted(ctx.includes.items())))
         self._check_unused(unused_inputs)
         self._steps = _plan(segments)
-        self.hash = content_hash(self._spec())
+        self.hash = _hash(self._spec(), self.label)
 
     @property
     def inputs(self) -> type[InputT]:
@@ -241,7 +245,7 @@ class Template(Generic[InputT, OutputT]):
         so that released hashes survive pydantic upgrades."""
         spec = self._spec()
         spec["inputs"] = declared
-        self.hash = content_hash(spec)
+        self.hash = _hash(spec, self.label)
 
     @overload
     def render(self, inputs: InputT, /) -> Prompt[OutputT]: ...
@@ -267,7 +271,8 @@ class Template(Generic[InputT, OutputT]):
             )
         else:
             validated = self.input_schema.check_instance(inputs, self.label)
-        messages, sections = self._render_messages(validated.__dict__)
+        checked = self.input_schema.values(validated, self.label, self.limits)
+        messages, sections = self._render_messages(checked)
         return assemble(
             Prompt,
             messages=messages,
@@ -281,7 +286,7 @@ class Template(Generic[InputT, OutputT]):
                 version=self.version,
                 template_hash=self.hash,
                 source=self.source,
-                inputs=MappingProxyType(validated.model_dump(mode="json")),
+                inputs=MappingProxyType(self.input_schema.as_json(validated, checked, self.label)),
             ),
             sections=sections,
             output_model=self.output_model,
@@ -307,6 +312,18 @@ class Template(Generic[InputT, OutputT]):
                 messages.append(message)
                 sections.extend(spans)
         return tuple(messages), tuple(sections)
+
+
+def _hash(spec: dict[str, Any], label: str) -> str:
+    try:
+        return content_hash(spec)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise TemplateError(
+            f"the template contains a lone surrogate {bad!a}, which is not valid Unicode text "
+            "and could not be sent; remove it or decode the text with errors='replace'",
+            template=label,
+        ) from exc
 
 
 def _output(
