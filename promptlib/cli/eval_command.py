@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promptlib.cli.config import templates_root
+from promptlib.cli.terminal import terminal_safe
 from promptlib.errors import ConfigurationError
 
 __all__ = ["add_eval_commands", "cmd_eval"]
@@ -262,7 +263,8 @@ def _show(store: Any, args: argparse.Namespace) -> int:
                 f"{n}={_score(v.get('value'))}" for n, v in sorted(row.scores.items())
             )
             outcome = row.error or scores
-            out.write(f"{row.variant}  {row.model}  {row.case_id}#{row.repeat}  {outcome}\n")
+            line = f"{row.variant}  {row.model}  {row.case_id}#{row.repeat}  {outcome}\n"
+            out.write(terminal_safe(line) if out.isatty() else line)
     return 0
 
 

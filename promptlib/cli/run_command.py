@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from promptlib.cli.config import catalog_file, templates_root
+from promptlib.cli.terminal import terminal_safe
 from promptlib.cli.variables import parse_variables
 from promptlib.errors import ConfigurationError
 from promptlib.providers.registry import get_provider
@@ -64,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "request_id": completion.request_id,
             "finish_reason": completion.finish_reason,
         }
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        _write(json.dumps(data, indent=2, ensure_ascii=False) + "\n", json_text=True)
         return 0
     output = completion.output
     shown = (
@@ -74,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     usage = completion.usage
     price = f"${cost.total}" if cost.total is not None else "unknown"
-    sys.stdout.write(
+    _write(
         f"{shown}\n\n"
         f"{completion.template}@{completion.version} on {completion.provider}:{completion.model}: "
         f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached), "
@@ -82,3 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{completion.attempts} attempt(s), request {completion.request_id or '-'}\n"
     )
     return 0
+
+
+def _write(text: str, *, json_text: bool = False) -> None:
+    # A model's reply may carry escape sequences; a terminal must show them, not act on them.
+    sys.stdout.write(terminal_safe(text, json_text=json_text) if sys.stdout.isatty() else text)

@@ -32,6 +32,7 @@ def test_list():
     names = [t["name"] for t in data["templates"]]
     assert names == [
         "claim-decision",
+        "insurance-triage",
         "sentiment",
         "support-reply",
         "ticket-extraction",
@@ -125,7 +126,7 @@ def test_check_lock_and_an_edited_release(tmp_path):
     root = tmp_path / "templates"
     shutil.copytree(SHIPPED, root)
     assert run("--templates", str(root), "check").stdout == (
-        "ok: 6 template versions, all released and unchanged\n"
+        "ok: 8 template versions, all released and unchanged\n"
     )
     released = root / "sentiment" / "1.0.0.prompt"
     released.write_text(released.read_text().replace("exactly one word", "one word"))

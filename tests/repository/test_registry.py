@@ -20,6 +20,7 @@ def test_names_versions_and_labels():
     registry = Registry(SHIPPED)
     assert registry.names() == [
         "claim-decision",
+        "insurance-triage",
         "sentiment",
         "support-reply",
         "ticket-extraction",
