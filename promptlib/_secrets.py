@@ -22,6 +22,7 @@ _SHAPES = (
     # Provider keys: sk-..., sk-proj-..., sk-ant-api03-..., and the like.
     (re.compile(r"\b(sk-(?:ant-|proj-|svcacct-|admin-)?)[A-Za-z0-9_\-]{8,}"), r"\1" + REDACTED),
     (re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)\b(basic\s+)[A-Za-z0-9+/=_\-]{6,}"), r"\1" + REDACTED),
     (re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",;]+"), r"\1" + REDACTED),
     (
         re.compile(

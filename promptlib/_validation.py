@@ -82,6 +82,29 @@ def remote_refs(schema: Any) -> list[str]:
     return found
 
 
+# JSON nesting (objects and arrays) an output schema may have; checking deeper schemas
+# recursively would exhaust the stack, and no model answers such a structure well.
+MAX_SCHEMA_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_SCHEMA_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] | None:
     """Why ``schema`` cannot serve as an output schema, and where in it; ``None`` if it can.
 
@@ -90,8 +113,17 @@ def schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] 
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
+    depth = _depth(schema)
+    if depth > MAX_SCHEMA_DEPTH:
+        return (
+            f"nests {depth} levels deep, more than the {MAX_SCHEMA_DEPTH} an output schema "
+            "may: flatten it, or move parts under '$defs'",
+            (),
+        )
     try:
         Draft202012Validator.check_schema(schema)
+    except RecursionError:
+        return "nests too deeply to be checked: flatten it, or move parts under '$defs'", ()
     except SchemaError as exc:
         path = tuple(exc.absolute_path)
         at = f" at {'/'.join(map(str, path))}" if path else ""

@@ -12,6 +12,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   ├── PromptFormatError       a serialized Prompt could not be read back
     │   ├── BudgetExceededError     a prompt cannot be fitted into its token budget
     │   ├── RequestsBlockedError    a test tried to reach a real provider (see promptlib.testing)
+    │   ├── StreamStateError        a stream was asked for its completion early, or read twice
     │   └── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
     │       └── AuthenticationError     the provider refused the API key (401/403) or none is set
     ├── ProviderError               the provider failed; carries provider, status, request id
@@ -19,7 +20,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   │   └── QuotaExceededError  429 insufficient_quota: out of credit (never retried)
     │   ├── ProviderUnavailableError    5xx, or Anthropic 529 overloaded (retried)
     │   ├── ProviderTimeoutError    the request timed out (retried)
-    │   ├── ProviderConnectionError the connection failed, or a stream ended early (retried)
+    │   ├── ProviderConnectionError the connection failed (retried), or a stream ended early
     │   └── RequestRejectedError    400, 404, 413, 422: the provider refused the request as sent
     │       └── UnsupportedFeatureError  the server does not support what was asked (a mode)
     └── ModelOutputError            the model's reply does not have the expected form
@@ -58,6 +59,7 @@ __all__ = [
     "RateLimitError",
     "RequestRejectedError",
     "RequestsBlockedError",
+    "StreamStateError",
     "TemplateError",
     "TemplateRenderError",
     "TemplateSecurityError",
@@ -148,6 +150,11 @@ class RequestsBlockedError(UsageError):
     """A test tried to send a real request to a model provider; tests run offline."""
 
 
+class StreamStateError(UsageError, RuntimeError):
+    """A stream's completion was asked for before the stream was read to its end, or the
+    stream was read a second time (ask the provider for a new one)."""
+
+
 class ProviderError(PromptlibError):
     """The provider failed to answer.
 
@@ -210,8 +217,8 @@ class ProviderTimeoutError(ProviderError):
 
 
 class ProviderConnectionError(ProviderError):
-    """The connection to the provider failed, or a stream ended before its end marker;
-    retried (a stream that already yielded text is not)."""
+    """The connection to the provider failed (retried), or a stream ended before its end
+    marker (not retried: what arrived was already delivered)."""
 
 
 class RequestRejectedError(ProviderError):

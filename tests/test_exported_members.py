@@ -59,6 +59,7 @@ EXPECTED = [
     "SecretsFilter",
     "Section",
     "ServerProfile",
+    "StreamStateError",
     "System",
     "Template",
     "TemplateError",

@@ -135,12 +135,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+_KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_ADMIN_KEY",
+)
+
+
 def _debug_logging() -> None:
     """DEBUG logs on stderr (promptlib's, the SDKs', the HTTP libraries'), keys removed."""
     import logging
+    import os
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(SecretsFilter())
+    # Keys of any shape, not only provider-shaped ones: the values set in the environment.
+    known = [os.environ.get(name, "") for name in _KEY_VARIABLES]
+    handler.addFilter(SecretsFilter(key for key in known if len(key) >= 4))
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
 

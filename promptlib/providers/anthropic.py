@@ -10,7 +10,7 @@ from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
 from promptlib.providers.anthropic_format import anthropic_messages
 from promptlib.providers.base import SDKProvider, _StreamState
-from promptlib.providers.completion import Exchange
+from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
 from promptlib.providers.strict_schema import schema_name
 from promptlib.tokens.catalog import Catalog
@@ -29,14 +29,19 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 def _usage(usage: Any) -> Usage:
     if usage is None:
         return Usage(0, 0)
-    read = getattr(usage, "cache_read_input_tokens", 0) or 0
-    written = getattr(usage, "cache_creation_input_tokens", 0) or 0
+    read = reported_tokens(getattr(usage, "cache_read_input_tokens", 0))
+    written = reported_tokens(getattr(usage, "cache_creation_input_tokens", 0))
     return Usage(
-        input_tokens=(usage.input_tokens or 0) + read + written,
-        output_tokens=usage.output_tokens or 0,
+        input_tokens=reported_tokens(getattr(usage, "input_tokens", 0)) + read + written,
+        output_tokens=reported_tokens(getattr(usage, "output_tokens", 0)),
         cached_input_tokens=read,
         cache_write_tokens=written,
     )
+
+
+def _object_schema(schema: Mapping[str, Any]) -> bool:
+    """A tool's input must be an object: other answers are asked for in the text."""
+    return schema.get("type") == "object"
 
 
 def _refusal(text: str, stop_reason: str | None) -> str | None:
@@ -90,7 +95,12 @@ class AnthropicProvider(SDKProvider):
             request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
-        if prompt.output is not None and prompt.reasoning is None and self.native_schema:
+        if (
+            prompt.output is not None
+            and prompt.reasoning is None
+            and self.native_schema
+            and _object_schema(prompt.output.schema)
+        ):
             tool = schema_name(prompt.output.name)
             request["tools"] = [
                 {
@@ -175,7 +185,7 @@ class AnthropicProvider(SDKProvider):
                 if event.usage is not None and event.usage.output_tokens is not None:
                     state.usage = Usage(
                         state.usage.input_tokens,
-                        event.usage.output_tokens,
+                        reported_tokens(event.usage.output_tokens),
                         state.usage.cached_input_tokens,
                         state.usage.cache_write_tokens,
                     )

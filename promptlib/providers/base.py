@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import os
 import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Generic
+from urllib.parse import urlsplit
 
 from typing_extensions import TypeVar
 
 from promptlib._secrets import check_key, redact_exception, redact_url, url_secrets
-from promptlib.errors import AuthenticationError, ProviderConnectionError, ProviderError
+from promptlib.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderConnectionError,
+    ProviderError,
+    StreamStateError,
+)
 from promptlib.messages import Prompt
 from promptlib.providers.completion import (
     Completion,
@@ -83,6 +91,7 @@ class SDKProvider:
         catalog: Catalog | None = None,
         native_schema: bool = True,
     ) -> None:
+        _check_settings(type(self).__name__, base_url, timeout, retry)
         # The retry policy owns retries: the SDKs' own are switched off.
         self._client = client.with_options(max_retries=0) if client is not None else None
         self._given_async_client = (
@@ -171,19 +180,21 @@ class SDKProvider:
             ) from None
 
     def _checked_client(self, client: Any) -> Any:
-        """``client``, once its key is known to be one the provider can accept."""
-        key = getattr(client, "api_key", None)
-        if isinstance(key, str) and key and key is not self._checked_key:
-            self._check_key(key, f"the api_key of the {type(client).__name__} client given")
-            self._checked_key = key
+        """``client``, once its credentials are known to be ones the provider can accept."""
+        for attribute in ("api_key", "auth_token"):
+            key = getattr(client, attribute, None)
+            # AzureOpenAI signed in with a token keeps this placeholder as its key.
+            if not isinstance(key, str) or not key or key == "<missing API key>":
+                continue
+            if key is not self._checked_key:
+                self._check_key(key, f"the {attribute} of the {type(client).__name__} client given")
+                self._checked_key = key
         return _checked(self, client)
 
     def _secrets(self) -> tuple[str, ...]:
         keys = [self._api_key or os.environ.get(self.key_variable) or ""]
-        for client in (self._client, self._given_async_client):
-            key = getattr(client, "api_key", None)
-            if isinstance(key, str):
-                keys.append(key)
+        for client in (self._client, self._given_async_client, *self._async_clients_made()):
+            keys.extend(client_secrets(client))
         base = self._base_url or (str(self._client.base_url) if self._client else None)
         return (*(k for k in keys if k), *url_secrets(base))
 
@@ -220,6 +231,18 @@ class SDKProvider:
     def _async_client_class(self) -> Any:
         raise NotImplementedError
 
+    def _closed_loop(self, exc: RuntimeError) -> Exception:
+        if "Event loop is closed" not in str(exc) or self._given_async_client is None:
+            return self._redacted(exc)  # type: ignore[return-value]
+        return ConfigurationError(
+            f"the async_client given to {type(self).__name__} belongs to an event loop that "
+            "has closed: give each event loop its own client, or let promptlib make them "
+            "(one per loop) by passing no async_client"
+        )
+
+    def _async_clients_made(self) -> list[Any]:
+        return [client for client, _ in list(self._async_clients.values())]
+
     def _redacted(self, exc: BaseException) -> BaseException:
         """``exc``, with every key this provider knows removed from it and its causes."""
         redact_exception(exc, self._secrets())
@@ -235,6 +258,7 @@ class SDKProvider:
             AuthenticationError: no API key, or the provider refused it.
             OutputValidationError: the reply stayed invalid after every repair.
         """
+        _check_prompt(prompt, "complete")
         try:
             client, sdk = self._checked_client(self._sync()), self._sdk()
 
@@ -256,6 +280,7 @@ class SDKProvider:
         self, prompt: Prompt[OutputT], model: str | None = None
     ) -> Completion[OutputT]:
         """The async twin of :meth:`complete`."""
+        _check_prompt(prompt, "acomplete")
         try:
             client, sdk = self._checked_client(await self._async()), self._sdk()
 
@@ -270,6 +295,8 @@ class SDKProvider:
             request = self.build_request(prompt, model)
             flow = completion_flow(self, prompt, request, self.retry, self.catalog)
             return await adrive(flow, send)
+        except RuntimeError as exc:
+            raise self._closed_loop(exc) from exc
         except Exception as exc:
             self._redacted(exc)
             raise
@@ -281,12 +308,14 @@ class SDKProvider:
         ``.completion`` (usage included). Opening the stream is retried per policy; a stream
         cut off midway raises :class:`~promptlib.ProviderConnectionError`. Streams are not
         repaired: an invalid reply raises when the completion is built."""
+        _check_prompt(prompt, "stream")
         return CompletionStream(self, prompt, self.build_request(prompt, model))
 
     def astream(
         self, prompt: Prompt[OutputT], model: str | None = None
     ) -> AsyncCompletionStream[OutputT]:
         """The async twin of :meth:`stream`: ``async for`` the deltas."""
+        _check_prompt(prompt, "astream")
         return AsyncCompletionStream(self, prompt, self.build_request(prompt, model))
 
 
@@ -319,14 +348,22 @@ class _StreamBase(Generic[OutputT]):
         self._state = _StreamState()
         self._attempts = 0
         self._started = 0.0
+        self._read = False
         self._completion: Completion[OutputT] | None = None
 
     @property
     def completion(self) -> Completion[OutputT]:
         """The full completion, once the stream has been read to its end."""
         if self._completion is None:
-            raise RuntimeError("read the stream to its end before asking for its completion")
+            raise StreamStateError("read the stream to its end before asking for its completion")
         return self._completion
+
+    def _start(self) -> None:
+        if self._read:
+            raise StreamStateError(
+                "this stream was already read; call stream() again for a new request"
+            )
+        self._read = True
 
     def _cut_off(self, reason: str) -> ProviderError:
         text = "".join(self._state.parts)
@@ -342,10 +379,14 @@ class _StreamBase(Generic[OutputT]):
         if isinstance(exc, sdk.APIConnectionError) or is_transport_error(exc):
             return self._cut_off(f"{type(exc).__name__}: {exc}")  # the connection broke
         if isinstance(exc, sdk.APIError):  # an error event inside the stream
-            return translate(exc, sdk, self._provider.name, self._attempts)
-        if isinstance(exc, ValueError):  # an event that is not the JSON it should be
+            error = translate(exc, sdk, self._provider.name, self._attempts)
+            if isinstance(error, ProviderError) and error.request_id is None:
+                error.request_id = self._state.request_id
+            return error
+        if isinstance(exc, ValueError | TypeError | AttributeError | KeyError | IndexError):
+            # an event that is not the JSON it should be, or not of the shape it should be
             return ProviderError(
-                f"the stream could not be read: {exc}",
+                f"the stream could not be read: {type(exc).__name__}: {exc}",
                 provider=self._provider.name,
                 attempts=self._attempts,
             )
@@ -353,8 +394,18 @@ class _StreamBase(Generic[OutputT]):
 
     def _opened(self, events: Any) -> None:
         headers = getattr(getattr(events, "response", None), "headers", None)
-        if headers is not None:
-            self._state.request_id = headers.get(self._provider.request_id_header)
+        if headers is None:
+            return
+        self._state.request_id = headers.get(self._provider.request_id_header)
+        kind = str(headers.get("content-type", "text/event-stream"))
+        if "event-stream" not in kind:
+            raise ProviderError(
+                f"the server answered a stream request with {kind}, not a stream of events; "
+                "it may not support streaming: use complete() instead",
+                provider=self._provider.name,
+                request_id=self._state.request_id,
+                attempts=self._attempts,
+            )
 
     def _finish(self, raw: Any) -> None:
         state, provider = self._state, self._provider
@@ -383,6 +434,7 @@ class CompletionStream(_StreamBase[OutputT]):
 
     def __iter__(self) -> Iterator[str]:
         provider = self._provider
+        self._start()
         try:
             sdk = provider._sdk()
             client = provider._checked_client(provider._sync())
@@ -410,6 +462,7 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
 
     async def __aiter__(self) -> AsyncIterator[str]:
         provider = self._provider
+        self._start()
         try:
             sdk = provider._sdk()
             client = provider._checked_client(await provider._async())
@@ -433,3 +486,69 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
         except Exception as exc:
             provider._redacted(exc)
             raise
+
+
+def _check_prompt(prompt: Any, method: str) -> None:
+    if not isinstance(prompt, Prompt):
+        raise ConfigurationError(
+            f"{method}() takes a Prompt, not {type(prompt).__name__}: render a template first "
+            "(template.render(...) or Registry(...).render('name@label', ...))"
+        )
+
+
+def _check_settings(
+    provider: str, base_url: str | None, timeout: float | None, retry: RetryPolicy | None
+) -> None:
+    """Refuse settings no request could succeed with, naming the setting."""
+    if base_url is not None:
+        problem = base_url_problem(base_url)
+        if problem:
+            raise ConfigurationError(f"{provider}(base_url=...): {problem}")
+    if timeout is not None:
+        number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
+        if not (number and math.isfinite(timeout) and timeout > 0):
+            raise ConfigurationError(
+                f"{provider}(timeout={timeout!r}): give the seconds to wait, a number above 0"
+            )
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(
+            f"{provider}(retry={retry!r}): give a promptlib.RetryPolicy, e.g. "
+            "RetryPolicy(attempts=3)"
+        )
+
+
+def base_url_problem(url: object) -> str | None:
+    """What is wrong with ``url`` as an API base URL, shown without its password."""
+    if not isinstance(url, str):
+        return f"give a URL such as 'http://localhost:8000/v1', not {type(url).__name__}"
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"{shown!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"{shown!r} needs http:// or https:// in front, e.g. 'http://{shown}'"
+    if not parts.hostname:
+        return f"{shown!r} has no host name"
+    if port is not None and not 0 < port < 65536:
+        return f"{shown!r} has no valid port"
+    return None
+
+
+_AUTH_HEADER = ("authorization", "api-key", "x-api-key", "proxy-authorization")
+
+
+def client_secrets(client: Any) -> list[str]:
+    """The credentials an SDK client holds: its key, token, and auth-like headers."""
+    found = []
+    for attribute in ("api_key", "auth_token"):
+        value = getattr(client, attribute, None)
+        if isinstance(value, str) and value and value != "<missing API key>":
+            found.append(value)
+    headers = getattr(client, "_custom_headers", None) or {}
+    for name, value in dict(headers).items():
+        lowered = str(name).lower()
+        if isinstance(value, str) and (lowered in _AUTH_HEADER or "token" in lowered):
+            found.append(value.split(" ", 1)[-1])
+    return found

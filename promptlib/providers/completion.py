@@ -21,6 +21,8 @@ from promptlib.errors import (
     OutputParseError,
     OutputTruncatedError,
     OutputValidationError,
+    PromptlibError,
+    ProviderError,
 )
 from promptlib.messages import Prompt
 from promptlib.providers.retry import RetryPolicy
@@ -146,6 +148,29 @@ def checked_output(
         ) from problem
 
 
+def reported_tokens(value: Any) -> int:
+    """A token count as a provider reported it, or 0 when it is missing or not a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def unreadable(provider: str, response: Any, exc: Exception, attempts: int) -> PromptlibError:
+    """The error for a 200 response of the wrong shape: an error a proxy sent as a 200,
+    or a body that is not a reply at all."""
+    from promptlib.providers.retry import error_in_body
+
+    body = getattr(response, "model_extra", None) or {}
+    if isinstance(response, dict):
+        body = response
+    if isinstance(body.get("error"), dict) or body.get("type") == "error":
+        return error_in_body(body, provider, attempts, getattr(response, "_request_id", None))
+    return ProviderError(
+        f"the response could not be read ({type(exc).__name__}: {exc}); the server may not "
+        "speak this provider's API",
+        provider=provider,
+        attempts=attempts,
+    )
+
+
 def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
     """The cost of ``usage``, or an unknown cost for a model the catalog does not list."""
     try:
@@ -215,7 +240,10 @@ def completion_flow(
     for repair in range(policy.repairs + 1):
         response, tries = yield request
         attempts += tries
-        exchange = adapter.parse_response(response)
+        try:
+            exchange = adapter.parse_response(response)
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError) as exc:
+            raise unreadable(adapter.name, response, exc, attempts) from exc
         usage = exchange.usage if repair == 0 else usage + exchange.usage
         try:
             output = checked_output(adapter, prompt, exchange, request, usage)

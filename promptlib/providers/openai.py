@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from promptlib.errors import ConfigurationError, UnsupportedFeatureError
 from promptlib.messages import ImagePart, Message, Part, Prompt, TextPart
 from promptlib.providers.base import SDKProvider, _StreamState
-from promptlib.providers.completion import Exchange
+from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.retry import RetryPolicy
 from promptlib.providers.servers import ServerProfile, server_profile
 from promptlib.providers.strict_schema import schema_name, strict_problems, strict_schema
@@ -27,7 +27,10 @@ __all__ = ["OpenAIProvider"]
 _PARAMS = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
 _log = logging.getLogger("promptlib.providers")
 # How a server says it does not take a response format (it may answer 400, 422 or 500).
-_REFUSED_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
+_REFUSED_FORMAT = re.compile(
+    r"response_format|json_schema|json_object|guided[ _]decoding|structured output",
+    re.IGNORECASE,
+)
 REPAIR = (
     "Your previous answer could not be used: {problem}\n"
     "Answer again, following the required format exactly."
@@ -58,10 +61,18 @@ def _usage(usage: Any) -> Usage:
         return Usage(0, 0)
     details = getattr(usage, "prompt_tokens_details", None)
     return Usage(
-        input_tokens=usage.prompt_tokens,
-        output_tokens=usage.completion_tokens,
-        cached_input_tokens=getattr(details, "cached_tokens", 0) or 0,
+        input_tokens=reported_tokens(getattr(usage, "prompt_tokens", 0)),
+        output_tokens=reported_tokens(getattr(usage, "completion_tokens", 0)),
+        cached_input_tokens=reported_tokens(getattr(details, "cached_tokens", 0)),
     )
+
+
+def _refusal(refusal: str | None, finish_reason: str | None) -> str | None:
+    if refusal:
+        return refusal
+    if finish_reason == "content_filter":
+        return "the provider's content filter stopped the reply (finish_reason content_filter)"
+    return None
 
 
 class OpenAIProvider(SDKProvider):
@@ -119,7 +130,8 @@ class OpenAIProvider(SDKProvider):
             catalog=catalog,
             native_schema=native_schema,
         )
-        self.server = server_profile(server, base_url)
+        given = str(self._client.base_url) if self._client is not None else None
+        self.server = server_profile(server, base_url or given)
         if strict not in (True, False, "auto"):
             raise ConfigurationError(
                 f"OpenAIProvider(strict={strict!r}): use 'auto', True or False"
@@ -217,8 +229,13 @@ class OpenAIProvider(SDKProvider):
             request_id=getattr(response, "_request_id", None),
             finish_reason=choice.finish_reason,
             raw=response,
-            refusal=choice.message.refusal,
+            refusal=_refusal(choice.message.refusal, choice.finish_reason),
         )
+
+    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+        text = "".join(state.parts)
+        refusal = _refusal(state.refusal, state.finish_reason)
+        return Exchange(text, state.usage, state.request_id, state.finish_reason, raw, refusal)
 
     def _sync_client_class(self) -> Any:
         return self._sdk().OpenAI
@@ -251,6 +268,8 @@ class OpenAIProvider(SDKProvider):
 
     def _refused_format(self, exc: Any, request: dict[str, Any]) -> Exception | None:
         """A server's refusal of the response format, as a clear error (never retried)."""
+        if self.server.name == "openai":
+            return None  # OpenAI's own API: a refused schema is the request's fault
         if exc.status_code not in (400, 415, 422, 500, 501) or not _REFUSED_FORMAT.search(
             str(exc.message)
         ):

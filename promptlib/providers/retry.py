@@ -1,7 +1,8 @@
 """One retry policy, and the one layer that owns transport retries.
 
 The SDKs' own retries are switched off (``max_retries=0``), so attempts never multiply:
-``RetryPolicy(attempts=3)`` makes at most three HTTP requests for one call. Rate limits
+``RetryPolicy(attempts=3)`` makes at most three HTTP requests for each request promptlib
+sends (a repair is a new request, with attempts of its own). Rate limits
 (429), server errors (5xx), Anthropic's overloaded (529), timeouts and connection errors
 are retried with exponential backoff and jitter, waiting what the provider asks
 (``Retry-After``) when it says; everything else fails at once.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from promptlib.errors import (
@@ -37,6 +39,7 @@ __all__ = [
     "RetryPolicy",
     "acall_with_retries",
     "call_with_retries",
+    "error_in_body",
     "is_transport_error",
     "translate",
 ]
@@ -51,7 +54,8 @@ class RetryPolicy:
     """How hard promptlib tries before giving up.
 
     Attributes:
-        attempts: HTTP requests per call at most (1: no retries).
+        attempts: HTTP requests at most for each request sent (1: no retries); with
+            repairs, a call sends up to ``repairs + 1`` requests.
         initial_wait: seconds before the first retry; doubles each time, with jitter.
         max_wait: the longest backoff between two attempts, in seconds.
         jitter: up to this many seconds of random wait added to each backoff.
@@ -72,28 +76,40 @@ class RetryPolicy:
     )
 
     def __post_init__(self) -> None:
-        if self.attempts < 1 or self.repairs < 0:
-            raise ConfigurationError(
-                f"RetryPolicy(attempts={self.attempts}, repairs={self.repairs}): attempts must "
-                "be at least 1 and repairs at least 0"
-            )
-        waits = {
+        for name, value, low, high in (
+            ("attempts", self.attempts, 1, 100),
+            ("repairs", self.repairs, 0, 20),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigurationError(
+                    f"RetryPolicy({name}={value!r}): give a whole number from {low} to {high}"
+                )
+        waits: dict[str, object] = {
             "initial_wait": self.initial_wait,
             "max_wait": self.max_wait,
             "jitter": self.jitter,
             "max_retry_after": self.max_retry_after,
         }
-        for name, value in waits.items():
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        for setting, seconds in waits.items():
+            if not _is_seconds(seconds):
                 raise ConfigurationError(
-                    f"RetryPolicy({name}={value!r}): give a finite number of seconds, >= 0"
+                    f"RetryPolicy({setting}={seconds!r}): give a finite number of seconds, >= 0"
                 )
+
+
+def _is_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 def _header(exc: BaseException, name: str) -> str | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
-    value = headers.get(name) if headers is not None else None
+    try:
+        value = headers.get(name) if headers is not None else None
+    except (AttributeError, TypeError):
+        return None
     return value if isinstance(value, str) else None
 
 
@@ -113,10 +129,10 @@ def _timestamp(stamp: str) -> float | None:
     """An HTTP date or RFC 3339 timestamp as seconds since the epoch (``None`` if unreadable)."""
     try:
         when = email.utils.parsedate_to_datetime(stamp)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         try:
             when = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -210,6 +226,7 @@ def _request_id(exc: BaseException) -> str | None:
 
 _QUOTA_KINDS = {
     "insufficient_quota",
+    "billing_not_active",
     "billing_error",
     "billing_hard_limit_reached",
     "enforced_spend_limit_reached",
@@ -222,7 +239,15 @@ _QUOTA_TEXT = re.compile(
 _TOO_LARGE_TEXT = re.compile(r"\brequest too large\b", re.IGNORECASE)
 _AUTH_KINDS = {"authentication_error", "permission_error", "invalid_api_key"}
 _RATE_KINDS = {"rate_limit_error", "rate_limit_exceeded", "tokens", "requests"}
-_UNAVAILABLE_KINDS = {"overloaded_error", "api_error", "server_error", "service_unavailable"}
+_UNAVAILABLE_KINDS = {
+    "overloaded_error",
+    "api_error",
+    "server_error",
+    "service_unavailable",
+    "internal_server_error",
+    "internalservererror",
+}
+_OVERLOADED_TEXT = re.compile(r"\boverloaded\b", re.IGNORECASE)
 _TIMEOUT_KINDS = {"timeout_error"}
 _TOO_LARGE_KINDS = {"request_too_large"}
 
@@ -235,17 +260,26 @@ def _family(exc: BaseException, status: int | None) -> str:
     inside a stream (HTTP 200) is classified as surely as an error status.
     """
     kinds, message = _error_kinds(exc), _message(exc)
-    if kinds & _QUOTA_KINDS or _QUOTA_TEXT.search(message):
+    code = _error_object(exc).get("code")
+    if isinstance(code, int | str) and str(code).isdigit() and status in (None, 200):
+        status = int(code)  # an error inside a stream says its status in the body
+    if kinds & _QUOTA_KINDS or _QUOTA_TEXT.search(message) or status == 402:
         return "quota"
     if kinds & _TOO_LARGE_KINDS or status == 413 or _TOO_LARGE_TEXT.search(message):
         return "too_large"
     if kinds & _AUTH_KINDS or status in (401, 403):
         return "auth"
-    if kinds & _RATE_KINDS or status == 429:
+    # For the retryable families the status decides; the body only when there is none
+    # (an error inside a stream, or sent as a 200).
+    by_body = status in (None, 200)
+    if status == 429 or (by_body and kinds & _RATE_KINDS):
         return "rate_limit"
-    if kinds & _TIMEOUT_KINDS or status == 408:
+    if status == 408 or (by_body and kinds & _TIMEOUT_KINDS):
         return "timeout"
-    if kinds & _UNAVAILABLE_KINDS or (status is not None and status >= 500) or status == 409:
+    if (status is not None and status >= 500) or status == 409:
+        return "unavailable"
+    overloaded = not kinds and _OVERLOADED_TEXT.search(message)
+    if by_body and (kinds & _UNAVAILABLE_KINDS or overloaded):
         return "unavailable"
     return "rejected"
 
@@ -270,7 +304,7 @@ def _is_retryable(exc: BaseException, sdk: Any, policy: RetryPolicy) -> bool:
         return False
     if _family(exc, exc.status_code) not in _RETRYABLE_FAMILIES:
         return False  # quota, too large, auth, rejected: asking again cannot help
-    if _header(exc, "x-should-retry") == "false":
+    if (_header(exc, "x-should-retry") or "").strip().lower() == "false":
         return False
     # The cap applies on every path, the provider's own "x-should-retry: true" included.
     return _too_long_to_wait(exc, policy) is None
@@ -297,12 +331,35 @@ def translate(
         )
     if not isinstance(exc, sdk.APIError):
         return ProviderError(message, provider=provider, attempts=attempts)
+    return _status_failure(exc, provider, attempts, policy)
+
+
+def error_in_body(
+    body: dict[str, Any], provider: str, attempts: int, request_id: str | None = None
+) -> PromptlibError:
+    """The promptlib error for an error a provider (or a proxy) sent as a 200 body."""
+    error = body.get("error", body)
+    message = error.get("message") if isinstance(error, dict) else None
+    reported = SimpleNamespace(
+        body=body,
+        message=message if isinstance(message, str) else str(error),
+        status_code=200,
+        request_id=request_id,
+        response=None,
+    )
+    return _status_failure(reported, provider, attempts, None)
+
+
+def _status_failure(
+    exc: Any, provider: str, attempts: int, policy: RetryPolicy | None
+) -> PromptlibError:
+    message = _message(exc)
     status = getattr(exc, "status_code", None)
     error = _error_object(exc)
     if isinstance(error.get("message"), str) and error["message"]:
         message = error["message"]  # not the SDK's "Error code: 429 - {...}" wrapping
-    if status == 200:  # an error event inside a stream that had started fine
-        status, message = None, f"error in the stream: {message}"
+    if status == 200:  # an error sent in a 200: in a stream, or by a proxy
+        status, message = None, f"error in the response: {message}"
     common: dict[str, Any] = {
         "provider": provider,
         "status": status,
@@ -358,7 +415,7 @@ def _wait_after(policy: RetryPolicy, exc: BaseException | None, attempt: int) ->
     asked = retry_after(exc) if exc is not None else None
     if asked is not None:
         return min(asked, policy.max_retry_after)
-    backoff = min(policy.max_wait, policy.initial_wait * 2.0 ** (attempt - 1))
+    backoff = min(policy.max_wait, policy.initial_wait * 2.0 ** min(attempt - 1, 60))
     return backoff + random.uniform(0, policy.jitter) if policy.jitter else backoff
 
 
@@ -370,6 +427,11 @@ def _failure(
     if is_transport_error(exc):
         return ProviderConnectionError(
             f"could not connect: {type(exc).__name__}: {exc}", provider=provider, attempts=attempts
+        )
+    if isinstance(exc, UnicodeEncodeError):  # raised while building the request
+        return ConfigurationError(
+            f"{provider}: a header or URL has a character HTTP cannot carry ({exc.reason}: "
+            f"{exc.object[exc.start : exc.end]!r}); check default_headers and base_url"
         )
     if isinstance(exc, ValueError):  # a 200 whose body is not the JSON it should be
         return ProviderError(

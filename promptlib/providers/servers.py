@@ -46,6 +46,14 @@ class ServerProfile:
     stream_usage: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigurationError("ServerProfile needs a name, e.g. ServerProfile('my-server')")
+        for flag in ("schema_in_json_object", "strict", "stream_usage"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigurationError(
+                    f"ServerProfile({self.name!r}): {flag} must be True or False, "
+                    f"not {getattr(self, flag)!r}"
+                )
         if self.token_limit not in ("max_completion_tokens", "max_tokens"):
             raise ConfigurationError(
                 f"ServerProfile({self.name!r}): token_limit must be 'max_completion_tokens' "
@@ -85,13 +93,18 @@ SERVER_PROFILES: dict[str, ServerProfile] = {
 }
 
 
-def server_profile(server: str | ServerProfile | None, base_url: str | None) -> ServerProfile:
+def server_profile(server: object, base_url: str | None) -> ServerProfile:
     """The profile for ``server``; by default OpenAI's, or ``compatible`` with a base URL."""
     if isinstance(server, ServerProfile):
         return server
     if server is None:
         official = base_url is None or "api.openai.com" in base_url
         return SERVER_PROFILES["openai" if official else "compatible"]
+    if not isinstance(server, str):
+        raise ConfigurationError(
+            f"server={server!r}: give a profile name ({', '.join(SERVER_PROFILES)}) or a "
+            "promptlib.ServerProfile"
+        )
     if server in SERVER_PROFILES:
         return SERVER_PROFILES[server]
     hint = difflib.get_close_matches(server, list(SERVER_PROFILES), n=1)

@@ -53,7 +53,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if cached is None or cached[0] is not schema:
         if len(_CACHE) > 256:
             _CACHE.clear()
-        cached = _CACHE[id(schema)] = (schema, _rewrite(copy.deepcopy(schema)))
+        copied = copy.deepcopy(schema)
+        cached = _CACHE[id(schema)] = (schema, _rewrite(copied, copied))
     return cached[1]
 
 
@@ -69,6 +70,8 @@ def strict_problems(schema: dict[str, Any]) -> tuple[str, ...]:
             _PROBLEMS.clear()
         found: list[str] = []
         root = _resolve(schema, schema)
+        if root is not schema:
+            root = {**root, **{k: v for k, v in schema.items() if k not in ("$ref", "$defs")}}
         if root.get("type") != "object":
             found.append("the root is not an object")
         _problems(schema, "", found)
@@ -107,6 +110,8 @@ def _problems(node: Any, path: str, found: list[str]) -> None:
     extra = node.get("additionalProperties", False)
     if extra is not False:
         found.append(f"an open map (additionalProperties) at {where}")
+    elif node.get("type") == "object" and "properties" not in node:
+        found.append(f"an object of any keys at {where}")
     typed = ("type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const")
     if path and not any(keyword in node for keyword in typed):
         found.append(f"a value of any type at {where}")
@@ -122,11 +127,15 @@ def _problems(node: Any, path: str, found: list[str]) -> None:
             _problems(node[key], f"{path}/{key}", found)
 
 
-def _rewrite(node: Any) -> Any:
+def _rewrite(node: Any, root: dict[str, Any]) -> Any:
     if isinstance(node, list):
-        return [_rewrite(item) for item in node]
+        return [_rewrite(item, root) for item in node]
     if not isinstance(node, dict):
         return node
+    if "$ref" in node and len(node) > 1:
+        # Strict mode refuses keywords beside a $ref: inline what it points to.
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        node = {**copy.deepcopy(_resolve(node, root)), **siblings}
     if "discriminator" in node and "oneOf" in node:
         node["anyOf"] = node.pop("oneOf")
     if isinstance(node.get("allOf"), list) and len(node["allOf"]) == 1:
@@ -135,16 +144,16 @@ def _rewrite(node: Any) -> Any:
         node.pop(keyword, None)
     for key in ("items", "additionalItems", "not"):
         if key in node:
-            node[key] = _rewrite(node[key])
+            node[key] = _rewrite(node[key], root)
     for key in ("anyOf", "allOf", "oneOf", "prefixItems"):
         if key in node:
-            node[key] = [_rewrite(branch) for branch in node[key]]
+            node[key] = [_rewrite(branch, root) for branch in node[key]]
     for key in ("$defs", "definitions"):
         if key in node:
-            node[key] = {name: _rewrite(sub) for name, sub in node[key].items()}
+            node[key] = {name: _rewrite(sub, root) for name, sub in node[key].items()}
     if node.get("type") == "object" or "properties" in node:
         properties = node.get("properties", {})
-        node["properties"] = {name: _rewrite(sub) for name, sub in properties.items()}
+        node["properties"] = {name: _rewrite(sub, root) for name, sub in properties.items()}
         node["required"] = list(properties)
         node["additionalProperties"] = False
     return node

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
-from promptlib.errors import ConfigurationError, UsageError
+from promptlib.errors import ConfigurationError, StreamStateError, UsageError
 from promptlib.messages import Prompt
 from promptlib.providers.anthropic import AnthropicProvider
 from promptlib.providers.base import SDKProvider
@@ -32,9 +32,11 @@ from promptlib.testing.wire import (
     ERROR_KINDS,
     ErrorReply,
     Reply,
+    error_event,
     error_reply,
     reply_body,
     reply_events,
+    unfinished,
 )
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.encodings import get_encoding
@@ -43,8 +45,15 @@ __all__ = ["Failure", "MockCall", "MockProvider", "MockStream"]
 
 OutputT = TypeVar("OutputT")
 
-_REPLY_KINDS = ("invalid_output", "refusal", "truncation")
-_TRANSPORT_KINDS = ("timeout", "connection_reset", "stream_cut")
+_REPLY_KINDS = ("invalid_output", "refusal", "truncation", "content_filter", "malformed")
+_TEXT_KINDS = ("invalid_output", "refusal", "truncation", "stream_cut", "content_filter")
+_TRANSPORT_KINDS = (
+    "timeout",
+    "connection_reset",
+    "stream_cut",
+    "stream_error",
+    "stream_unfinished",
+)
 FAILURE_KINDS = (*sorted(ERROR_KINDS), *_TRANSPORT_KINDS, *_REPLY_KINDS)
 
 
@@ -61,9 +70,16 @@ class Failure:
       retried;
     - ``stream_cut``: the connection drops midway (a stream delivers part of the reply
       first);
+    - ``stream_error``: an error event (overloaded) arrives midway through a stream;
+      ``stream_unfinished``: a stream stops without its end marker (for ``complete()``
+      both are a dropped connection, retried);
+    - ``not_found`` (404), ``permission`` (403), ``too_large`` (OpenAI 429 "Request too
+      large", Anthropic 413): never retried;
+    - ``malformed``: a 200 whose body is not the provider's JSON;
     - ``invalid_output``: replies with ``text`` (default: not JSON), which fails
       validation and is repaired like a real invalid reply;
-    - ``refusal``: the model refuses, saying ``text``;
+    - ``refusal``: the model refuses, saying ``text``; ``content_filter``: the provider's
+      filter stops the reply (OpenAI ``finish_reason: content_filter``);
     - ``truncation``: the reply stops at the token limit after ``text`` (default: the
       first half of the answer the prompt asks for).
     """
@@ -77,6 +93,22 @@ class Failure:
             raise ConfigurationError(
                 f"Failure({self.kind!r}): use one of {', '.join(map(repr, FAILURE_KINDS))}"
             )
+        if self.text is not None and (
+            not isinstance(self.text, str) or self.kind not in _TEXT_KINDS
+        ):
+            raise ConfigurationError(
+                f"Failure({self.kind!r}, text=...): text is for "
+                f"{', '.join(map(repr, _TEXT_KINDS))}, and must be a string"
+            )
+        if self.retry_after is not None:
+            number = isinstance(self.retry_after, int | float) and not isinstance(
+                self.retry_after, bool
+            )
+            if self.kind != "rate_limit" or not number or not 0 <= self.retry_after < 86_400:
+                raise ConfigurationError(
+                    f"Failure({self.kind!r}, retry_after={self.retry_after!r}): retry_after "
+                    "is the seconds a 'rate_limit' asks to wait, a number from 0"
+                )
 
 
 ScriptedReply = str | Mapping[str, Any] | Failure
@@ -196,7 +228,8 @@ class MockProvider:
             template name to a reply or a list of them, a function of the Prompt, or
             ``None`` (default) for a schema-valid fake output generated from the prompt's
             output schema (plain text ``"mock reply"`` without one). A reply is text, a
-            dict (sent as JSON), or a :class:`Failure`.
+            dict (sent as JSON), or a :class:`Failure`; one text or Failure alone answers
+            every request.
         model: the model to report and price (default: the prompt's, else
             ``gpt-4o-mini``). Claude models are answered through the Anthropic adapter,
             the rest through the OpenAI adapter.
@@ -213,7 +246,7 @@ class MockProvider:
         waits: the seconds the retry policy waited (or would have), in order.
     """
 
-    replies: Script = None
+    replies: Script | str | Failure = None
     model: str | None = None
     output_tokens: int | None = None
     catalog: Catalog | None = None
@@ -232,7 +265,7 @@ class MockProvider:
         return name.split(":", 1)[1] if name.startswith(("mock:", "openai:")) else name
 
     def _family(self, model: str) -> str:
-        if model.startswith("anthropic:"):
+        if model.startswith(("anthropic:", "claude")):
             return "anthropic"
         try:
             provider = (self.catalog or Catalog.default()).get(model).provider
@@ -317,13 +350,22 @@ class MockProvider:
             return http.Response(
                 error.status, json=error.body, headers={**headers, **error.headers}
             )
-        if isinstance(reply, Failure) and reply.kind in ("timeout", "connection_reset"):
+        streamed = bool(body.get("stream"))
+        dropped = ("connection_reset", "stream_error", "stream_unfinished")
+        if isinstance(reply, Failure) and (
+            reply.kind == "timeout" or (reply.kind in dropped and not streamed)
+        ):
             self._record(call, body, "", failure)
             if reply.kind == "timeout":
                 raise http.ReadTimeout("simulated timeout", request=request)
             raise http.ReadError(
                 "[Errno 104] Connection reset by peer (simulated)", request=request
             )
+        if isinstance(reply, Failure) and reply.kind == "malformed":
+            self._record(call, body, "", failure)
+            page = b"<html><body>502 Bad Gateway (simulated)</body></html>"
+            kind = {"content-type": "application/json"}
+            return http.Response(200, content=page, headers={**headers, **kind})
         text, finish = self._text_of(call, reply)
         wire = Reply(
             family=call.family,
@@ -337,9 +379,13 @@ class MockProvider:
         )
         self._record(call, body, text, failure, wire)
         cut = isinstance(reply, Failure) and reply.kind == "stream_cut"
-        if body.get("stream"):
+        if streamed:
             include_usage = bool(body.get("stream_options", {}).get("include_usage"))
             events = reply_events(wire, include_usage)
+            if failure == "stream_error":
+                events = [*events[: max(1, len(events) // 2)], error_event(call.family, request_id)]
+            elif failure == "stream_unfinished":
+                events = unfinished(events, call.family)
             if cut:
                 return http.Response(
                     200, headers={**headers, "content-type": "text/event-stream"},
@@ -375,6 +421,10 @@ class MockProvider:
             return _text(reply), "stop"
         if reply.kind == "refusal":
             return reply.text or "I can't help with that.", "refusal"
+        if reply.kind == "content_filter":
+            return reply.text or "", "content_filter"
+        if reply.kind in ("stream_error", "stream_unfinished"):
+            return _fake_reply(call.prompt), "stop"
         if reply.kind == "truncation":
             whole = _fake_reply(call.prompt)
             return reply.text if reply.text is not None else whole[: len(whole) // 2], "length"
@@ -410,8 +460,10 @@ class MockProvider:
         script = self.replies
         if script is None:
             return _fake_reply(prompt)
+        if isinstance(script, str | Failure):
+            return script  # one reply, for every request
         if callable(script):
-            return script(prompt)
+            return _checked_reply(script(prompt))
         if isinstance(script, Mapping):
             template = prompt.meta.template or ""
             if template not in script:
@@ -492,7 +544,7 @@ class MockStream(Generic[OutputT]):
     def completion(self) -> Completion[OutputT]:
         """The full completion, once the stream has been read to its end."""
         if self._used is None:
-            raise RuntimeError("read the stream to its end before asking for its completion")
+            raise StreamStateError("read the stream to its end before asking for its completion")
         completion: Completion[OutputT] = self._used.completion
         return completion
 
@@ -530,6 +582,17 @@ def _http_of(request: Any) -> Any:
     return importlib.import_module(type(request).__module__.split(".")[0])
 
 
+def _checked_reply(reply: Any) -> ScriptedReply:
+    if isinstance(reply, str | Failure) or (
+        isinstance(reply, Mapping) and all(isinstance(k, str) for k in reply)
+    ):
+        return reply
+    raise ConfigurationError(
+        f"the MockProvider reply function returned {type(reply).__name__}; return text, a "
+        "dict (sent as JSON) or a Failure"
+    )
+
+
 def _forced_tool(body: dict[str, Any]) -> str | None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -549,11 +612,10 @@ def _message_text(message: dict[str, Any]) -> str:
 
 def _fake_reply(prompt: Prompt[Any]) -> str:
     """A reply in the form the prompt asks for: schema-valid JSON, after reasoning if asked."""
-    answer = (
-        "mock reply"
-        if prompt.output is None
-        else json.dumps(fake_from_schema(prompt.output.schema), ensure_ascii=False)
-    )
+    answer = "mock reply"
+    if prompt.output is not None:
+        answer = json.dumps(fake_from_schema(prompt.output.schema), ensure_ascii=False)
+        _check_fake(prompt, answer)
     spec = prompt.reasoning
     if spec is None:
         return answer
@@ -563,6 +625,25 @@ def _fake_reply(prompt: Prompt[Any]) -> str:
             f"<{spec.answer_tag}>{answer}</{spec.answer_tag}>"
         )
     return f"mock reasoning\n{spec.answer_prefix} {answer}"
+
+
+def _check_fake(prompt: Prompt[Any], answer: str) -> None:
+    """A fake the output model would refuse is no answer: say so, instead of a repair loop."""
+    model = prompt.output_model
+    if model is None or not hasattr(model, "model_validate_json"):
+        return
+    from pydantic import ValidationError
+
+    from promptlib._validation import summary
+
+    try:
+        model.model_validate_json(answer)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"MockProvider cannot make up an answer {model.__name__} accepts from its JSON "
+            f"schema ({summary(exc)}): script a reply for template "
+            f"{prompt.meta.template or '(unnamed)'!r}, e.g. MockProvider([{{...}}])"
+        ) from None
 
 
 def _text(reply: str | Mapping[str, Any]) -> str:

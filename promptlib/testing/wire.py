@@ -41,8 +41,18 @@ class ErrorReply:
 
 
 _FINISH = {
-    "openai": {"stop": "stop", "length": "length", "refusal": "stop"},
-    "anthropic": {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal"},
+    "openai": {
+        "stop": "stop",
+        "length": "length",
+        "refusal": "stop",
+        "content_filter": "content_filter",
+    },
+    "anthropic": {
+        "stop": "end_turn",
+        "length": "max_tokens",
+        "refusal": "refusal",
+        "content_filter": "refusal",
+    },
 }
 
 
@@ -119,6 +129,26 @@ def reply_events(reply: Reply, include_usage: bool) -> list[bytes]:
         if reply.family == "openai"
         else _anthropic_events(reply)
     )
+
+
+def unfinished(events: list[bytes], family: str) -> list[bytes]:
+    """``events`` without their end marker: a stream that stops as if complete, but isn't."""
+    if family == "openai":
+        return [e for e in events if b'"finish_reason":"' not in e and b"[DONE]" not in e]
+    return [e for e in events if not e.startswith(b"event: message_stop")]
+
+
+def error_event(family: str, request_id: str) -> bytes:
+    """An error event in the middle of a stream: the provider is overloaded."""
+    if family == "openai":
+        error = {"message": "The server is overloaded (simulated).", "type": "server_error"}
+        return _sse({"error": error})
+    body = {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded (simulated)"},
+        "request_id": request_id,
+    }
+    return _sse(body, "error")
 
 
 def _sse(data: Any, event: str | None = None) -> bytes:
@@ -222,6 +252,19 @@ _ERRORS: dict[str, tuple[int, str, str | None, int, str, str]] = {
     "rejected": (
         400, "invalid_request_error", None, 400, "invalid_request_error",
         "The request was refused as sent (simulated).",
+    ),
+    "not_found": (
+        404, "invalid_request_error", "model_not_found", 404, "not_found_error",
+        "The model does not exist or you do not have access to it (simulated).",
+    ),
+    "permission": (
+        403, "invalid_request_error", "permission_denied", 403, "permission_error",
+        "Your API key does not have permission to use this resource (simulated).",
+    ),
+    "too_large": (
+        429, "tokens", "rate_limit_exceeded", 413, "request_too_large",
+        "Request too large for this model on tokens per min: the input or output tokens "
+        "must be reduced (simulated).",
     ),
 }  # fmt: skip
 

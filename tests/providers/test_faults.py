@@ -378,11 +378,24 @@ def test_server_profiles_choose_the_token_limit_and_structured_output_mode():
 def test_a_server_refusing_a_response_format_says_so_and_is_not_retried(mode, policy, clock):
     refused = response(openai, 500, FAULTS["llama_cpp_python_json_schema_refused"])
     script = Script(openai, [refused])
+    local = OpenAIProvider(
+        openai.OpenAI(api_key="x", base_url="http://127.0.0.1:9/v1", http_client=script.client()),
+        async_client=openai.AsyncOpenAI(
+            api_key="x", base_url="http://127.0.0.1:9/v1", http_client=script.async_client()
+        ),
+        retry=policy,
+    )
+    assert local.server.name == "compatible"  # told by the client's base URL
     with pytest.raises(UnsupportedFeatureError, match="server='llama-cpp-python'") as info:
-        run(openai_provider(script, policy), CITY.render(), mode)
+        run(local, CITY.render(), mode)
     assert info.value.feature == "response_format json_schema"
     assert len(script.requests) == 1
     assert clock.waits == []
+    # From OpenAI's own API the same words are the request's fault, not a missing feature.
+    script = Script(openai, [response(openai, 400, FAULTS["llama_cpp_python_json_schema_refused"])])
+    with pytest.raises(RequestRejectedError) as info:
+        run(openai_provider(script, policy), CITY.render(), mode)
+    assert not isinstance(info.value, UnsupportedFeatureError)
 
 
 # --- 7. strict schemas never change meaning ---------------------------------------------------
