@@ -68,6 +68,9 @@ ERRORS = {
             {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}},  # noqa: E501
         ),
         "rejected": (400, {"error": {"message": "Invalid 'messages'.", "type": "invalid_request_error"}}),  # noqa: E501
+        "not_found": (404, {"error": {"message": "The model `x` does not exist or you do not have access to it.", "type": "invalid_request_error", "param": None, "code": "model_not_found"}}),  # noqa: E501
+        "permission": (403, {"error": {"message": "Country, region, or territory not supported", "type": "request_forbidden", "code": "unsupported_country_region_territory"}}),  # noqa: E501
+        "too_large": (429, FAULTS["openai_request_too_large"]),
     },
     "anthropic": {
         "rate_limit": (429, EXCHANGES["anthropic_error_429"]),
@@ -76,6 +79,9 @@ ERRORS = {
         "server_error": (500, {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}),  # noqa: E501
         "authentication": (401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),  # noqa: E501
         "rejected": (400, {"type": "error", "error": {"type": "invalid_request_error", "message": "messages: bad"}}),  # noqa: E501
+        "not_found": (404, {"type": "error", "error": {"type": "not_found_error", "message": "model: x"}}),  # noqa: E501
+        "permission": (403, {"type": "error", "error": {"type": "permission_error", "message": "not allowed"}}),  # noqa: E501
+        "too_large": (413, FAULTS["anthropic_too_large_413"]),
     },
 }  # fmt: skip
 
@@ -85,7 +91,9 @@ def success_body(family, model, call, finish):
     if family == "openai":
         body = copy.deepcopy(EXCHANGES["structured"])
         choice = body["choices"][0]
-        choice["finish_reason"] = "length" if finish == "length" else "stop"
+        choice["finish_reason"] = {"length": "length", "content_filter": "content_filter"}.get(
+            finish, "stop"
+        )
         refused = finish == "refusal"
         choice["message"]["content"] = None if refused else call.text
         choice["message"]["refusal"] = call.text if refused else None
@@ -104,13 +112,14 @@ def success_body(family, model, call, finish):
         body["stop_reason"] = "tool_use"
     else:
         body["content"] = [{"type": "text", "text": call.text}] if call.text else []
-        body["stop_reason"] = {"length": "max_tokens", "refusal": "refusal"}.get(finish, "end_turn")
+        stops = {"length": "max_tokens", "refusal": "refusal", "content_filter": "refusal"}
+        body["stop_reason"] = stops.get(finish, "end_turn")
     body["model"] = model
     body["usage"] = {"input_tokens": call.input_tokens, "output_tokens": call.output_tokens}
     return body
 
 
-def sse_body(family, model, call, finish, include_usage, cut):
+def sse_body(family, model, call, finish, include_usage, trouble=None):
     """The events a real stream of that reply sends (shapes from recorded streams)."""
     events: list[str] = []
     if family == "openai":
@@ -119,7 +128,8 @@ def sse_body(family, model, call, finish, include_usage, cut):
         pieces = [call.text[i : i + 5] for i in range(0, len(call.text), 5)]
         chunks = [{"index": 0, "delta": {"role": "assistant", key: ""}, "finish_reason": None}]
         chunks += [{"index": 0, "delta": {key: p}, "finish_reason": None} for p in pieces]
-        end = {"index": 0, "delta": {}, "finish_reason": "length" if finish == "length" else "stop"}
+        stop = {"length": "length", "content_filter": "content_filter"}.get(finish, "stop")
+        end = {"index": 0, "delta": {}, "finish_reason": stop}
         events = [json.dumps({**head, "choices": [c]}) for c in [*chunks, end]]
         if include_usage:
             usage = {"prompt_tokens": call.input_tokens, "completion_tokens": call.output_tokens}
@@ -179,12 +189,22 @@ def sse_body(family, model, call, finish, include_usage, cut):
             ("message_stop", {"type": "message_stop"}),
         ]
         events = [f"event: {name}\ndata: {json.dumps(data)}" for name, data in steps]
-    if cut:
+    if trouble in ("cut", "error"):
         events = events[: max(1, len(events) // 2)]
+    if trouble == "error":
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        events.append(
+            f"data: {json.dumps({'error': {'message': 'overloaded', 'type': 'server_error'}})}"
+            if family == "openai"
+            else f"event: error\ndata: {json.dumps({'type': 'error', 'error': error})}"
+        )
+    if trouble == "unfinished":
+        events = [e for e in events if 'finish_reason": "' not in e and "[DONE]" not in e]
+        events = [e for e in events if not e.startswith("event: message_stop")]
     return "".join(f"{e}\n\n" for e in events)
 
 
-FINISH = {"refusal": "refusal", "truncation": "length"}
+FINISH = {"refusal": "refusal", "truncation": "length", "content_filter": "content_filter"}
 
 
 @dataclass
@@ -266,13 +286,21 @@ def run_real(family, script, how, calls):
             steps.append(Script(sdk, []).http.Response(status, json=body, headers=headers))
         elif kind == "timeout":
             steps.append(Script(sdk, []).http.ReadTimeout("timed out"))
-        elif kind == "connection_reset":
+        elif kind == "connection_reset" or (
+            kind in ("stream_error", "stream_unfinished") and how in ("sync", "async")
+        ):
             steps.append(Script(sdk, []).http.ReadError("connection reset by peer"))
+        elif kind == "malformed":
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            headers = {"content-type": "application/json"}
+            steps.append(Script(sdk, []).http.Response(200, content=page, headers=headers))
         else:
             finish = FINISH.get(kind, "stop")
             if how in ("stream", "astream"):
                 include = family == "openai"
-                text = sse_body(family, model, sent, finish, include, kind == "stream_cut")
+                trouble = {"stream_cut": "cut", "stream_error": "error"}.get(kind)
+                trouble = "unfinished" if kind == "stream_unfinished" else trouble
+                text = sse_body(family, model, sent, finish, include, trouble)
                 steps.append(_sse_response(sdk, text, cut=kind == "stream_cut"))
             elif kind == "stream_cut":
                 steps.append(Script(sdk, []).http.RemoteProtocolError("peer closed connection"))
@@ -330,6 +358,16 @@ SCENARIOS = {
     "invalid to the end": [Failure("invalid_output")] * 3,
     "refusal": [Failure("refusal", "I can't help with that.")],
     "truncation": [Failure("truncation")],
+    "model not found": [Failure("not_found"), GOOD],
+    "permission denied": [Failure("permission"), GOOD],
+    "request too large": [Failure("too_large"), GOOD],
+    "malformed body, to the end": [Failure("malformed"), GOOD],
+    "content filter": [Failure("content_filter")],
+    "stream troubles on a plain request are dropped connections": [
+        Failure("stream_error"),
+        Failure("stream_unfinished"),
+        GOOD,
+    ],
     "rate limited, then invalid, then repaired": [
         Failure("rate_limit"),
         Failure("invalid_output", "{}"),
@@ -344,6 +382,10 @@ STREAM_SCENARIOS = {
     "truncation": [Failure("truncation")],
     "invalid (streams are not repaired)": [Failure("invalid_output", '{"label": 1}')],
     "quota": [Failure("quota")],
+    "error event midway": [Failure("stream_error")],
+    "no end marker": [Failure("stream_unfinished")],
+    "malformed": [Failure("malformed")],
+    "content filter": [Failure("content_filter")],
 }
 
 
@@ -379,7 +421,7 @@ def test_streams_agree(family, how, name):
     script = STREAM_SCENARIOS[name]
     mock, calls = run_mock(family, script, how)
     real = run_real(family, script, how, calls)
-    if name == "cut midway":
+    if name in ("cut midway", "error event midway"):
         # Both deliver what arrived before the cut; how much that is depends on where
         # each body was cut, which is not the behaviour under test.
         assert mock.deltas
