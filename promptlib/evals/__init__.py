@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from promptlib.evals.dataset import Case, Dataset, load_dataset
     from promptlib.evals.errors import DatasetError
     from promptlib.evals.experiment import Experiment, Variant
+    from promptlib.evals.limits import RateLimit
     from promptlib.evals.runner import RunResult, arun, resume, run
     from promptlib.evals.scorers import (
         Score,
@@ -56,6 +57,7 @@ _LAZY = {
     "load_experiment": "promptlib.evals.config",
     "Experiment": "promptlib.evals.experiment",
     "Variant": "promptlib.evals.experiment",
+    "RateLimit": "promptlib.evals.limits",
     "RunResult": "promptlib.evals.runner",
     "arun": "promptlib.evals.runner",
     "resume": "promptlib.evals.runner",
@@ -73,6 +75,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "Experiment",
+    "RateLimit",
     "ResultRow",
     "RunInfo",
     "RunResult",

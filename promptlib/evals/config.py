@@ -13,6 +13,10 @@ budget = 0.50                                   # dollars, optional
 type = "exact"
 field = "label"
 
+[rate_limits.openai]                            # optional, per provider
+requests_per_minute = 500
+tokens_per_minute = 200000
+
 [providers.local]                               # models = ["local:smollm2"]
 base_url = "http://127.0.0.1:8080/v1"           # an OpenAI-compatible server
 server = "llama-cpp-python"                     # what it accepts (see ServerProfile)
@@ -40,6 +44,7 @@ __all__ = ["load_experiment"]
 _KEYS = {
     "name", "dataset", "variants", "models", "repeats", "concurrency", "budget", "params",
     "scorers", "expected_output_tokens", "seed", "columns", "tags", "providers",
+    "rate_limits",
 }  # fmt: skip
 _PROVIDER_KEYS = {"type", "base_url", "server", "api_key_env", "timeout"}
 
@@ -114,8 +119,23 @@ def load_experiment(
         registry=registry,
         config=str(file.resolve()),
         providers=_providers(_mapping(data, "providers", where), where),
+        rate_limits=_rate_limits(_mapping(data, "rate_limits", where), where),
         **options,
     )
+
+
+def _rate_limits(tables: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``[rate_limits.NAME]`` tables: requests_per_minute, tokens_per_minute."""
+    from promptlib.evals.limits import RateLimit
+
+    limits = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict) or set(table) - {"requests_per_minute", "tokens_per_minute"}:
+            raise ConfigurationError(
+                f"{where}: [rate_limits.{name}] takes requests_per_minute and tokens_per_minute"
+            )
+        limits[name] = RateLimit(**table)
+    return limits
 
 
 def _providers(tables: Mapping[str, Any], where: str) -> dict[str, Any]:

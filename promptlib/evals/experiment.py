@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import ConfigurationError
+from promptlib.evals.limits import RateLimit
 from promptlib.templates.template import Template
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class Experiment:
             server: ``{"local": OpenAIProvider(base_url=..., server="vllm")}`` with
             ``models=["local:llama3"]``); other names go to
             :func:`promptlib.get_provider`.
+        rate_limits: requests and tokens per minute per provider, by the name before the
+            colon in model strings (``{"openai": RateLimit(requests_per_minute=500)}``),
+            or by the whole model string.
     """
 
     name: str
@@ -119,6 +123,7 @@ class Experiment:
     providers: Mapping[str, Provider] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: MappingProxyType({}))
     resolved: tuple[Variant, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -150,6 +155,11 @@ class Experiment:
             self.dataset.validate(variant.template.inputs, template=variant.label)
         object.__setattr__(self, "resolved", resolved)
         object.__setattr__(self, "models", tuple(self.models) or (None,))
+        for key, limit in self.rate_limits.items():
+            if not isinstance(limit, RateLimit):
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: rate_limits[{key!r}] must be a RateLimit"
+                )
 
     def model_for(self, variant: Variant, model: str | None) -> str:
         """The model string a variant is sent to."""

@@ -29,6 +29,7 @@ from promptlib.errors import (
     ProviderError,
 )
 from promptlib.evals.experiment import Experiment, Variant
+from promptlib.evals.limits import RateLimiter
 from promptlib.evals.store import ResultRow, Store
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ class _Runner:
         self.over_budget = False
         self.budget = None if experiment.budget is None else Decimal(str(experiment.budget))
         self.providers: dict[str, tuple[Provider, str]] = {}
+        self.limiters: dict[str, RateLimiter] = {}
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -295,6 +297,10 @@ class _Runner:
                     return
             self.reserved += reservation
             try:
+                limiter = self._limiter(item.model)
+                if limiter is not None and prompt is not None:
+                    counted = limiter.limit.tokens_per_minute is not None
+                    await limiter.acquire(self._tokens(prompt, item.model) if counted else 0)
                 row = await self._process(item, run_id, prompt, error)
             finally:
                 self.reserved -= reservation
@@ -321,6 +327,30 @@ class _Runner:
         if found is None:
             found = self.providers[model] = self.provider_for(model)
         return found
+
+    def _limiter(self, model: str) -> RateLimiter | None:
+        limits = self.experiment.rate_limits
+        if not limits:
+            return None
+        key = model if model in limits else model.partition(":")[0]
+        if key not in limits:
+            return None
+        limiter = self.limiters.get(key)
+        if limiter is None:
+            limiter = self.limiters[key] = RateLimiter(limits[key])
+        return limiter
+
+    def _tokens(self, prompt: Prompt[Any], model: str) -> int:
+        """The tokens a request may use: its counted input and its output allowance."""
+        from promptlib.tokens.counting import count_tokens
+
+        name = self._provider(model)[1]
+        limit = prompt.params.get("max_tokens")
+        output = limit if isinstance(limit, int) else self.experiment.expected_output_tokens
+        try:
+            return count_tokens(prompt, name).total + output
+        except ConfigurationError:
+            return count_tokens(prompt, "gpt-4o-mini").total + output
 
     def _worst_case(self, prompt: Prompt[Any], model: str) -> Decimal:
         from promptlib.tokens.cost import Usage, cost_of
