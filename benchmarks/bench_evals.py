@@ -4,7 +4,11 @@ The provider answers at once with a prebuilt completion, so what is timed is the
 rendering each prompt, scheduling, scoring, and committing each result to SQLite. Also
 times ``import promptlib.evals`` on top of ``import promptlib``, in fresh processes.
 
-    python benchmarks/bench_evals.py [--cases 10000]
+With ``--server``, also against a local fake server (its own process, 127.0.0.1): the
+runner at 64 in flight against the raw async SDK sending the same requests 64 at a time,
+for both providers, as requests per second (median of alternating rounds).
+
+    python benchmarks/bench_evals.py [--cases 10000] [--server]
 """
 
 from __future__ import annotations
@@ -65,10 +69,68 @@ def _import_time(statement: str, runs: int = 7) -> float:
     return statistics.median(times)
 
 
+def against_server(provider_name: str, url: str, cases: int = 1000, rounds: int = 5) -> None:
+    """The runner's throughput against the raw async SDK's, 64 in flight, same requests."""
+    from promptlib import AnthropicProvider, OpenAIProvider, Registry
+
+    root = Path(__file__).parents[1]
+    template = Registry(root / "templates").get("ticket-priority@production")
+    dataset = Dataset(
+        "tickets",
+        tuple(Case(f"t{i}", {"ticket": f"Ticket {i}: the export fails."}) for i in range(cases)),
+    )
+    model = "gpt-4o-mini" if provider_name == "openai" else "claude-haiku-4-5"
+
+    async def one_round() -> tuple[float, float]:
+        if provider_name == "openai":
+            import openai
+
+            aclient: Any = openai.AsyncOpenAI(api_key="k", base_url=url, max_retries=0)
+            adapter: Any = OpenAIProvider(async_client=aclient, base_url=url, server="openai")
+            send = aclient.chat.completions.create
+        else:
+            import anthropic
+
+            aclient = anthropic.AsyncAnthropic(api_key="k", base_url=url, max_retries=0)
+            adapter = AnthropicProvider(async_client=aclient)
+            send = aclient.messages.create
+        requests = [adapter.build_request(template.render(**c.inputs), model) for c in dataset]
+        gate = asyncio.Semaphore(64)
+
+        async def raw_one(request: dict[str, Any]) -> None:
+            async with gate:
+                await send(**request)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(raw_one(r) for r in requests))
+        raw_rps = cases / (time.perf_counter() - started)
+        experiment = Experiment(
+            "bench", dataset, [template], models=[f"bench:{model}"], concurrency=64,
+            providers={"bench": adapter},
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            await arun(experiment, store=Path(folder) / "s.sqlite", progress=False)
+            runner_rps = cases / (time.perf_counter() - started)
+        await aclient.close()
+        return raw_rps, runner_rps
+
+    results = [asyncio.run(one_round()) for _ in range(rounds)]
+    raw = statistics.median(r for r, _ in results)
+    runner = statistics.median(r for _, r in results)
+    ratio = statistics.median(b / a for a, b in results)
+    print(
+        f"{provider_name:9} 64 in flight: raw SDK {raw:6.0f} req/s, runner {runner:6.0f} req/s "
+        f"({ratio:.2f}x, median of {rounds} rounds of {cases})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=10_000)
-    cases = parser.parse_args().cases
+    parser.add_argument("--server", action="store_true")
+    options = parser.parse_args()
+    cases = options.cases
 
     variants = [
         Template([User("Is {{ n }} even or odd?"), JsonOutput()], name="parity", version=v,
@@ -103,6 +165,22 @@ def main() -> None:
         f"import promptlib {base * 1000:.0f} ms; + promptlib.evals (runner) "
         f"{(evals - base) * 1000:.0f} ms more"
     )
+    if options.server:
+        import multiprocessing
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from bench_providers import serve
+
+        for provider in ("openai", "anthropic"):
+            ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+            server = multiprocessing.Process(target=serve, args=(ports, provider), daemon=True)
+            server.start()
+            try:
+                port = ports.get(timeout=10)
+                suffix = "/v1" if provider == "openai" else ""
+                against_server(provider, f"http://127.0.0.1:{port}{suffix}")
+            finally:
+                server.terminate()
 
 
 if __name__ == "__main__":
