@@ -1,8 +1,8 @@
 """promptlib's pytest plugin (registered through the ``pytest11`` entry point).
 
-- Keeps tests offline: a real request from promptlib's adapters or from an ``openai`` /
-  ``anthropic`` client fails, unless the test is marked
-  ``@pytest.mark.allow_provider_requests`` or ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
+- Keeps the session offline (:mod:`promptlib.testing.guard`): a real provider request fails,
+  unless it comes from a test marked ``@pytest.mark.allow_provider_requests`` or
+  ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
 - Fixtures: ``mock_provider``, ``prompt_registry``, ``prompt_snapshot``.
 - ``--update-prompt-snapshots`` rewrites snapshots instead of comparing.
 - Collects the test cases stored in ``*.prompt`` files (add the templates folder to
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +35,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_provider_requests: let this test send real requests to model providers"
     )
+    from promptlib.testing.guard import blocking_sdk_transports
+
+    # Active for the whole session: session- and module-scoped fixtures, and code run at
+    # import, are refused too. Each test's own scope only decides whether it may send.
+    session = ExitStack()
+    session.enter_context(blocking_sdk_transports())
+    config.add_cleanup(session.close)
 
 
 @pytest.fixture(autouse=True)
 def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
-    # PROMPTLIB_ALLOW_REQUESTS is read by the guards when a request is made.
+    # PROMPTLIB_ALLOW_REQUESTS is read by the guard when a request is made.
     allowed = request.node.get_closest_marker("allow_provider_requests") is not None
-    from promptlib.providers.base import set_request_guard
-    from promptlib.testing.guard import block_real_requests, blocking_sdk_transports
+    from promptlib.testing.guard import blocking_sdk_transports
 
-    previous = set_request_guard(None if allowed else block_real_requests)
-    try:
-        with blocking_sdk_transports(allowed=allowed):
-            yield
-    finally:
-        set_request_guard(previous)
+    with blocking_sdk_transports(allowed=allowed):
+        yield
 
 
 @pytest.fixture

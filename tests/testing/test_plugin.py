@@ -71,6 +71,48 @@ def test_sent(prompt_registry):
     project.runpytest("-p", "no:cacheprovider", "test_env.py").assert_outcomes(passed=1)
 
 
+SCOPED_FIXTURES = """
+import openai
+import pytest
+from promptlib import OpenAIProvider, RequestsBlockedError, Template, User
+
+URL = "http://127.0.0.1:9/v1"  # refused: even if the guard failed, nothing leaves the machine
+
+def ask():
+    client = openai.OpenAI(api_key="sk-x", base_url=URL, max_retries=0)
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+def outcome(send):
+    try:
+        send()
+    except RequestsBlockedError:
+        return "blocked"
+    except Exception as exc:
+        return type(exc).__name__
+
+@pytest.fixture(scope="session")
+def from_the_session():
+    return outcome(ask)
+
+@pytest.fixture(scope="module")
+def from_the_module():
+    provider = OpenAIProvider(api_key="sk-x", base_url=URL)
+    return outcome(lambda: provider.complete(Template([User("hi")], name="hi", model="m").render()))
+
+@pytest.mark.allow_provider_requests  # allows the test's requests, not the shared fixtures'
+def test_shared_fixtures_are_guarded(from_the_session, from_the_module):
+    assert (from_the_session, from_the_module) == ("blocked", "blocked")
+    assert outcome(ask) != "blocked"  # sent, and refused by the closed port
+"""
+
+
+def test_session_and_module_fixtures_are_guarded(project: pytest.Pytester, monkeypatch) -> None:
+    project.makepyfile(test_scoped=SCOPED_FIXTURES)
+    project.runpytest("-p", "no:cacheprovider", "test_scoped.py").assert_outcomes(passed=1)
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    project.runpytest("-p", "no:cacheprovider", "test_scoped.py").assert_outcomes(failed=1)
+
+
 def test_snapshots_fail_on_change_and_update_with_the_flag(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_snap="""
