@@ -75,20 +75,38 @@ def prompt_registry(pytestconfig: pytest.Config) -> Any:
 def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     """``prompt_snapshot(prompt, name=None, request=None)``: compare with a stored snapshot.
 
-    Snapshots live in ``__snapshots__/<test module>/<test name>[-<name>].txt`` beside the
-    test; ``--update-prompt-snapshots`` writes them.
+    Snapshots live in ``__snapshots__/<test module>/[<class>/]<test name>[-<name>].txt``
+    beside the test; a second unnamed snapshot in a test is ``<test name>-2``, and so on.
+    ``--update-prompt-snapshots`` writes them.
     """
-    from promptlib.testing.snapshots import assert_snapshot, snapshot_filename
+    from promptlib.errors import UsageError
+    from promptlib.testing.snapshots import assert_snapshot, safe_name, snapshot_filename
 
     update = bool(request.config.getoption("--update-prompt-snapshots"))
     module = Path(str(request.node.fspath))
     folder = module.parent / "__snapshots__" / module.stem
+    # Classes (nested ones too) in the node id, between the module and the test.
+    for scope in request.node.nodeid.split("::")[1:-1]:
+        folder /= safe_name(scope)
     test = request.node.name
+    taken: set[str] = set()
+    unnamed = 0
 
     def check(prompt: Any, name: str | None = None, *, request: Any = None) -> None:
-        path = folder / snapshot_filename(test, name)
+        nonlocal unnamed
+        if name is None:
+            unnamed += 1
+            if unnamed > 1:
+                name = str(unnamed)
+        filename = snapshot_filename(test, name)
+        if filename.lower() in taken:
+            raise UsageError(
+                f"two snapshots in {test} would share the file {filename}: give each "
+                "prompt_snapshot(...) call in a test its own name"
+            )
+        taken.add(filename.lower())
         try:
-            assert_snapshot(prompt, path, update=update, request=request)
+            assert_snapshot(prompt, folder / filename, update=update, request=request)
         except AssertionError as failure:
             message = str(failure)
         else:

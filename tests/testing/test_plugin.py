@@ -172,6 +172,50 @@ def test_prompt(prompt_registry, prompt_snapshot, review):
     project.runpytest("-p", "no:cacheprovider", "test_ids.py").assert_outcomes(passed=3)
 
 
+def test_classes_and_several_snapshots_in_a_test_get_their_own_files(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_many="""
+import pytest
+
+def render(registry, review):
+    return registry.render("sentiment@production", review=review)
+
+class TestGood:
+    def test_snap(self, prompt_registry, prompt_snapshot):
+        prompt_snapshot(render(prompt_registry, "Good."))
+
+class TestBad:
+    def test_snap(self, prompt_registry, prompt_snapshot):
+        prompt_snapshot(render(prompt_registry, "Bad."))
+
+def test_two(prompt_registry, prompt_snapshot):
+    prompt_snapshot(render(prompt_registry, "A"))
+    prompt_snapshot(render(prompt_registry, "B"))
+
+def test_same_name_twice(prompt_registry, prompt_snapshot):
+    prompt_snapshot(render(prompt_registry, "A"), "x")
+    prompt_snapshot(render(prompt_registry, "B"), "x")
+"""
+    )
+    update = project.runpytest(
+        "-p", "no:cacheprovider", "test_many.py", "--update-prompt-snapshots"
+    )
+    update.assert_outcomes(passed=3, failed=1)
+    update.stdout.fnmatch_lines(["*two snapshots in test_same_name_twice would share*"])
+    stored = sorted(
+        str(p.relative_to(project.path / "__snapshots__" / "test_many"))
+        for p in (project.path / "__snapshots__" / "test_many").rglob("*.txt")
+    )
+    assert len(stored) == 5  # the failing test wrote its first one
+    assert "test_two.txt" in stored
+    assert "test_two-2.txt" in stored
+    assert sum(s.endswith("/test_snap.txt") for s in stored) == 2
+    result = project.runpytest("-p", "no:cacheprovider", "test_many.py", "-k", "not same_name")
+    result.assert_outcomes(passed=3)
+
+
 def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:
     result = project.runpytest("-p", "no:cacheprovider", "templates", "-v")
     result.assert_outcomes(passed=8)
