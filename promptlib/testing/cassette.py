@@ -1,18 +1,18 @@
 """Record real provider exchanges once, replay them in CI.
 
 ```python
-cassette = Cassette("tests/cassettes/triage.json")     # replays; PROMPTLIB_RECORD=1 records
+cassette = Cassette.beside(__file__, "triage.json")   # tests/cassettes/triage.json
 provider = cassette.openai()                           # an OpenAIProvider on the cassette
 completion = provider.complete(prompt)                 # or acomplete, stream, astream
 ```
 
-Exchanges are keyed by the canonical request (method, path, JSON body with sorted keys),
-one per request: the last response recorded for it, so a request that needed retries
-replays its final answer at the first attempt. The file is readable and deterministic
-(streamed replies are stored one server-sent event per entry and replayed byte for byte)
-and never holds API keys: auth headers are not kept, and anything shaped like an
-``sk-...`` key, or equal to the key used to record, is masked. A request with no
-recording fails loudly, with a diff against the nearest one recorded.
+The cassette replays; ``PROMPTLIB_RECORD=1`` records. Exchanges are keyed by the
+canonical request (method, path, JSON body with sorted keys), one per request: the last
+response recorded for it, so a request that needed retries replays its final answer at
+the first attempt, and a replay never waits. The file is readable and deterministic
+(streamed replies are stored one server-sent event per entry and replayed byte for byte;
+the file format is in :mod:`promptlib.testing._cassette_file`) and never holds API keys.
+A request with no recording fails loudly, with a diff against the nearest one recorded.
 """
 
 from __future__ import annotations
