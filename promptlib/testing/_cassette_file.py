@@ -38,6 +38,8 @@ def load(path: Path) -> list[dict[str, Any]]:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _broken(path, f"it is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise _broken(path, f"{type(exc).__name__}: {exc.strerror}") from None
     if not text.strip():
         raise _broken(path, "the file is empty")
     if re.search(r"^(<{7}|>{7}|={7})( |$)", text, re.MULTILINE):
@@ -66,14 +68,21 @@ def _exchange_problem(exchange: Any) -> str | None:
     if not isinstance(exchange, dict):
         return "is not an object"
     request, response = exchange.get("request"), exchange.get("response")
-    if not isinstance(request, dict) or not {"method", "path", "body"} <= request.keys():
+    if (
+        not isinstance(request, dict)
+        or not {"method", "path", "body"} <= request.keys()
+        or not all(isinstance(request[name], str) for name in ("method", "path"))
+    ):
         return 'has no "request" with "method", "path" and "body"'
-    if not isinstance(response, dict) or not isinstance(response.get("status"), int):
-        return 'has no "response" with a "status"'
-    if not isinstance(response.get("headers", {}), dict):
-        return 'has response "headers" that are not an object'
-    if not ({"body", "events", "body_base64"} & response.keys()):
-        return 'has a response without "body", "events" or "body_base64"'
+    if not isinstance(response, dict) or type(response.get("status")) is not int:
+        return 'has no "response" with a numeric "status"'
+    headers = response.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return 'has response "headers" that are not an object of strings'
+    try:
+        restored(response)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 'has a response whose "body", "events" or "body_base64" cannot be read'
     return None
 
 
@@ -157,9 +166,14 @@ def stored(response: Any, secrets: tuple[str, ...]) -> dict[str, Any]:
 def restored(recorded: dict[str, Any]) -> bytes:
     """The body of a stored response, byte for byte as it was received (keys masked)."""
     if "events" in recorded:
-        return _event_text(recorded["events"], recorded.get("newline", "\n")).encode()
+        events, newline = recorded["events"], recorded.get("newline", "\n")
+        if newline not in ("\n", "\r\n", "\r"):
+            raise ValueError(f"not a line ending: {newline!r}")
+        if not isinstance(events, list) or not all(isinstance(e, list) for e in events):
+            raise ValueError("events must be a list of lists of lines")
+        return _event_text(events, newline).encode()
     if "body_base64" in recorded:
-        return base64.b64decode(recorded["body_base64"])
+        return base64.b64decode(recorded["body_base64"], validate=True)
     body = recorded["body"]
     return body.encode() if isinstance(body, str) else json.dumps(body).encode()
 

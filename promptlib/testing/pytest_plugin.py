@@ -85,9 +85,9 @@ def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     update = bool(request.config.getoption("--update-prompt-snapshots"))
     module = Path(str(request.node.fspath))
     folder = module.parent / "__snapshots__" / module.stem
-    # Classes (nested ones too) in the node id, between the module and the test.
-    for scope in request.node.nodeid.split("::")[1:-1]:
-        folder /= safe_name(scope)
+    for node in request.node.listchain():  # the test's classes, nested ones too
+        if isinstance(node, pytest.Class):
+            folder /= safe_name(node.name)
     test = request.node.name
     taken: set[str] = set()
     unnamed = 0

@@ -356,6 +356,14 @@ BROKEN = {
         '{"format": "promptlib.cassette/1", "exchanges": [{"request": '
         '{"method": "POST", "path": "/", "body": null}, "response": {"body": ""}}]}'
     ),
+    "events that are not lists": (
+        '{"format": "promptlib.cassette/1", "exchanges": [{"request": {"method": "POST", '
+        '"path": "/", "body": null}, "response": {"status": 200, "events": "data: x"}}]}'
+    ),
+    "bad base64": (
+        '{"format": "promptlib.cassette/1", "exchanges": [{"request": {"method": "POST", '
+        '"path": "/", "body": null}, "response": {"status": 502, "body_base64": "%%"}}]}'
+    ),
     "latin-1": '{"format": "promptlib.cassette/1", "exchanges": [], "x": "\xe9"}',
     "not JSON": '{"format": "promptlib.cassette/1", "exchanges": [',
 }
@@ -374,6 +382,13 @@ def test_a_broken_file_names_itself_the_problem_and_the_fix(tmp_path, content):
     message = str(info.value)
     assert str(path) in message
     assert "record it again" in message
+
+
+def test_a_folder_in_place_of_the_file_is_named(tmp_path):
+    from promptlib.testing.cassette import CassetteError
+
+    with pytest.raises(CassetteError, match="IsADirectoryError"):
+        Cassette(tmp_path)
 
 
 def recorded_failure(path, prompt, status, headers, body):

@@ -194,6 +194,12 @@ def test_two(prompt_registry, prompt_snapshot):
     prompt_snapshot(render(prompt_registry, "A"))
     prompt_snapshot(render(prompt_registry, "B"))
 
+class TestOuter:
+    class TestInner:
+        @pytest.mark.parametrize("review", ["a::b"])
+        def test_snap(self, prompt_registry, prompt_snapshot, review):
+            prompt_snapshot(render(prompt_registry, review))
+
 def test_same_name_twice(prompt_registry, prompt_snapshot):
     prompt_snapshot(render(prompt_registry, "A"), "x")
     prompt_snapshot(render(prompt_registry, "B"), "x")
@@ -202,18 +208,19 @@ def test_same_name_twice(prompt_registry, prompt_snapshot):
     update = project.runpytest(
         "-p", "no:cacheprovider", "test_many.py", "--update-prompt-snapshots"
     )
-    update.assert_outcomes(passed=3, failed=1)
+    update.assert_outcomes(passed=4, failed=1)
     update.stdout.fnmatch_lines(["*two snapshots in test_same_name_twice would share*"])
     stored = sorted(
         str(p.relative_to(project.path / "__snapshots__" / "test_many"))
         for p in (project.path / "__snapshots__" / "test_many").rglob("*.txt")
     )
-    assert len(stored) == 5  # the failing test wrote its first one
+    assert len(stored) == 6  # the failing test wrote its first one
+    assert any(s.startswith("TestOuter-") and "/TestInner-" in s for s in stored)
     assert "test_two.txt" in stored
     assert "test_two-2.txt" in stored
     assert sum(s.endswith("/test_snap.txt") for s in stored) == 2
     result = project.runpytest("-p", "no:cacheprovider", "test_many.py", "-k", "not same_name")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:
