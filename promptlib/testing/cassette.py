@@ -221,6 +221,12 @@ class Cassette:
         return self._provider(_CassetteAnthropic, base_url, options)
 
     def _provider(self, provider: type[_OnCassette], base_url: str | None, options: Any) -> Any:
+        given = sorted({"client", "async_client"} & options.keys())
+        if given:
+            raise UsageError(
+                f"a cassette provider makes its own SDK clients (they send through the "
+                f"cassette): remove {', '.join(given)}=, and pass base_url= or api_key="
+            )
         key = options.pop("api_key", None)
         if self.recording:
             key = key or os.environ.get(provider.key_variable)

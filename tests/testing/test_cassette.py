@@ -384,6 +384,15 @@ def test_a_broken_file_names_itself_the_problem_and_the_fix(tmp_path, content):
     assert "record it again" in message
 
 
+def test_a_client_of_ones_own_is_refused_rather_than_bypassing_the_cassette(tmp_path):
+    import openai
+
+    from promptlib import UsageError
+
+    with pytest.raises(UsageError, match="remove client="):
+        Cassette(tmp_path / "c.json").openai(client=openai.OpenAI(api_key="sk-test"))
+
+
 def test_a_folder_in_place_of_the_file_is_named(tmp_path):
     from promptlib.testing.cassette import CassetteError
 
