@@ -1,115 +1,55 @@
 """Record real provider exchanges once, replay them in CI.
 
 ```python
-cassette = Cassette("tests/cassettes/triage.json")     # replays; PROMPTLIB_RECORD=1 records
+cassette = Cassette.beside(__file__, "triage.json")   # tests/cassettes/triage.json
 provider = cassette.openai()                           # an OpenAIProvider on the cassette
 completion = provider.complete(prompt)                 # or acomplete, stream, astream
 ```
 
-Exchanges are keyed by the canonical request (method, path, JSON body with sorted keys),
-one per request: the last response recorded for it, so a request that needed retries
-replays its final answer at the first attempt. The file is readable and deterministic
-(streamed replies are stored one server-sent event per entry and replayed byte for byte)
-and never holds API keys: auth headers are not kept, and anything shaped like an
-``sk-...`` key, or equal to the key used to record, is masked. A request with no
-recording fails loudly, with a diff against the nearest one recorded.
+The cassette replays; ``PROMPTLIB_RECORD=1`` records. Exchanges are keyed by the
+canonical request (method, path, JSON body with sorted keys), one per request: the last
+response recorded for it, so a request that needed retries replays its final answer at
+the first attempt, and a replay never waits. The file is readable and deterministic
+(streamed replies are stored one server-sent event per entry and replayed byte for byte;
+the file format is in :mod:`promptlib.testing._cassette_file`) and never holds API keys.
+A request with no recording fails loudly, with a diff against the nearest one recorded.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import dataclasses
 import difflib
-import importlib
 import json
 import os
-import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from promptlib.errors import AuthenticationError, UsageError
-from promptlib.testing.guard import OFFLINE_TRANSPORT
+from promptlib.errors import AuthenticationError, RequestsBlockedError, UsageError
+from promptlib.providers.anthropic import AnthropicProvider
+from promptlib.providers.base import SDKProvider
+from promptlib.providers.openai import OpenAIProvider
+from promptlib.providers.retry import RetryPolicy
+from promptlib.testing._cassette_file import (
+    CassetteError,
+    canonical,
+    dump,
+    key,
+    load,
+    restored,
+    stored,
+)
+from promptlib.testing._cassette_file import (
+    _sorted as _sorted,
+)
+from promptlib.testing.guard import ALLOW_VARIABLE, OFFLINE_TRANSPORT
 from promptlib.testing.sdk_http import http_module
 
-__all__ = ["Cassette", "ReplayMissError"]
-
-_FORMAT = "promptlib.cassette/1"
-_KEPT_HEADERS = ("content-type", "x-request-id", "request-id", "retry-after")
-# OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) key shapes.
-_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
-MASK = "sk-***"
+__all__ = ["Cassette", "CassetteError", "ReplayMissError"]
 
 
 class ReplayMissError(UsageError):
     """A request has no recording in the cassette (the message shows the nearest one)."""
-
-
-def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
-    """``value`` with every key-shaped string and every secret replaced by ``MASK``."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-        return _KEY_SHAPE.sub(MASK, value)
-    if isinstance(value, list):
-        return [_masked(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: _masked(item, secrets) for key, item in value.items()}
-    return value
-
-
-def _canonical(request: Any, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
-    body: Any = request.content.decode("utf-8") if request.content else None
-    if body:
-        with contextlib.suppress(json.JSONDecodeError):
-            body = _sorted(json.loads(body))
-    return {"method": request.method, "path": request.url.path, "body": _masked(body, secrets)}
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
-def _key(canonical: dict[str, Any]) -> str:
-    return json.dumps(canonical, sort_keys=True, ensure_ascii=False)
-
-
-# --- streamed bodies ---------------------------------------------------------------------------
-
-
-def _events(text: str) -> list[list[Any]] | None:
-    """A server-sent-event body as a list of events, each a list of its lines (a JSON
-    ``data:`` line as ``{"data": <object>}``); ``None`` when that would not restore
-    ``text`` exactly."""
-    if not text.endswith("\n\n") or "\r" in text:
-        return None
-    events = [[_line(line) for line in block.split("\n")] for block in text[:-2].split("\n\n")]
-    return events if _event_text(events) == text else None
-
-
-def _line(line: str) -> Any:
-    if line.startswith("data: "):
-        with contextlib.suppress(json.JSONDecodeError):
-            data = json.loads(line[6:])
-            if isinstance(data, dict) and _compact(data) == line[6:]:
-                return {"data": data}
-    return line
-
-
-def _compact(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def _event_text(events: list[list[Any]]) -> str:
-    return "".join(
-        "\n".join(
-            f"data: {_compact(line['data'])}" if isinstance(line, dict) else line for line in event
-        )
-        + "\n\n"
-        for event in events
-    )
 
 
 class Cassette:
@@ -125,21 +65,22 @@ class Cassette:
     def __init__(self, path: str | os.PathLike[str], *, record: bool | None = None) -> None:
         self.path = Path(path)
         self.recording = os.environ.get("PROMPTLIB_RECORD") == "1" if record is None else record
-        self.exchanges: list[dict[str, Any]] = []
+        self.exchanges: list[dict[str, Any]] = load(self.path) if self.path.exists() else []
         self._secrets: tuple[str, ...] = ()
-        if self.path.exists():
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != _FORMAT:
-                raise UsageError(f"{self.path} is not a {_FORMAT} file")
-            self.exchanges = data["exchanges"]
+
+    @classmethod
+    def beside(
+        cls, test_file: str | os.PathLike[str], name: str, *, record: bool | None = None
+    ) -> Cassette:
+        """The cassette ``name`` in the ``cassettes`` folder beside ``test_file`` (pass
+        ``__file__``), wherever pytest is run from: ``Cassette.beside(__file__,
+        "triage.json")`` is ``tests/cassettes/triage.json`` for a test in ``tests/``."""
+        return cls(Path(test_file).resolve().parent / "cassettes" / name, record=record)
 
     def save(self) -> None:
         """Write the exchanges to the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(
-            {"format": _FORMAT, "exchanges": self.exchanges}, indent=2, ensure_ascii=False
-        )
-        self.path.write_text(text + "\n", encoding="utf-8")
+        self.path.write_text(dump(self.exchanges) + "\n", encoding="utf-8")
 
     # --- transports --------------------------------------------------------------------------
 
@@ -151,9 +92,15 @@ class Cassette:
 
             class Recorder(http.BaseTransport):  # type: ignore[misc]
                 def handle_request(self, request: Any) -> Any:
-                    response = real.handle_request(request)
+                    try:
+                        response = real.handle_request(request)
+                    except RequestsBlockedError as blocked:
+                        raise cassette._blocked(blocked) from None
                     response.read()
                     return cassette._store(http, request, response)
+
+                def close(self) -> None:
+                    real.close()
 
             return Recorder()
 
@@ -165,16 +112,23 @@ class Cassette:
         return Replayer()
 
     def async_transport(self, http: Any) -> Any:
-        """The async twin of :meth:`transport`, for the SDKs' async clients."""
+        """The async twin of :meth:`transport`, for the SDKs' async clients (one per event
+        loop: its connections belong to the loop)."""
         cassette = self
         if self.recording:
             real = http.AsyncHTTPTransport()
 
             class AsyncRecorder(http.AsyncBaseTransport):  # type: ignore[misc]
                 async def handle_async_request(self, request: Any) -> Any:
-                    response = await real.handle_async_request(request)
+                    try:
+                        response = await real.handle_async_request(request)
+                    except RequestsBlockedError as blocked:
+                        raise cassette._blocked(blocked) from None
                     await response.aread()
                     return cassette._store(http, request, response)
+
+                async def aclose(self) -> None:
+                    await real.aclose()
 
             return AsyncRecorder()
 
@@ -185,28 +139,24 @@ class Cassette:
         setattr(AsyncReplayer, OFFLINE_TRANSPORT, True)
         return AsyncReplayer()
 
+    def _blocked(self, blocked: RequestsBlockedError) -> RequestsBlockedError:
+        """The guard's error, saying how to record (the same class: the SDK re-raises it)."""
+        return type(blocked)(
+            f"recording the cassette {self.path} sends real requests, and the offline guard "
+            f"refused this one: set {ALLOW_VARIABLE}=1 for the recording run "
+            f"(PROMPTLIB_RECORD=1 {ALLOW_VARIABLE}=1 pytest ...), or mark the test "
+            "@pytest.mark.allow_provider_requests."
+        )
+
     def _store(self, http: Any, request: Any, response: Any) -> Any:
         """Keep ``response`` as the recording of ``request``; return it for the SDK."""
-        headers = {
-            k.lower(): v for k, v in sorted(response.headers.items()) if k.lower() in _KEPT_HEADERS
-        }
-        text = response.content.decode("utf-8")
-        recorded: dict[str, Any] = {"status": response.status_code, "headers": headers}
-        events = _events(text) if "event-stream" in headers.get("content-type", "") else None
-        if events is not None:
-            recorded["events"] = events
-        else:
-            body: Any = text
-            with contextlib.suppress(json.JSONDecodeError):
-                body = json.loads(text)
-            recorded["body"] = body
         exchange = {
-            "request": _canonical(request, self._secrets),
-            "response": _masked(recorded, self._secrets),
+            "request": canonical(request, self._secrets),
+            "response": stored(response, self._secrets),
         }
-        key = _key(exchange["request"])
+        wanted = key(exchange["request"])
         for index, old in enumerate(self.exchanges):
-            if _key(old["request"]) == key:
+            if key(old["request"]) == wanted:
                 self.exchanges[index] = exchange
                 break
         else:
@@ -221,27 +171,28 @@ class Cassette:
         return http.Response(response.status_code, headers=kept, content=response.content)
 
     def _replay(self, http: Any, request: Any) -> Any:
-        wanted = _canonical(request)
-        key = _key(wanted)
+        wanted = canonical(request)
         for exchange in self.exchanges:
-            if _key(exchange["request"]) == key:
+            if key(exchange["request"]) == key(wanted):
                 recorded = exchange["response"]
-                if "events" in recorded:
-                    content = _event_text(recorded["events"]).encode()
-                else:
-                    body = recorded["body"]
-                    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 return http.Response(
-                    recorded["status"], headers=recorded["headers"], content=content
+                    recorded["status"], headers=recorded["headers"], content=restored(recorded)
                 )
         raise ReplayMissError(self._miss_message(wanted))
 
     def _miss_message(self, wanted: dict[str, Any]) -> str:
         pretty = json.dumps(wanted, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
         if not self.exchanges:
+            where = ""
+            if not self.path.is_absolute():
+                where = (
+                    f" A relative path is read from the current directory ({Path.cwd()}): "
+                    "use Cassette.beside(__file__, name) to find it beside the test file."
+                )
             return (
-                f"no recording in {self.path} (it is empty or missing). Record it once with "
-                "PROMPTLIB_RECORD=1 and real API keys, then commit the file."
+                f"no recording in {self.path} (it is empty or missing).{where} Record it once "
+                f"with PROMPTLIB_RECORD=1, {ALLOW_VARIABLE}=1 and real API keys, then commit "
+                "the file."
             )
         candidates = [
             json.dumps(e["request"], indent=2, sort_keys=True, ensure_ascii=False).splitlines()
@@ -262,20 +213,20 @@ class Cassette:
     def openai(self, base_url: str | None = None, **options: Any) -> Any:
         """An :class:`~promptlib.OpenAIProvider` whose requests, sync and async, go through
         this cassette (``options``: the provider's, ``api_key`` included)."""
-        from promptlib.providers.openai import OpenAIProvider
-
-        return self._provider(OpenAIProvider, "OpenAI", base_url, options)
+        return self._provider(_CassetteOpenAI, base_url, options)
 
     def anthropic(self, base_url: str | None = None, **options: Any) -> Any:
         """An :class:`~promptlib.AnthropicProvider` whose requests, sync and async, go
         through this cassette (``options``: the provider's, ``api_key`` included)."""
-        from promptlib.providers.anthropic import AnthropicProvider
+        return self._provider(_CassetteAnthropic, base_url, options)
 
-        return self._provider(AnthropicProvider, "Anthropic", base_url, options)
-
-    def _provider(
-        self, provider: type[Any], client_class: str, base_url: str | None, options: Any
-    ) -> Any:
+    def _provider(self, provider: type[_OnCassette], base_url: str | None, options: Any) -> Any:
+        given = sorted({"client", "async_client"} & options.keys())
+        if given:
+            raise UsageError(
+                f"a cassette provider makes its own SDK clients (they send through the "
+                f"cassette): remove {', '.join(given)}=, and pass base_url= or api_key="
+            )
         key = options.pop("api_key", None)
         if self.recording:
             key = key or os.environ.get(provider.key_variable)
@@ -289,13 +240,61 @@ class Cassette:
             self._secrets = (key,) if len(key) >= 8 else ()
         else:
             key = "replay"
-        sdk = importlib.import_module(provider.sdk_module)
-        http = http_module(sdk)
-        settings = {"api_key": key, "base_url": base_url}
-        client = getattr(sdk, client_class)(
-            **settings, http_client=http.Client(transport=self.transport(http))
-        )
-        async_client = getattr(sdk, f"Async{client_class}")(
-            **settings, http_client=http.AsyncClient(transport=self.async_transport(http))
-        )
-        return provider(client, async_client=async_client, **options)
+            # A replay never waits: a recorded failure is answered again at once.
+            policy = options.get("retry") or RetryPolicy()
+            options["retry"] = dataclasses.replace(
+                policy, sleep=_no_sleep, async_sleep=_no_async_sleep
+            )
+        made = provider(api_key=key, **options)
+        # The URL goes to the clients only: the adapter's defaults stay those of one given
+        # a client, as they were when the cassette was recorded.
+        made.cassette, made.cassette_url = self, base_url
+        return made
+
+
+def _no_sleep(seconds: float) -> None:
+    pass
+
+
+async def _no_async_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+class _OnCassette(SDKProvider):
+    """An adapter whose SDK clients send through a cassette: one sync client, and one async
+    client per event loop (made and closed with the loop by the adapter)."""
+
+    cassette: Cassette
+    cassette_url: str | None
+
+    def _client_options(self) -> dict[str, Any]:
+        options = super()._client_options()
+        if self.cassette_url:
+            options["base_url"] = self.cassette_url
+        return options
+
+    def _sync_client_class(self) -> Any:
+        sdk_class, http = super()._sync_client_class(), http_module(self._sdk())
+
+        def make(**options: Any) -> Any:
+            transport = self.cassette.transport(http)
+            return sdk_class(**options, http_client=http.Client(transport=transport))
+
+        return make
+
+    def _async_client_class(self) -> Any:
+        sdk_class, http = super()._async_client_class(), http_module(self._sdk())
+
+        def make(**options: Any) -> Any:
+            transport = self.cassette.async_transport(http)
+            return sdk_class(**options, http_client=http.AsyncClient(transport=transport))
+
+        return make
+
+
+class _CassetteOpenAI(_OnCassette, OpenAIProvider):
+    name: ClassVar[str] = "openai"
+
+
+class _CassetteAnthropic(_OnCassette, AnthropicProvider):
+    name: ClassVar[str] = "anthropic"

@@ -1,8 +1,8 @@
 """promptlib's pytest plugin (registered through the ``pytest11`` entry point).
 
-- Keeps tests offline: a real request from promptlib's adapters or from an ``openai`` /
-  ``anthropic`` client fails, unless the test is marked
-  ``@pytest.mark.allow_provider_requests`` or ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
+- Keeps the session offline (:mod:`promptlib.testing.guard`): a real provider request fails,
+  unless it comes from a test marked ``@pytest.mark.allow_provider_requests`` or
+  ``PROMPTLIB_ALLOW_REQUESTS=1`` is set.
 - Fixtures: ``mock_provider``, ``prompt_registry``, ``prompt_snapshot``.
 - ``--update-prompt-snapshots`` rewrites snapshots instead of comparing.
 - Collects the test cases stored in ``*.prompt`` files (add the templates folder to
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +35,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_provider_requests: let this test send real requests to model providers"
     )
+    from promptlib.testing.guard import blocking_sdk_transports
+
+    # Active for the whole session: session- and module-scoped fixtures, and code run at
+    # import, are refused too. Each test's own scope only decides whether it may send.
+    session = ExitStack()
+    session.enter_context(blocking_sdk_transports())
+    config.add_cleanup(session.close)
 
 
 @pytest.fixture(autouse=True)
 def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
-    # PROMPTLIB_ALLOW_REQUESTS is read by the guards when a request is made.
+    # PROMPTLIB_ALLOW_REQUESTS is read by the guard when a request is made.
     allowed = request.node.get_closest_marker("allow_provider_requests") is not None
-    from promptlib.providers.base import set_request_guard
-    from promptlib.testing.guard import block_real_requests, blocking_sdk_transports
+    from promptlib.testing.guard import blocking_sdk_transports
 
-    previous = set_request_guard(None if allowed else block_real_requests)
-    try:
-        with blocking_sdk_transports(allowed=allowed):
-            yield
-    finally:
-        set_request_guard(previous)
+    with blocking_sdk_transports(allowed=allowed):
+        yield
 
 
 @pytest.fixture
@@ -72,20 +75,38 @@ def prompt_registry(pytestconfig: pytest.Config) -> Any:
 def prompt_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
     """``prompt_snapshot(prompt, name=None, request=None)``: compare with a stored snapshot.
 
-    Snapshots live in ``__snapshots__/<test module>/<test name>[-<name>].txt`` beside the
-    test; ``--update-prompt-snapshots`` writes them.
+    Snapshots live in ``__snapshots__/<test module>/[<class>/]<test name>[-<name>].txt``
+    beside the test; a second unnamed snapshot in a test is ``<test name>-2``, and so on.
+    ``--update-prompt-snapshots`` writes them.
     """
-    from promptlib.testing.snapshots import assert_snapshot, snapshot_filename
+    from promptlib.errors import UsageError
+    from promptlib.testing.snapshots import assert_snapshot, safe_name, snapshot_filename
 
     update = bool(request.config.getoption("--update-prompt-snapshots"))
     module = Path(str(request.node.fspath))
     folder = module.parent / "__snapshots__" / module.stem
+    for node in request.node.listchain():  # the test's classes, nested ones too
+        if isinstance(node, pytest.Class):
+            folder /= safe_name(node.name)
     test = request.node.name
+    taken: set[str] = set()
+    unnamed = 0
 
     def check(prompt: Any, name: str | None = None, *, request: Any = None) -> None:
-        path = folder / snapshot_filename(test, name)
+        nonlocal unnamed
+        if name is None:
+            unnamed += 1
+            if unnamed > 1:
+                name = str(unnamed)
+        filename = snapshot_filename(test, name)
+        if filename.lower() in taken:
+            raise UsageError(
+                f"two snapshots in {test} would share the file {filename}: give each "
+                "prompt_snapshot(...) call in a test its own name"
+            )
+        taken.add(filename.lower())
         try:
-            assert_snapshot(prompt, path, update=update, request=request)
+            assert_snapshot(prompt, folder / filename, update=update, request=request)
         except AssertionError as failure:
             message = str(failure)
         else:

@@ -53,14 +53,22 @@ def _pretty(value: Any) -> str:
 def snapshot_filename(test: str, name: str | None = None) -> str:
     """The file name for a test's snapshot: readable, and different for different ids
     (``a b``, ``a/b`` and ``a:b`` get their own files through a short hash)."""
-    raw = f"{test}-{name}" if name else test
+    return safe_name(f"{test}-{name}" if name else test) + ".txt"
+
+
+def safe_name(raw: str) -> str:
+    """A file name for ``raw``, distinct for distinct ``raw`` even on file systems that
+    ignore case: a short hash of ``raw`` is added when it is not already a short,
+    lowercase, safe name."""
     slug = _UNSAFE.sub("_", raw)
-    if slug != raw:
-        slug += "-" + hashlib.sha256(raw.encode()).hexdigest()[:8]
-    return f"{slug}.txt"
+    if slug != raw or raw != raw.lower() or len(raw) > _LONGEST:
+        slug = slug[:_LONGEST] + "-" + hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return slug
 
 
-_UNSAFE = re.compile(r"[^\w.\[\]-]+")
+_UNSAFE = re.compile(r"[^\w.\[\]-]+", re.ASCII)
+# File names are at most 255 bytes on common file systems; a test id may be much longer.
+_LONGEST = 120
 
 
 def assert_snapshot(

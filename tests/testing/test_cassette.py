@@ -308,3 +308,176 @@ def test_anthropic_streams_record_and_replay_async(stand_in, tmp_path, monkeypat
     body = json.dumps(stand_in.seen[0]).encode()
     request = httpx2.Request("POST", f"{host}/v1/messages", content=body)
     assert transport.handle_request(request).read() == sent
+
+
+@pytest.mark.allow_provider_requests
+@pytest.mark.usefixtures("recording_key")
+def test_one_provider_records_and_replays_in_several_event_loops(stand_in, tmp_path):
+    path = tmp_path / "loops.json"
+    stand_in.answer((200, JSON, completion_body("low")))
+    recorder = record(path, stand_in.url)
+
+    async def complete(provider, seed):
+        ticket = Registry(SHIPPED).render("ticket-priority@production", ticket=f"down {seed}")
+        return (await provider.acomplete(ticket)).output
+
+    assert [asyncio.run(complete(recorder, seed)) for seed in (1, 2)] == [{"priority": "low"}] * 2
+    replayer = replay(path, stand_in.url)
+    assert [asyncio.run(complete(replayer, seed)) for seed in (1, 2)] == [{"priority": "low"}] * 2
+    assert len(stand_in.seen) == 2
+
+
+@pytest.mark.allow_provider_requests
+@pytest.mark.usefixtures("recording_key")
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_streams_with_other_line_endings_are_stored_as_events(stand_in, tmp_path, prompt, newline):
+    path = tmp_path / "stream.json"
+    sent = stream_body("high").replace(b"\n", newline.encode())
+    stand_in.answer((200, SSE, sent))
+    assert "".join(record(path, stand_in.url).stream(prompt)) == '{"priority": "high"}'
+    response = json.loads(path.read_text())["exchanges"][0]["response"]
+    assert response["newline"] == newline
+    assert response["events"][-1] == ["data: [DONE]"]
+
+    transport = Cassette(path, record=False).transport(httpx2)
+    request = httpx2.Request(
+        "POST", f"{stand_in.url}/chat/completions", content=json.dumps(stand_in.seen[0]).encode()
+    )
+    assert transport.handle_request(request).read() == sent
+
+
+BROKEN = {
+    "a merge conflict": "<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> theirs\n",
+    "an empty file": "",
+    "a list": "[]",
+    "no exchanges": '{"format": "promptlib.cassette/1"}',
+    "an exchange without request": '{"format": "promptlib.cassette/1", "exchanges": [{}]}',
+    "a response without status": (
+        '{"format": "promptlib.cassette/1", "exchanges": [{"request": '
+        '{"method": "POST", "path": "/", "body": null}, "response": {"body": ""}}]}'
+    ),
+    "events that are not lists": (
+        '{"format": "promptlib.cassette/1", "exchanges": [{"request": {"method": "POST", '
+        '"path": "/", "body": null}, "response": {"status": 200, "events": "data: x"}}]}'
+    ),
+    "bad base64": (
+        '{"format": "promptlib.cassette/1", "exchanges": [{"request": {"method": "POST", '
+        '"path": "/", "body": null}, "response": {"status": 502, "body_base64": "%%"}}]}'
+    ),
+    "latin-1": '{"format": "promptlib.cassette/1", "exchanges": [], "x": "\xe9"}',
+    "not JSON": '{"format": "promptlib.cassette/1", "exchanges": [',
+}
+
+
+@pytest.mark.parametrize("content", BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_file_names_itself_the_problem_and_the_fix(tmp_path, content):
+    from promptlib import UsageError
+    from promptlib.testing.cassette import CassetteError
+
+    path = tmp_path / "broken.json"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(CassetteError) as info:
+        Cassette(path)
+    assert isinstance(info.value, UsageError)
+    message = str(info.value)
+    assert str(path) in message
+    assert "record it again" in message
+
+
+def test_a_client_of_ones_own_is_refused_rather_than_bypassing_the_cassette(tmp_path):
+    import openai
+
+    from promptlib import UsageError
+
+    with pytest.raises(UsageError, match="remove client="):
+        Cassette(tmp_path / "c.json").openai(client=openai.OpenAI(api_key="sk-test"))
+
+
+def test_a_folder_in_place_of_the_file_is_named(tmp_path):
+    from promptlib.testing.cassette import CassetteError
+
+    with pytest.raises(CassetteError, match="IsADirectoryError"):
+        Cassette(tmp_path)
+
+
+def recorded_failure(path, prompt, status, headers, body):
+    from promptlib import OpenAIProvider
+
+    request = json.loads(json.dumps(OpenAIProvider(api_key="sk-test").build_request(prompt)))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "promptlib.cassette/1",
+                "exchanges": [
+                    {
+                        "request": {"method": "POST", "path": "/v1/chat/completions",
+                                    "body": request},
+                        "response": {"status": status, "headers": headers, "body": body},
+                    }
+                ],
+            }
+        )
+    )  # fmt: skip
+
+
+def test_replaying_a_recorded_failure_never_waits(tmp_path, prompt):
+    import time
+
+    from promptlib import RateLimitError
+
+    path = tmp_path / "limited.json"
+    limited = {"error": {"message": "Rate limit reached", "type": "requests"}}
+    recorded_failure(path, prompt, 429, {**JSON, "retry-after": "5"}, limited)
+    started = time.monotonic()
+    with pytest.raises(RateLimitError, match="after 3 attempts") as info:
+        Cassette(path).openai().complete(prompt)
+    assert info.value.retry_after == 5
+    policy = RetryPolicy(attempts=2, max_retry_after=30)
+    with pytest.raises(RateLimitError, match="after 2 attempts"):
+        asyncio.run(Cassette(path).openai(retry=policy).acomplete(prompt))
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.allow_provider_requests
+@pytest.mark.usefixtures("recording_key")
+def test_a_body_that_is_not_utf8_is_recorded_as_production_sees_it(stand_in, tmp_path, prompt):
+    from promptlib import ProviderUnavailableError
+
+    path = tmp_path / "gateway.json"
+    html = "<html>Passerelle erronée</html>".encode("latin-1")
+    stand_in.answer((502, {"content-type": "text/html; charset=iso-8859-1"}, html))
+    with pytest.raises(ProviderUnavailableError, match="502"):
+        record(path, stand_in.url, retry=RetryPolicy(attempts=1)).complete(prompt)
+    response = json.loads(path.read_text())["exchanges"][0]["response"]
+    assert "body" not in response
+    assert response["body_base64"]
+    with pytest.raises(ProviderUnavailableError, match="502"):
+        replay(path, stand_in.url).complete(prompt)
+
+    stand_in.answer(
+        (502, {"content-type": "text/html; charset=iso-8859-1"}, html),
+        (200, JSON, completion_body("low")),
+    )
+    retried = record(
+        path, stand_in.url, retry=RetryPolicy(attempts=2, jitter=0, sleep=lambda s: None)
+    )
+    assert retried.complete(prompt).output == {"priority": "low"}
+
+
+def test_beside_finds_the_cassette_from_the_test_file(tmp_path, monkeypatch, prompt):
+    monkeypatch.chdir(tmp_path)
+    cassette = Cassette.beside(__file__, "triage.json", record=False)
+    assert cassette.path == Path(__file__).resolve().parent / "cassettes" / "triage.json"
+    with pytest.raises(ReplayMissError, match=r"current directory .*Cassette\.beside"):
+        Cassette("tests/cassettes/none.json").openai().complete(prompt)
+
+
+def test_recording_without_permission_says_how_to_allow_it(local_openai, tmp_path, prompt):
+    from promptlib import RequestsBlockedError
+
+    provider = Cassette(tmp_path / "c.json", record=True).openai(
+        base_url=local_openai[0], api_key="sk-test-recording"
+    )
+    with pytest.raises(RequestsBlockedError, match="PROMPTLIB_ALLOW_REQUESTS=1 for the record"):
+        provider.complete(prompt)
+    assert local_openai[1] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import anthropic
 import httpx
@@ -10,7 +11,14 @@ import httpx2
 import openai
 import pytest
 
-from promptlib import OpenAIProvider, ProviderConnectionError, RequestsBlockedError, RetryPolicy
+from promptlib import (
+    OpenAIProvider,
+    ProviderConnectionError,
+    RequestsBlockedError,
+    RetryPolicy,
+    Template,
+    User,
+)
 from promptlib.testing.guard import (
     OFFLINE_TRANSPORT,
     blocking_sdk_transports,
@@ -132,6 +140,103 @@ def test_setting_the_variable_inside_a_test_allows_requests(monkeypatch):
 def test_the_marker_allows_requests():
     with pytest.raises(anthropic.APIConnectionError):
         ask_anthropic(max_retries=0)
+
+
+OK = {
+    "id": "m",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+    ],
+}
+
+
+class TracedOpenAI(openai.OpenAI):
+    """A user's subclass, as tracing wrappers make."""
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: openai.OpenAI(
+            api_key="k", base_url=f"{CLOSED}/v1", default_headers={"User-Agent": "myapp/1.0"}
+        ),
+        lambda: openai.OpenAI(api_key="k", base_url=f"{CLOSED}/v1").with_options(
+            default_headers={"user-agent": "svc"}
+        ),
+        lambda: TracedOpenAI(api_key="k", base_url=f"{CLOSED}/v1"),
+        lambda: openai.OpenAI(api_key="k", base_url="https://api.openai.com/v1").with_options(
+            default_headers={"user-agent": "x", "x-stainless-lang": openai.Omit()}
+        ),
+    ],
+    ids=["user-agent", "with-options", "subclass", "provider-host"],
+)
+def test_sdk_requests_are_recognised_whatever_the_client_says(make):
+    with pytest.raises(RequestsBlockedError, match="request to openai"):
+        make().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+def test_an_anthropic_client_with_its_own_user_agent_is_blocked():
+    with pytest.raises(RequestsBlockedError, match="request to anthropic"):
+        ask_anthropic(default_headers={"User-Agent": "svc/2"})
+
+
+def test_the_module_level_client_is_blocked(monkeypatch):
+    monkeypatch.setattr(openai, "api_key", "sk-test")
+    monkeypatch.setattr(openai, "base_url", f"{CLOSED}/v1/")
+    monkeypatch.setattr(openai, "_client", None)
+    with pytest.raises(RequestsBlockedError):
+        openai.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+@pytest.mark.parametrize("http", [httpx, httpx2])
+def test_any_client_posting_to_a_provider_api_is_blocked(http):
+    with pytest.raises(RequestsBlockedError):
+        http.post(f"{CLOSED}/v1/chat/completions", json={"model": "m"})
+    with pytest.raises(RequestsBlockedError):
+        http.get("https://api.anthropic.com/v1/models")
+
+
+class RecordingTransport(httpx2.MockTransport):
+    """A MockTransport subclass, as tests write to keep the requests they saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[httpx2.Request] = []
+        super().__init__(lambda r: (self.seen.append(r), httpx2.Response(200, json=OK))[1])
+
+
+def hi():
+    return Template([User("hi")], name="hi", model="gpt-4o-mini").render()
+
+
+def ok(request):
+    return httpx2.Response(200, json=OK)
+
+
+def wsgi_app(environ, start_response):
+    start_response("200 OK", [("content-type", "application/json")])
+    return [json.dumps(OK).encode()]
+
+
+@pytest.mark.parametrize(
+    "http_client",
+    [
+        lambda: httpx2.Client(transport=RecordingTransport()),
+        lambda: httpx2.Client(mounts={"all://": httpx2.MockTransport(ok)}),
+        lambda: httpx2.Client(transport=httpx2.WSGITransport(app=wsgi_app)),
+    ],
+    ids=["mock-subclass", "mounts", "wsgi"],
+)
+def test_requests_that_never_reach_the_network_are_not_blocked(http_client):
+    client = openai.OpenAI(api_key="sk-test", base_url=f"{CLOSED}/v1", http_client=http_client())
+    assert OpenAIProvider(client).complete(hi()).text == "hi"
+    assert ask_openai(http_client=http_client()).id == "m"
 
 
 def test_the_transports_are_restored_when_the_last_guard_ends():

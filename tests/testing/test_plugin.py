@@ -71,6 +71,48 @@ def test_sent(prompt_registry):
     project.runpytest("-p", "no:cacheprovider", "test_env.py").assert_outcomes(passed=1)
 
 
+SCOPED_FIXTURES = """
+import openai
+import pytest
+from promptlib import OpenAIProvider, RequestsBlockedError, Template, User
+
+URL = "http://127.0.0.1:9/v1"  # refused: even if the guard failed, nothing leaves the machine
+
+def ask():
+    client = openai.OpenAI(api_key="sk-x", base_url=URL, max_retries=0)
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+def outcome(send):
+    try:
+        send()
+    except RequestsBlockedError:
+        return "blocked"
+    except Exception as exc:
+        return type(exc).__name__
+
+@pytest.fixture(scope="session")
+def from_the_session():
+    return outcome(ask)
+
+@pytest.fixture(scope="module")
+def from_the_module():
+    provider = OpenAIProvider(api_key="sk-x", base_url=URL)
+    return outcome(lambda: provider.complete(Template([User("hi")], name="hi", model="m").render()))
+
+@pytest.mark.allow_provider_requests  # allows the test's requests, not the shared fixtures'
+def test_shared_fixtures_are_guarded(from_the_session, from_the_module):
+    assert (from_the_session, from_the_module) == ("blocked", "blocked")
+    assert outcome(ask) != "blocked"  # sent, and refused by the closed port
+"""
+
+
+def test_session_and_module_fixtures_are_guarded(project: pytest.Pytester, monkeypatch) -> None:
+    project.makepyfile(test_scoped=SCOPED_FIXTURES)
+    project.runpytest("-p", "no:cacheprovider", "test_scoped.py").assert_outcomes(passed=1)
+    monkeypatch.setenv("PROMPTLIB_ALLOW_REQUESTS", "1")
+    project.runpytest("-p", "no:cacheprovider", "test_scoped.py").assert_outcomes(failed=1)
+
+
 def test_snapshots_fail_on_change_and_update_with_the_flag(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_snap="""
@@ -128,6 +170,57 @@ def test_prompt(prompt_registry, prompt_snapshot, review):
     ).assert_outcomes(passed=3)
     assert len(list((project.path / "__snapshots__" / "test_ids").iterdir())) == 3
     project.runpytest("-p", "no:cacheprovider", "test_ids.py").assert_outcomes(passed=3)
+
+
+def test_classes_and_several_snapshots_in_a_test_get_their_own_files(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_many="""
+import pytest
+
+def render(registry, review):
+    return registry.render("sentiment@production", review=review)
+
+class TestGood:
+    def test_snap(self, prompt_registry, prompt_snapshot):
+        prompt_snapshot(render(prompt_registry, "Good."))
+
+class TestBad:
+    def test_snap(self, prompt_registry, prompt_snapshot):
+        prompt_snapshot(render(prompt_registry, "Bad."))
+
+def test_two(prompt_registry, prompt_snapshot):
+    prompt_snapshot(render(prompt_registry, "A"))
+    prompt_snapshot(render(prompt_registry, "B"))
+
+class TestOuter:
+    class TestInner:
+        @pytest.mark.parametrize("review", ["a::b"])
+        def test_snap(self, prompt_registry, prompt_snapshot, review):
+            prompt_snapshot(render(prompt_registry, review))
+
+def test_same_name_twice(prompt_registry, prompt_snapshot):
+    prompt_snapshot(render(prompt_registry, "A"), "x")
+    prompt_snapshot(render(prompt_registry, "B"), "x")
+"""
+    )
+    update = project.runpytest(
+        "-p", "no:cacheprovider", "test_many.py", "--update-prompt-snapshots"
+    )
+    update.assert_outcomes(passed=4, failed=1)
+    update.stdout.fnmatch_lines(["*two snapshots in test_same_name_twice would share*"])
+    stored = sorted(
+        str(p.relative_to(project.path / "__snapshots__" / "test_many"))
+        for p in (project.path / "__snapshots__" / "test_many").rglob("*.txt")
+    )
+    assert len(stored) == 6  # the failing test wrote its first one
+    assert any(s.startswith("TestOuter-") and "/TestInner-" in s for s in stored)
+    assert "test_two.txt" in stored
+    assert "test_two-2.txt" in stored
+    assert sum(s.endswith("/test_snap.txt") for s in stored) == 2
+    result = project.runpytest("-p", "no:cacheprovider", "test_many.py", "-k", "not same_name")
+    result.assert_outcomes(passed=4)
 
 
 def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:

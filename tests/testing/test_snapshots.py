@@ -78,3 +78,20 @@ def test_a_failure_shows_the_file_the_diff_and_the_fix(tmp_path):
     assert '-# params: {"temperature": 0}' in lines
     assert '+# params: {"temperature": 1}' in lines
     assert "--update-prompt-snapshots" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("test_x[Down]", "test_x[down]"), ("test_X", "test_x"), ("test_x[é]", "test_x[e]")]
+)
+def test_names_stay_distinct_on_file_systems_that_ignore_case(a, b):
+    first, second = snapshot_filename(a), snapshot_filename(b)
+    assert first.lower() != second.lower()
+    assert first.isascii()
+    assert second.isascii()
+
+
+def test_long_ids_get_short_distinct_names():
+    first = snapshot_filename("test_x[" + "x" * 300 + "]")
+    second = snapshot_filename("test_x[" + "x" * 299 + "y]")
+    assert first != second
+    assert len(first.encode()) < 140
