@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, Generic
 from urllib.parse import urlsplit
 
@@ -47,27 +47,9 @@ from promptlib.providers.retry import (
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
 
-__all__ = ["CompletionStream", "SDKProvider", "set_request_guard"]
+__all__ = ["CompletionStream", "SDKProvider"]
 
 OutputT = TypeVar("OutputT")
-
-# Installed by promptlib's pytest plugin: called with (provider, client) before any send.
-_request_guard: Callable[[SDKProvider, Any], None] | None = None
-
-
-def set_request_guard(
-    guard: Callable[[SDKProvider, Any], None] | None,
-) -> Callable[[SDKProvider, Any], None] | None:
-    """Install ``guard`` (or none); return the one it replaces."""
-    global _request_guard
-    previous, _request_guard = _request_guard, guard
-    return previous
-
-
-def _checked(provider: SDKProvider, client: Any) -> Any:
-    if _request_guard is not None:
-        _request_guard(provider, client)
-    return client
 
 
 class SDKProvider:
@@ -189,7 +171,7 @@ class SDKProvider:
             if key is not self._checked_key:
                 self._check_key(key, f"the {attribute} of the {type(client).__name__} client given")
                 self._checked_key = key
-        return _checked(self, client)
+        return client
 
     def _secrets(self) -> tuple[str, ...]:
         keys = [self._api_key or os.environ.get(self.key_variable) or ""]

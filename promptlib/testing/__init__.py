@@ -1,11 +1,13 @@
 """Testing prompts without a network: a mock provider, snapshots, template test cases."""
 
+from promptlib.testing._cassette_file import CassetteError
 from promptlib.testing.cassette import Cassette, ReplayMissError
 from promptlib.testing.fake import fake_from_schema
 from promptlib.testing.mock import Failure, MockCall, MockProvider
 
 __all__ = [
     "Cassette",
+    "CassetteError",
     "Failure",
     "MockCall",
     "MockProvider",
