@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlib._context import repeat_index
 from promptlib.errors import (
     ConfigurationError,
     ModelOutputError,
@@ -406,6 +407,7 @@ class _Runner:
             return _failed(common, error or "", None, None, 0)
         provider, name = self._provider(item.model)
         started = time.perf_counter()
+        repeat = repeat_index.set(item.repeat)  # recordings tell repeats apart by it
         try:
             completion = await provider.acomplete(prompt, name)
         except (ProviderError, ModelOutputError) as exc:
@@ -418,6 +420,8 @@ class _Runner:
             return _failed(
                 common, message, usage, text, attempts, name, time.perf_counter() - started
             )
+        finally:
+            repeat_index.reset(repeat)
         return await self._scored(common, item.case, completion)
 
     async def _scored(

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from promptlib._context import repeat_index
 from promptlib.errors import UsageError
 
 __all__ = ["MASK", "CassetteError", "canonical", "key", "load", "masked", "restored", "stored"]
@@ -114,12 +115,17 @@ def _masked_bytes(content: bytes, secrets: tuple[str, ...]) -> bytes:
 
 
 def canonical(request: Any, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What identifies a request: method, path, and JSON body with sorted keys."""
+    """What identifies a request: method, path, and JSON body with sorted keys; and, for
+    an evaluation's repeats after the first, which repeat it is."""
     body: Any = request.content.decode("utf-8", "replace") if request.content else None
     if body:
         with contextlib.suppress(json.JSONDecodeError):
             body = _sorted(json.loads(body))
-    return {"method": request.method, "path": request.url.path, "body": masked(body, secrets)}
+    found = {"method": request.method, "path": request.url.path, "body": masked(body, secrets)}
+    repeat = repeat_index.get()
+    if repeat:
+        found["repeat"] = repeat
+    return found
 
 
 def _sorted(value: Any) -> Any:

@@ -481,3 +481,41 @@ def test_recording_without_permission_says_how_to_allow_it(local_openai, tmp_pat
     with pytest.raises(RequestsBlockedError, match="PROMPTLIB_ALLOW_REQUESTS=1 for the record"):
         provider.complete(prompt)
     assert local_openai[1] == []
+
+
+@pytest.mark.allow_provider_requests
+@pytest.mark.usefixtures("recording_key")
+def test_an_evaluations_repeats_are_recorded_and_replayed_apart(stand_in, tmp_path, monkeypatch):
+    from promptlib.evals import Case, Dataset, Experiment, arun
+
+    path = tmp_path / "repeats.json"
+    stand_in.answer(
+        (200, JSON, completion_body("low")),
+        (200, JSON, completion_body("high")),
+        (200, JSON, completion_body("urgent")),
+    )
+    template = Registry(SHIPPED).get("ticket-priority@production")
+    dataset = Dataset("one", (Case("c1", {"ticket": "Site is down"}),))
+
+    def outputs(cassette_provider, store):
+        experiment = Experiment(
+            "repeats",
+            dataset,
+            [template],
+            models=["tape:gpt-4o-mini"],
+            repeats=3,
+            concurrency=1,
+            providers={"tape": cassette_provider},
+        )
+        asyncio.run(arun(experiment, store=store, progress=False))
+        from promptlib.evals import Store
+
+        with Store(store) as db:
+            return [row.output["priority"] for row in db.results(db.runs()[0].run_id)]
+
+    recorded = outputs(record(path, stand_in.url), tmp_path / "a.sqlite")
+    assert recorded == ["low", "high", "urgent"]
+    assert len(json.loads(path.read_text())["exchanges"]) == 3
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert outputs(replay(path, stand_in.url), tmp_path / "b.sqlite") == recorded
+    assert len(stand_in.seen) == 3  # the replay sent nothing
