@@ -36,7 +36,7 @@ def test_readme_output_is_what_the_example_prints():
 
 
 def test_readme_test_command_is_the_one_ci_runs():
-    test_cmd = _block_after("## Test", "bash").strip()
+    test_cmd = _block_after("## Test\n", "bash").strip()
     assert test_cmd in (ROOT / ".ci" / "run").read_text()
 
 
