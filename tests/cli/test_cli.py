@@ -33,6 +33,7 @@ def test_list():
     assert names == [
         "claim-decision",
         "insurance-triage",
+        "judge-helpfulness",
         "sentiment",
         "support-reply",
         "ticket-extraction",
@@ -126,7 +127,7 @@ def test_check_lock_and_an_edited_release(tmp_path):
     root = tmp_path / "templates"
     shutil.copytree(SHIPPED, root)
     assert run("--templates", str(root), "check").stdout == (
-        "ok: 8 template versions, all released and unchanged\n"
+        "ok: 9 template versions, all released and unchanged\n"
     )
     released = root / "sentiment" / "1.0.0.prompt"
     released.write_text(released.read_text().replace("exactly one word", "one word"))

@@ -141,3 +141,23 @@ def test_unknown_variants_and_missing_runs_are_usage_errors(project, capsys):
     assert "insurance-triage" in capsys.readouterr().err
     assert main(["eval", "show", "no-such-run"]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_an_llm_judge_from_the_shipped_template_scores_and_is_paid_for(project, capsys):
+    path = project / "evals" / "judged.toml"
+    path.write_text(
+        'dataset = "datasets/insurance_tickets.jsonl"\n'
+        'variants = ["insurance-triage@1.1.0"]\nmodels = ["mock:gpt-4o-mini"]\n'
+        'tags = []\n[[scorers]]\ntype = "judge"\ntemplate = "judge-helpfulness@1.0.0"\n'
+        'model = "mock:gpt-4o-mini"\n'
+    )
+    code, result = eval_json(capsys, "run", str(path), "--json", "--no-progress")
+    assert code == 0
+    with Store(".promptlib/evals.sqlite") as db:
+        rows = list(db.results(result["run_id"]))
+    judged = rows[0].scores["judge"]
+    assert judged["error"] is None
+    assert 0 <= judged["value"] <= 1
+    assert judged["usage"][0] > 0  # the judge's own tokens
+    assert float(judged["cost"]) > 0
+    assert float(result["spent"]) > sum(float(r.cost) for r in rows)  # the judge's spend too

@@ -21,6 +21,7 @@ def test_names_versions_and_labels():
     assert registry.names() == [
         "claim-decision",
         "insurance-triage",
+        "judge-helpfulness",
         "sentiment",
         "support-reply",
         "ticket-extraction",
