@@ -264,3 +264,39 @@ def test_interrupting_a_run_keeps_every_finished_result(tmp_path):
     assert kept >= 2
     finished = resume(experiment(concurrency=1, repeats=3), "r", store=store, providers=mock())
     assert (finished.status, finished.done, finished.sent) == ("finished", 24, 24 - kept)
+
+
+def test_the_progress_bar_shows_done_errors_spend_and_eta(tmp_path, capsys):
+    run(experiment(), store=tmp_path / "s.sqlite", providers=mock(), progress=True)
+    err = capsys.readouterr().err
+    last = err.rstrip("\n").split("\r")[-1]
+    assert "8/8" in last
+    assert "errors 0" in last
+    assert "$0.0" in last
+    assert "ETA" in last
+    run(experiment(), store=tmp_path / "t.sqlite", providers=mock(), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+@pytest.mark.parametrize("fraction", [0.1, 0.35, 0.8])
+def test_overspend_is_bounded_by_the_requests_in_flight(tmp_path, concurrency, fraction):
+    # Replies far longer than the reservation assumes: the reservations undershoot.
+    long = {"output_tokens": 400}
+    full = run(
+        experiment(repeats=3),
+        store=tmp_path / "full.sqlite",
+        providers=mock(**long),
+        progress=False,
+    )
+    with Store(tmp_path / "full.sqlite") as db:
+        largest = max(Decimal(r.cost) for r in db.results(full.run_id))
+    budget = float(full.spent) * fraction
+    capped = run(
+        experiment(repeats=3, budget=budget, concurrency=concurrency, expected_output_tokens=5),
+        store=tmp_path / "capped.sqlite",
+        providers=mock(**long),
+        progress=False,
+    )
+    assert capped.status == "over budget"
+    assert capped.spent - Decimal(str(budget)) <= concurrency * largest
