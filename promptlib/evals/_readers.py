@@ -11,16 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlib._files import FileProblem, read_bounded_text
 from promptlib.errors import ConfigurationError
 from promptlib.evals.errors import DatasetError
+from promptlib.templates.limits import Limits
 
 if TYPE_CHECKING:
     import yaml
@@ -28,10 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_DATASET_BYTES", "Record", "read_records"]
 
 MAX_DATASET_BYTES = 200 * 1024 * 1024
-YAML_MAX_DEPTH = 64
-# An alias expands to its whole value wherever it is used, so a few anchors can stand for
-# billions of values; a real dataset expands to about its own size.
-YAML_MAX_EXPANDED_NODES = 2_000_000
+# Datasets are larger than front matter: an alias still expands to its whole value
+# wherever it is used, but a real dataset expands to about its own size.
+_YAML_LIMITS = Limits(yaml_nodes=2_000_000, yaml_depth=64)
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".yaml": "yaml", ".yml": "yaml"}
 ROLES = ("id", "expected", "tags", "input:<field>", "metadata:<key>")
@@ -117,40 +116,14 @@ def read_records(
 
 def read_text(path: Path, max_bytes: int) -> str:
     """The UTF-8 text of a regular file of at most ``max_bytes`` bytes (a BOM is dropped)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        descriptor = os.open(path, flags)
-    except OSError as exc:
-        raise DatasetError(f"cannot read the dataset: {exc.strerror}", path=str(path)) from exc
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        raise DatasetError(
-            "not a regular file (a pipe, device, socket or folder): a dataset is a "
-            ".jsonl, .csv, .tsv or .yaml file",
-            path=str(path),
-        )
-    data = b""
-    if info.st_size <= max_bytes:  # else refused unread
-        with os.fdopen(descriptor, "rb") as file:
-            data = file.read(max_bytes + 1)  # the file may have grown since
-    else:
-        os.close(descriptor)
-    if info.st_size > max_bytes or len(data) > max_bytes:
-        raise DatasetError(
-            f"the file is larger than {max_bytes:,} bytes, the limit for a dataset; split it "
-            "into several datasets",
-            path=str(path),
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DatasetError(
-            f"the file is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8",
-            path=str(path),
-            line=line,
-        ) from exc
+        return read_bounded_text(path, max_bytes)
+    except FileProblem as problem:
+        advice = {
+            "not_regular": " (or a folder): a dataset is a .jsonl, .csv, .tsv or .yaml file",
+            "too_large": ", the limit for a dataset; split it into several datasets",
+        }.get(problem.kind, "")
+        raise DatasetError(problem.message + advice, path=str(path), line=problem.line) from problem
 
 
 # --- JSON Lines -----------------------------------------------------------------------------
@@ -341,8 +314,6 @@ def _roles(
 
 # --- YAML -----------------------------------------------------------------------------------
 
-_MERGE = "tag:yaml.org,2002:merge"
-
 
 def _yaml(path: Path, text: str) -> list[Record]:
     data, tree = _load_yaml(path, text)
@@ -384,85 +355,16 @@ def _yaml(path: Path, text: str) -> list[Record]:
 
 
 def _load_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
-    """The data of a YAML document, read with the safe loader after checking its node tree:
-    no duplicate keys, bounded nesting, bounded expansion of aliases."""
-    import yaml
+    """The data of a YAML document, read strictly: no duplicate keys, bounded nesting,
+    bounded expansion of aliases (see :mod:`promptlib.repository.strict_yaml`)."""
+    from promptlib.repository.strict_yaml import YamlProblem, load_yaml
 
-    loader = yaml.SafeLoader(text)
     try:
-        try:
-            tree = loader.get_single_node()
-            if tree is None:
-                raise DatasetError(
-                    "the file is empty: a dataset needs at least one case", path=str(path), line=1
-                )
-            _YamlCheck(path).size(tree, 1)
-            return loader.construct_document(tree), tree
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise DatasetError(
-                f"invalid YAML: {problem}. Check indentation and quoting; values with ':' or "
-                "'{' need quotes.",
-                path=str(path),
-                line=mark.line + 1 if mark is not None else None,
-            ) from exc
-        except RecursionError as exc:
-            raise DatasetError(
-                f"the YAML nests too deeply (more than {YAML_MAX_DEPTH} levels); flatten it",
-                path=str(path),
-            ) from exc
-    finally:
-        loader.dispose()
-
-
-class _YamlCheck:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sizes: dict[int, int] = {}
-        self.open: set[int] = set()
-
-    def fail(self, message: str, node: yaml.Node) -> DatasetError:
-        return DatasetError(message, path=str(self.path), line=node.start_mark.line + 1)
-
-    def size(self, node: yaml.Node, depth: int) -> int:
-        """Values under ``node`` with aliases expanded; checks keys and nesting on the way."""
-        import yaml
-
-        if depth > YAML_MAX_DEPTH:
-            raise self.fail(
-                f"the YAML nests more than {YAML_MAX_DEPTH} levels deep; flatten it", node
-            )
-        known = self.sizes.get(id(node))
-        if known is not None:  # an alias: the same node again, expanded wherever it is used
-            return known
-        if id(node) in self.open:
-            raise self.fail("a YAML alias refers to a value that contains it", node)
-        self.open.add(id(node))
-        size = 1
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[tuple[str, Any], int] = {}
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
-                    line = key.start_mark.line + 1
-                    if (key.tag, key.value) in seen:
-                        raise self.fail(
-                            f"the key {key.value!r} appears twice in one mapping (first on "
-                            f"line {seen[key.tag, key.value]}); YAML would keep only the last. "
-                            "Remove one.",
-                            key,
-                        )
-                    seen[key.tag, key.value] = line
-                size += self.size(key, depth + 1) + self.size(value, depth + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            size += sum(self.size(item, depth + 1) for item in node.value)
-        self.open.discard(id(node))
-        if size > YAML_MAX_EXPANDED_NODES:
-            raise self.fail(
-                f"the YAML holds more than {YAML_MAX_EXPANDED_NODES:,} values once its aliases "
-                "are expanded (an anchor used many times, or aliases of aliases); write the "
-                "values out",
-                node,
-            )
-        self.sizes[id(node)] = size
-        return size
+        data, tree = load_yaml(text, _YAML_LIMITS)
+    except YamlProblem as problem:
+        raise DatasetError(problem.message, path=str(path), line=problem.line) from problem
+    if tree is None:
+        raise DatasetError(
+            "the file is empty: a dataset needs at least one case", path=str(path), line=1
+        )
+    return data, tree
