@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import logging
 import os
 import sys
 import time
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["RunResult", "arun", "resume", "run"]
 
 ProviderFor = Callable[[str], "tuple[Provider, str]"]
+_log = logging.getLogger("promptlib.evals")
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,15 @@ class _Runner:
             if self.budget is not None and prompt is not None:
                 reservation = self._worst_case(prompt, item.model)
                 if self.spent + self.reserved + reservation > self.budget:
+                    if not self.over_budget:
+                        _log.warning(
+                            "%s: stopping new requests: $%s spent and $%s in flight leave no "
+                            "room under the budget of $%s",
+                            self.experiment.name,
+                            self.spent,
+                            self.reserved,
+                            self.budget,
+                        )
                     self.over_budget = True
                     return
             self.reserved += reservation

@@ -7,6 +7,7 @@ asynchronous driver run it, so ``complete`` and ``acomplete`` cannot drift apart
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Cost, Usage, cost_of
 
 __all__ = ["Completion", "Exchange"]
+
+_log = logging.getLogger("promptlib.providers")
 
 OutputT = TypeVar("OutputT", default=str)
 
@@ -126,6 +129,7 @@ def checked_output(
         OutputParseError: the reply does not parse or validate (repairable).
     """
     if exchange.refusal:
+        _log.info("%s: the model refused: %s", adapter.name, exchange.refusal[:200])
         raise ModelRefusalError(
             f"{adapter.name}: the model refused: {exchange.refusal}",
             text=exchange.refusal,
@@ -249,6 +253,15 @@ def completion_flow(
             output = checked_output(adapter, prompt, exchange, request, usage)
         except OutputParseError as problem:
             problems.append((exchange.text, str(problem)))
+            if repair < policy.repairs:
+                _log.info(
+                    "%s: the reply did not match the expected output; asking again (repair "
+                    "%d of %d): %s",
+                    adapter.name,
+                    repair + 1,
+                    policy.repairs,
+                    problem,
+                )
             request = adapter.repair_request(request, exchange, str(problem))
             continue
         return completion_of(

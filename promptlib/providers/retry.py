@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import math
 import random
 import re
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logging.getLogger("promptlib.providers")
 
 _TRY_AGAIN = re.compile(r"try again in ([0-9.]+)\s*(ms|s)\b", re.IGNORECASE)
 
@@ -440,8 +442,30 @@ def _failure(
     return None
 
 
-def _retrying(policy: RetryPolicy, sdk: Any, asynchronous: bool) -> Any:
+def log_retry(provider: str, failure: BaseException, wait: float, attempt: int, of: int) -> None:
+    """Say, on the ``promptlib.providers`` logger, that a request failed and will be retried."""
+    if _log.isEnabledFor(logging.INFO):
+        from promptlib._secrets import redact
+
+        _log.info(
+            "%s: attempt %d of %d failed, retrying in %.2f s: %s",
+            provider,
+            attempt,
+            of,
+            wait,
+            redact(f"{type(failure).__name__}: {failure}"),
+        )
+
+
+def _retrying(policy: RetryPolicy, sdk: Any, provider: str, asynchronous: bool) -> Any:
     import tenacity
+
+    def before_sleep(state: Any) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is not None and state.next_action is not None:
+            failure = _failure(exc, sdk, provider, state.attempt_number + 1, policy) or exc
+            attempt = state.attempt_number + 1
+            log_retry(provider, failure, state.next_action.sleep, attempt, policy.attempts)
 
     # The first attempt is made before tenacity is involved (it is the fast path), so
     # tenacity makes the remaining attempts, numbering them from the second.
@@ -449,6 +473,7 @@ def _retrying(policy: RetryPolicy, sdk: Any, asynchronous: bool) -> Any:
         "stop": tenacity.stop_after_attempt(policy.attempts - 1),
         "wait": _wait(policy, offset=1),
         "retry": tenacity.retry_if_exception(lambda e: _is_retryable(e, sdk, policy)),
+        "before_sleep": before_sleep,
         "reraise": True,
     }
     if asynchronous:
@@ -463,7 +488,9 @@ def _after_first_attempt(first: Exception, policy: RetryPolicy, sdk: Any, provid
         raise first  # not a provider failure: the caller's own bug, as it was
     if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
         raise failure from first
-    return _wait_after(policy, first, 1)
+    wait = _wait_after(policy, first, 1)
+    log_retry(provider, failure, wait, 1, policy.attempts)
+    return wait
 
 
 def _attempts(retrying: Any) -> int:
@@ -475,6 +502,15 @@ def _retries_failed(
 ) -> Exception:
     """What to raise when the retries end with ``exc``."""
     failure = _failure(exc, sdk, provider, _attempts(retrying), policy)
+    if failure is not None and _log.isEnabledFor(logging.WARNING):
+        from promptlib._secrets import redact
+
+        _log.warning(
+            "%s: giving up after %d attempts: %s",
+            provider,
+            _attempts(retrying),
+            redact(f"{type(failure).__name__}: {failure}"),
+        )
     return exc if failure is None else failure
 
 
@@ -486,7 +522,7 @@ def call_with_retries(
         return fn(), 1
     except Exception as first:
         policy.sleep(_after_first_attempt(first, policy, sdk, provider))
-    retrying = _retrying(policy, sdk, asynchronous=False)
+    retrying = _retrying(policy, sdk, provider, asynchronous=False)
     try:
         result: T = retrying(fn)
     except Exception as exc:
@@ -505,7 +541,7 @@ async def acall_with_retries(
         return await fn(), 1
     except Exception as first:
         await policy.async_sleep(_after_first_attempt(first, policy, sdk, provider))
-    retrying = _retrying(policy, sdk, asynchronous=True)
+    retrying = _retrying(policy, sdk, provider, asynchronous=True)
     try:
         result: T = await retrying(fn)
     except Exception as exc:

@@ -1,0 +1,68 @@
+"""What promptlib says on its loggers: retries and waits, repairs, refusals, give-ups,
+budget stops; never a key, and no handler of its own."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import promptlib
+from promptlib import ProviderUnavailableError, RetryPolicy
+from promptlib.testing import Failure, MockProvider
+from tests.providers.test_openai import WEATHER
+
+
+def test_retries_waits_and_give_ups_are_logged(caplog):
+    caplog.set_level(logging.INFO, logger="promptlib")
+    mock = MockProvider(
+        [Failure("rate_limit", retry_after=2), {"city": "SF", "temperature": 1, "units": "f"}]
+    )
+    mock.complete(WEATHER.render())
+    assert "mock: attempt 1 of 3 failed, retrying in 2.00 s: RateLimitError" in caplog.text
+    caplog.clear()
+    with pytest.raises(ProviderUnavailableError):
+        MockProvider(
+            [Failure("server_error")], retry=RetryPolicy(jitter=0, sleep=lambda s: None)
+        ).complete(WEATHER.render())
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert [r.levelno for r in retries] == [logging.INFO, logging.INFO]
+    assert "attempt 2 of 3 failed, retrying in 1.00 s" in retries[1].getMessage()
+    gave_up = [r for r in caplog.records if "giving up" in r.getMessage()]
+    assert len(gave_up) == 1
+    assert gave_up[0].levelno == logging.WARNING
+
+
+def test_repairs_and_refusals_are_logged(caplog):
+    caplog.set_level(logging.INFO, logger="promptlib")
+    good = {"city": "SF", "temperature": 1, "units": "f"}
+    MockProvider([Failure("invalid_output"), good]).complete(WEATHER.render())
+    assert "asking again (repair 1 of 2)" in caplog.text
+    with pytest.raises(promptlib.ModelRefusalError):
+        MockProvider([Failure("refusal", "No.")]).complete(WEATHER.render())
+    assert "the model refused: No." in caplog.text
+
+
+def test_keys_never_reach_the_log(caplog):
+    caplog.set_level(logging.INFO, logger="promptlib")
+    key = "sk-" + "proj-0123456789abcdefghijkl"
+    # A rate limit whose message echoes a key, as a misbehaving proxy might.
+    mock = MockProvider([Failure("rate_limit"), {"city": "SF", "temperature": 1, "units": "f"}])
+    original = mock._handle
+
+    def echo(request):
+        response = original(request)
+        if response.status_code == 429:
+            response._content = response.content.replace(b"(simulated)", key.encode())
+        return response
+
+    mock._handle = echo  # type: ignore[method-assign]
+    mock.complete(WEATHER.render())
+    assert "retrying" in caplog.text
+    assert key not in caplog.text
+    assert "sk-proj-[redacted]" in caplog.text  # the echo was there, and was removed
+
+
+def test_promptlib_configures_no_handler():
+    assert logging.getLogger("promptlib").handlers == []
+    assert logging.getLogger("promptlib.providers").handlers == []
