@@ -1,8 +1,10 @@
 """The ``promptlib`` command.
 
-Exit codes: 0 success, 1 ``check`` (or ``lock``) found problems, 2 usage errors (a bad
-argument, an unknown template, invalid inputs). Errors print one paragraph, never a
-traceback, unless ``--debug`` is given.
+Exit codes: 0 success, 1 ``check`` (or ``lock``) found problems or an evaluation stopped at
+its budget, 2 usage errors (a bad argument, an unknown template, invalid inputs), 3 the
+provider or the model failed (an outage, a rate limit that outlasted the retries, a reply
+that stayed invalid), 130 interrupted. Errors print one paragraph, never a traceback,
+unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from collections.abc import Sequence
 from promptlib._secrets import SecretsFilter, redact
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
-from promptlib.errors import PromptlibError
+from promptlib.errors import ModelOutputError, PromptlibError, ProviderError
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_CHECK, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +28,12 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"promptlib: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _version() -> str:
+    from promptlib import __version__
+
+    return __version__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         "in pyproject.toml)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"promptlib {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     json_help = "print stable, machine-readable JSON"
@@ -130,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         sys.stderr.write(f"promptlib: error: {redact(str(exc))}\n")
-        return EXIT_USAGE
+        failed = isinstance(exc, ProviderError | ModelOutputError)
+        return EXIT_PROVIDER if failed else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
 

@@ -182,7 +182,7 @@ def test_cli_debug_output_never_shows_the_key(echo_server, monkeypatch, capsys):
     logging.getLogger().handlers.clear()
     assert key not in shown(info.value)
     assert key not in capsys.readouterr().err
-    assert main(argv) == 2
+    assert main(argv) == 3  # the provider failed, not the command line
     err = capsys.readouterr().err
     assert "bad credentials: Bearer [redacted]" in err
     assert key not in err
