@@ -139,8 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         sys.stderr.write(f"promptlib: error: {redact(str(exc))}\n")
-        failed = isinstance(exc, ProviderError | ModelOutputError)
-        return EXIT_PROVIDER if failed else EXIT_USAGE
+        return EXIT_PROVIDER if isinstance(exc, ProviderError | ModelOutputError) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
 

@@ -8,6 +8,7 @@ loaded side by side, so two versions of one template can run in the same process
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -89,7 +90,12 @@ class Registry:
         self._resolver = ModelResolver(dict(models or {}), tuple(model_modules))
         # Files load under the limits in force now (see promptlib.templates.use_limits).
         self._limits = current_limits()
-        self._files: dict[tuple[str, str], TemplateFile] = {}
+        self._root = os.fspath(self.root)
+        self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, int]]] = {}
+        # What was read from disk, and the modification stamps it was read under: a
+        # reference resolves, and a file loads, again only when a stamp has changed.
+        self._resolved: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
+        self._listing: tuple[tuple[int, ...], dict[str, dict[str, Path]]] | None = None
 
     def __repr__(self) -> str:
         return f"Registry({str(self.root)!r})"
@@ -97,10 +103,32 @@ class Registry:
     # --- what is there -------------------------------------------------------------------
 
     def _paths(self) -> dict[str, dict[str, Path]]:
+        stamp = self._folders_stamp()
+        if self._listing is not None and self._listing[0] == stamp:
+            return self._listing[1]
         found: dict[str, dict[str, Path]] = {}
         for path in sorted(self.root.glob(f"*/*{EXTENSION}")):
             found.setdefault(path.parent.name, {})[path.name[: -len(EXTENSION)]] = path
+        self._listing = (stamp, found)
         return found
+
+    def _folders_stamp(self) -> tuple[int, ...]:
+        """The modification times of the root and its folders: a file added or removed
+        anywhere changes one of them."""
+        stamps = [_stamp(self._root)[0]]
+        with os.scandir(self.root) as entries:
+            stamps.extend(entry.stat().st_mtime_ns for entry in entries if entry.is_dir())
+        return tuple(stamps)
+
+    def _ref_stamp(self, name: str) -> tuple[int, ...]:
+        """What a reference to ``name`` depends on: the template's folder (versions added
+        or removed; the folder itself removed), the lock file and the labels file."""
+        root = self._root
+        return (
+            *_stamp(f"{root}/{name}"),
+            *_stamp(f"{root}/{LOCK_FILE}"),
+            *_stamp(f"{root}/{LABELS_FILE}"),
+        )
 
     def names(self) -> list[str]:
         """Template names, sorted."""
@@ -129,6 +157,17 @@ class Registry:
         Raises:
             TemplateError: unknown template, version or label; or no released version.
         """
+        stamp = self._ref_stamp(ref.partition("@")[0]) if isinstance(ref, str) else ()
+        cached = self._resolved.get(ref) if isinstance(ref, str) else None
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        found = self._resolve(ref)
+        if len(self._resolved) > 1024:
+            self._resolved.clear()
+        self._resolved[ref] = (stamp, found)
+        return found
+
+    def _resolve(self, ref: str) -> tuple[str, str]:
         name, selector = parse_ref(ref)
         versions = self.versions(name)
         if selector is None or selector == LATEST:
@@ -172,16 +211,20 @@ class Registry:
         return name, version
 
     def file(self, ref: str) -> TemplateFile:
-        """The loaded file of a reference (cached: each version loads once)."""
+        """The loaded file of a reference (cached, and loaded again when it changes on disk)."""
         key = self.resolve(ref)
-        if key not in self._files:
-            path = self._paths().get(key[0], {}).get(key[1])
-            if path is None:  # removed since resolving
-                raise TemplateError(
-                    f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
-                )
-            self._files[key] = load_file(path, self.root, self._resolver, self._limits)
-        return self._files[key]
+        stamp = _stamp(f"{self._root}/{key[0]}/{key[1]}{EXTENSION}")
+        cached = self._files.get(key)
+        if cached is not None and cached[1] == stamp:
+            return cached[0]
+        path = self.root / key[0] / f"{key[1]}{EXTENSION}"
+        if stamp == (0, 0):  # removed since resolving
+            raise TemplateError(
+                f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
+            )
+        loaded = load_file(path, self.root, self._resolver, self._limits)
+        self._files[key] = (loaded, stamp)
+        return loaded
 
     def get(self, ref: str) -> Template[Any, Any]:
         """The template of a reference, e.g. ``registry.get("ticket-priority@production")``."""
@@ -268,7 +311,7 @@ class Registry:
                         )
                     )
                     continue
-                self._files[name, version] = loaded
+                self._files[name, version] = (loaded, _stamp(path))
                 hashes.setdefault(name, {})[version] = loaded.template.hash
         return problems, hashes
 
@@ -350,6 +393,15 @@ def _is_prerelease(version: str) -> bool:
         return Version.parse(version).is_prerelease
     except ValueError:
         return True  # not a version at all: never "latest"
+
+
+def _stamp(path: str | Path) -> tuple[int, int]:
+    """A file's or folder's modification time and size (zeros when it is missing)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
 
 
 def _sort_key(version: str) -> Any:

@@ -1,0 +1,55 @@
+"""The registry reads the disk once, and again only when something there changed."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from promptlib import Registry, TemplateError
+from tests.repository.test_registry import SIMPLE
+
+
+def touch_later(path):
+    """Move a file's modification time on, as a later edit would."""
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_unchanged_references_are_not_read_again(tmp_path, write, monkeypatch):
+    write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    registry = Registry(tmp_path / "templates")
+    first = registry.get("greet@1.0.0")
+    import promptlib.repository.registry as module
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded again")
+
+    monkeypatch.setattr(module, "load_file", no_loading)
+    assert registry.get("greet@1.0.0") is first
+
+
+def test_edits_added_versions_labels_and_removals_are_picked_up(tmp_path, write):
+    path = write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    registry = Registry(tmp_path / "templates")
+    assert "Greet" in registry.render("greet@1.0.0", person="Ann").messages[-1].text
+
+    path.write_text(path.read_text().replace("Greet {{ person }}", "Welcome {{ person }}"))
+    touch_later(path)
+    assert "Welcome" in registry.render("greet@1.0.0", person="Ann").messages[-1].text
+
+    write("greet/1.1.0.prompt", SIMPLE.format(version="1.1.0", suffix=""))
+    touch_later(tmp_path / "templates" / "greet")
+    assert registry.versions("greet") == ["1.0.0", "1.1.0"]
+    assert registry.resolve("greet@1.1.0") == ("greet", "1.1.0")
+
+    labels = write("labels.yaml", 'greet:\n  production: "1.0.0"\n')
+    assert registry.resolve("greet@production") == ("greet", "1.0.0")
+    labels.write_text('greet:\n  production: "1.1.0"\n')
+    touch_later(labels)
+    assert registry.resolve("greet@production") == ("greet", "1.1.0")
+
+    (tmp_path / "templates" / "greet" / "1.1.0.prompt").unlink()
+    touch_later(tmp_path / "templates" / "greet")
+    with pytest.raises(TemplateError, match="points at 1.1.0, which has no file"):
+        registry.resolve("greet@production")
