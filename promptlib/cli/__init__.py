@@ -121,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("ref_a", metavar="NAME@A")
     cmd.add_argument("ref_b", metavar="NAME@B")
     cmd.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help=var_help)
+    cmd.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when the versions differ (their files, or their prompts for --var)",
+    )
     return parser
 
 

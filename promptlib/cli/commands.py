@@ -203,9 +203,16 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     inputs = parse_variables(args.var) if args.var else None
-    text = diff_versions(_registry(args), args.ref_a, args.ref_b, inputs)
+    registry = _registry(args)
+    text = diff_versions(registry, args.ref_a, args.ref_b, inputs)
     sys.stdout.write(terminal_safe(text) if sys.stdout.isatty() else text)
-    return 0
+    if not args.exit_code:
+        return 0
+    file_a, file_b = registry.file(args.ref_a), registry.file(args.ref_b)
+    differ = file_a.text != file_b.text
+    if inputs is not None and not differ:
+        differ = file_a.template.render(**inputs).hash != file_b.template.render(**inputs).hash
+    return 1 if differ else 0
 
 
 def cmd_count(args: argparse.Namespace) -> int:

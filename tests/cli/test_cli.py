@@ -270,3 +270,17 @@ def test_run_without_a_key_names_the_variable(monkeypatch):
     )
     assert result.returncode == 2
     assert "set the OPENAI_API_KEY environment variable" in result.stderr
+
+
+def test_diff_exit_code_says_whether_versions_differ():
+    same = run("diff", "ticket-priority@1.0.0", "ticket-priority@production", "--exit-code")
+    assert same.returncode == 0
+    differ = run("diff", "ticket-priority@1.0.0", "ticket-priority@1.1.0", "--exit-code")
+    assert differ.returncode == 1
+    assert run("diff", "ticket-priority@1.0.0", "ticket-priority@1.1.0").returncode == 0
+
+
+def test_version_is_printed():
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("promptlib ")

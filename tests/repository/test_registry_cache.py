@@ -51,5 +51,5 @@ def test_edits_added_versions_labels_and_removals_are_picked_up(tmp_path, write)
 
     (tmp_path / "templates" / "greet" / "1.1.0.prompt").unlink()
     touch_later(tmp_path / "templates" / "greet")
-    with pytest.raises(TemplateError, match="points at 1.1.0, which has no file"):
+    with pytest.raises(TemplateError, match=r"points at 1\.1\.0, which has no file"):
         registry.resolve("greet@production")
