@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from promptlib._secrets import SecretsFilter, redact
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
+from promptlib.cli.terminal import terminal_safe
 from promptlib.errors import ModelOutputError, PromptlibError, ProviderError
 
 __all__ = ["main"]
@@ -28,6 +30,19 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"promptlib: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+class _TerminalSafe:
+    """A stream that shows control characters as escapes (newlines and tabs pass)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(terminal_safe(text, json_text=True)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _version() -> str:
@@ -134,6 +149,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.debug:
         _debug_logging()
+    stdout = sys.stdout
+    if stdout.isatty():
+        # Text from templates, inputs, datasets and models may hold escape sequences: a
+        # terminal shows them, and never acts on them.
+        sys.stdout = _TerminalSafe(stdout)
+    try:
+        return _main(args)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         command = cmd_eval if args.command == "eval" else COMMANDS[args.command]
         return command(args)
@@ -143,7 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PromptlibError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"promptlib: error: {redact(str(exc))}\n")
+        message = redact(str(exc))
+        if sys.stderr.isatty():
+            message = terminal_safe(message)
+        sys.stderr.write(f"promptlib: error: {message}\n")
         return EXIT_PROVIDER if isinstance(exc, ProviderError | ModelOutputError) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK

@@ -50,6 +50,12 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
 
     cmd = actions.add_parser("resume", help="finish an interrupted run: send only what is missing")
     cmd.add_argument("run_id", metavar="RUN")
+    cmd.add_argument(
+        "--budget",
+        type=float,
+        metavar="DOLLARS",
+        help="the whole run's budget, earlier sessions' spend included (default: the run's)",
+    )
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmd.add_argument("--json", action="store_true", help=json_help)
     store(cmd)
@@ -66,14 +72,15 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
 
     cmd = actions.add_parser("export", help="write a run's results as JSON lines")
     cmd.add_argument("run_id", metavar="RUN")
-    cmd.add_argument("--output", "-o", metavar="FILE", help="default: RUN.jsonl")
+    cmd.add_argument("--output", "-o", metavar="FILE", help="default: RUN.jsonl; - for stdout")
     store(cmd)
 
 
 def _store(args: argparse.Namespace) -> Any:
+    """The store a reading command reads: it must exist already."""
     from promptlib.evals.store import DEFAULT_STORE, Store
 
-    return Store(args.store or DEFAULT_STORE)
+    return Store(args.store or DEFAULT_STORE, create=False)
 
 
 def _registry(args: argparse.Namespace) -> Any:
@@ -162,8 +169,8 @@ def _resume(args: argparse.Namespace) -> int:
         )
     models = [m for m in info.manifest.get("models", []) if m] or None
     experiment = load_experiment(config, registry=_registry(args), models=models)
-    budget = info.manifest.get("budget")
-    if budget is not None and experiment.budget != budget:
+    budget = args.budget if args.budget is not None else info.manifest.get("budget")
+    if experiment.budget != budget:
         import dataclasses
 
         experiment = dataclasses.replace(experiment, budget=budget)
@@ -278,6 +285,9 @@ def _seconds(value: float | None) -> str:
 
 def _export(store: Any, args: argparse.Namespace) -> int:
     info = store.run(args.run_id)
+    if args.output == "-":
+        store.export_jsonl(info.run_id, sys.stdout)
+        return 0
     target = Path(args.output or f"{info.run_id}.jsonl")
     count = store.export_jsonl(info.run_id, target)
     sys.stdout.write(f"wrote {count} results of run {info.run_id} to {target}\n")

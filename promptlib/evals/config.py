@@ -155,7 +155,12 @@ def _providers(tables: Mapping[str, Any], where: str) -> dict[str, Any]:
         if "base_url" in table:
             options["base_url"] = str(table["base_url"])
         if "timeout" in table:
-            options["timeout"] = float(table["timeout"])
+            timeout = table["timeout"]
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+                raise ConfigurationError(
+                    f"{where}: [providers.{name}] timeout must be a number of seconds"
+                )
+            options["timeout"] = float(timeout)
         if "api_key_env" in table:
             import os
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_DATASET_BYTES", "Case", "Dataset", "load_dataset"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+# Python prints integers of up to 4,300 digits; 14,000 bits stay under that.
+_MAX_INT_BITS = 14_000
 _CASE_FIELDS = ("inputs", "expected", "tags", "metadata")
 # How many invalid cases one validation error lists.
 _LISTED = 10
@@ -36,7 +38,17 @@ _LISTED = 10
 def json_problem(value: Any, where: str, depth: int = 0) -> tuple[str, str] | None:
     """``(field, problem)`` if ``value`` is not plain JSON data (objects with text keys,
     arrays, text, finite numbers, booleans, null); ``None`` if it is."""
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where, "the text holds a lone surrogate (\\ud800-\\udfff), which is not text"
+        return None
+    if isinstance(value, int):
+        if value.bit_length() > _MAX_INT_BITS:
+            return where, "the integer has more than 4,300 digits; write it as text"
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else (where, f"{value} is not a JSON number")
@@ -45,7 +57,10 @@ def json_problem(value: Any, where: str, depth: int = 0) -> tuple[str, str] | No
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                return where, f"the key {key!r} is not text; JSON object keys are text"
+                return (
+                    where,
+                    f"a key of type {type(key).__name__} is not text; JSON object keys are text",
+                )
             found = json_problem(item, f"{where}.{key}", depth + 1)
             if found:
                 return found
@@ -91,7 +106,12 @@ class Case:
             )
 
         if not isinstance(self.id, str) or not self.id.strip():
-            raise fail(f"the id must be non-empty text, got {self.id!r}", "id")
+            raise fail(f"the id must be non-empty text, got {_kind(self.id)}", "id")
+        found = json_problem(self.id, "id") or json_problem(list(self.tags), "tags")
+        if found or len(self.id) > 200 or any(ord(c) < 32 for c in self.id):
+            problem = found[1] if found else "an id is at most 200 characters, with no controls"
+            object.__setattr__(self, "id", repr(self.id.encode("utf-8", "replace"))[:60])
+            raise fail(problem, "id" if not found else found[0])
         for name in ("inputs", "metadata"):
             value = getattr(self, name)
             if not isinstance(value, Mapping):

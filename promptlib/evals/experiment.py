@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from promptlib.errors import ConfigurationError
+from promptlib.errors import ConfigurationError, TemplateError
 from promptlib.evals.limits import RateLimit
+from promptlib.params import check_params
 from promptlib.templates.template import Template
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
     from promptlib.providers.protocol import Provider
     from promptlib.repository.registry import Registry
 
-__all__ = ["Experiment", "Variant"]
+__all__ = ["MAX_REPEATS", "MAX_WORK", "Experiment", "Variant"]
+
+MAX_REPEATS = 1_000
+# Requests one run may hold: its work list is built in memory before it starts.
+MAX_WORK = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,26 @@ class Experiment:
     def __post_init__(self) -> None:
         if not self.variants:
             raise ConfigurationError(f"experiment {self.name!r} has no variants to run")
-        if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
-            raise ConfigurationError(f"experiment {self.name!r}: repeats must be 1 or more")
+        if (
+            isinstance(self.repeats, bool)
+            or not isinstance(self.repeats, int)
+            or not (1 <= self.repeats <= MAX_REPEATS)
+        ):
+            raise ConfigurationError(
+                f"experiment {self.name!r}: repeats must be from 1 to {MAX_REPEATS:,}"
+            )
+        if (
+            isinstance(self.expected_output_tokens, bool)
+            or not isinstance(self.expected_output_tokens, int)
+            or self.expected_output_tokens < 1
+        ):
+            raise ConfigurationError(
+                f"experiment {self.name!r}: expected_output_tokens must be a whole number above 0"
+            )
+        try:
+            check_params(self.params, f"experiment {self.name}")
+        except TemplateError as exc:
+            raise ConfigurationError(f"experiment {self.name!r}: params: {exc}") from None
         if (
             isinstance(self.concurrency, bool)
             or not isinstance(self.concurrency, int)
@@ -154,11 +177,29 @@ class Experiment:
         for variant in resolved:
             self.dataset.validate(variant.template.inputs, template=variant.label)
         object.__setattr__(self, "resolved", resolved)
-        object.__setattr__(self, "models", tuple(self.models) or (None,))
+        models = tuple(self.models) or (None,)
+        if len(set(models)) != len(models):
+            raise ConfigurationError(
+                f"experiment {self.name!r} lists the same model twice: {list(models)}"
+            )
+        object.__setattr__(self, "models", models)
+        work = len(resolved) * len(models) * len(self.dataset) * self.repeats
+        if work > MAX_WORK:
+            raise ConfigurationError(
+                f"experiment {self.name!r} would send {work:,} requests, more than the "
+                f"{MAX_WORK:,} one run holds: split it into several runs"
+            )
+        names = {m.partition(":")[0] for m in models if m} | {m for m in models if m}
+        names |= {v.template.model.partition(":")[0] for v in resolved if v.template.model}
         for key, limit in self.rate_limits.items():
             if not isinstance(limit, RateLimit):
                 raise ConfigurationError(
                     f"experiment {self.name!r}: rate_limits[{key!r}] must be a RateLimit"
+                )
+            if key not in names:
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: rate_limits[{key!r}] names no provider or "
+                    f"model of this experiment (its providers: {', '.join(sorted(names))})"
                 )
 
     def model_for(self, variant: Variant, model: str | None) -> str:

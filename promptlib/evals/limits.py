@@ -8,6 +8,7 @@ at once (which is what makes providers answer 429).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from promptlib.errors import ConfigurationError
 
 __all__ = ["RateLimit", "RateLimiter"]
+
+_log = logging.getLogger("promptlib.evals")
 
 # The most a bucket holds, in seconds of its rate: a short burst, never a minute's worth.
 BURST_SECONDS = 2.0
@@ -33,13 +36,15 @@ class RateLimit:
     tokens_per_minute: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("requests_per_minute", "tokens_per_minute"):
+        for name, lowest in (("requests_per_minute", 0.01), ("tokens_per_minute", 1.0)):
             value = getattr(self, name)
             if value is None:
                 continue
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if not (number and math.isfinite(value) and value > 0):
-                raise ConfigurationError(f"RateLimit({name}={value!r}): give a number above 0")
+            if not (number and math.isfinite(value) and value >= lowest):
+                raise ConfigurationError(
+                    f"RateLimit({name}={value!r}): give a number of at least {lowest:g}"
+                )
 
 
 @dataclass
@@ -59,6 +64,7 @@ class RateLimiter:
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     _buckets: dict[str, _Bucket] = field(default_factory=dict, repr=False)
     _lock: asyncio.Lock | None = field(default=None, repr=False)
+    _warned: bool = field(default=False, repr=False)
 
     def _bucket(self, name: str, per_minute: float) -> _Bucket:
         bucket = self._buckets.get(name)
@@ -75,6 +81,14 @@ class RateLimiter:
         # A request larger than the bucket waits for a full bucket, then leaves it in
         # debt, so the requests after it wait until its whole size has been refilled.
         needed = min(amount, bucket.capacity)
+        if amount > bucket.capacity * 30 and not self._warned:
+            self._warned = True
+            _log.warning(
+                "a request of %d tokens is far above the tokens_per_minute limit (%g): it is "
+                "sent, and the requests after it wait until it is paid off",
+                amount,
+                self.limit.tokens_per_minute,
+            )
         return 0.0 if bucket.level >= needed else (needed - bucket.level) / bucket.rate
 
     async def acquire(self, tokens: int = 0) -> None:

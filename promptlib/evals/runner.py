@@ -95,6 +95,7 @@ def run(
     progress: bool | None = None,
 ) -> RunResult:
     """Run ``experiment`` to the end (or its budget); see :func:`arun`."""
+    _no_running_loop("run")
     return asyncio.run(
         arun(experiment, store=store, run_id=run_id, providers=providers, progress=progress)
     )
@@ -109,6 +110,7 @@ def resume(
     progress: bool | None = None,
 ) -> RunResult:
     """Finish an interrupted run: only the items without a result are sent."""
+    _no_running_loop("resume")
     return asyncio.run(
         arun(
             experiment,
@@ -221,6 +223,7 @@ class _Runner:
         self.provider_for = provider_for
         self.show_progress = sys.stderr.isatty() if progress is None else progress
         self.spent = Decimal(0)
+        self.previous = Decimal(0)  # spent by earlier sessions of a resumed run
         self.reserved = Decimal(0)
         self.sent = 0
         self.errors = 0
@@ -234,24 +237,39 @@ class _Runner:
     async def go(self, run_id: str | None, resume: bool) -> RunResult:
         experiment = self.experiment
         items = list(self._items())
+        for model in dict.fromkeys(item.model for item in items):
+            self._provider(model)  # an unknown model fails before anything is stored or sent
+        self._check_prices({item.model for item in items})
         if resume:
             if run_id is None:
                 raise ConfigurationError("resume needs the id of the run to finish")
             info = self.store.run(run_id)
             self._check_same(info.manifest)
             run_id = info.run_id
-            done = self.store.done(run_id)
         else:
             run_id = run_id or _new_run_id(experiment.name)
-            self.store.start_run(run_id, experiment.name, self._manifest())
-            done = set()
+        with _run_lock(self.store, run_id):
+            if resume:
+                done = self.store.done(run_id)
+                # The budget is for the whole run: what earlier sessions spent counts.
+                self.spent = self.previous = self.store.spent(run_id)
+                if experiment.budget != info.manifest.get("budget"):
+                    self.store.update_manifest(run_id, budget=experiment.budget)
+            else:
+                self.store.start_run(run_id, experiment.name, self._manifest())
+                done = set()
+            return await self._run(run_id, items, done)
+
+    async def _run(
+        self, run_id: str, items: list[_Item], done: set[tuple[str, str, str, int]]
+    ) -> RunResult:
+        experiment = self.experiment
         todo = [item for item in items if item.key not in done]
-        for item in todo[:1]:
-            self._provider(item.model)  # an unknown model fails before anything is sent
-        if self.budget is not None and todo and self.budget <= 0:
+        if self.budget is not None and todo and self.spent >= self.budget:
+            self.store.set_status(run_id, "over budget")
             raise ConfigurationError(
                 f"experiment {experiment.name!r}: the budget (${self.budget}) is already "
-                "spent; raise budget= to run"
+                f"spent (${self.spent} so far); raise it to go on (--budget)"
             )
         self.store.set_status(run_id, "running")
         bar = _Progress(len(items), len(items) - len(todo), self.show_progress)
@@ -266,8 +284,11 @@ class _Runner:
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = "interrupted"
             raise
+        except BaseException:
+            status = "failed"  # a setup error found mid-run (e.g. a key the provider refused)
+            raise
         finally:
-            if status != "interrupted" and self.over_budget:
+            if status == "finished" and self.over_budget:
                 status = "over budget"
             self.store.set_status(run_id, status)
             bar.close()
@@ -278,9 +299,29 @@ class _Runner:
             len(self.store.done(run_id)),
             self.sent,
             self.errors,
-            self.spent,
+            self.spent - self.previous,
             self.store.path,
         )
+
+    def _check_prices(self, models: set[str]) -> None:
+        """A budget needs a price for every model: refuse one that cannot be kept."""
+        if self.budget is None:
+            return
+        from promptlib.tokens.catalog import Catalog
+
+        for model in sorted(models):
+            name = self._provider(model)[1]
+            try:
+                info = Catalog.default().get(name)
+            except ConfigurationError:
+                info = None
+            if info is None or info.input is None or info.output is None:
+                raise ConfigurationError(
+                    f"experiment {self.experiment.name!r}: a budget cannot be kept for model "
+                    f"{model!r}: the catalog has no price for {name!r}. Add its prices to "
+                    'your catalog ([tool.promptlib] models = "models.toml"), or run '
+                    "without a budget"
+                )
 
     def _check_same(self, manifest: Mapping[str, Any]) -> None:
         """Refuse to resume a run with a different dataset or different templates."""
@@ -291,6 +332,19 @@ class _Runner:
                 f"the dataset changed since run {experiment.name!r} started "
                 f"({dataset.get('hash')} then, {experiment.dataset.hash} now): start a new run"
             )
+        settings = {
+            "repeats": experiment.repeats,
+            "params": dict(experiment.params),
+            "models": list(experiment.models),
+            "scorers": [getattr(s, "name", type(s).__name__) for s in experiment.scorers],
+        }
+        for key, now_value in settings.items():
+            if key in manifest and manifest[key] != now_value:
+                raise ConfigurationError(
+                    f"the experiment's {key} changed since the run started "
+                    f"({manifest[key]!r} then, {now_value!r} now): results made under "
+                    "different settings would be mixed in one run; start a new run"
+                )
         then = {v["label"]: v["template_hash"] for v in manifest.get("variants", [])}
         now = {v.label: v.template_hash for v in experiment.resolved}
         if then != now:
@@ -395,10 +449,13 @@ class _Runner:
         output = limit if isinstance(limit, int) else self.experiment.expected_output_tokens
         try:
             tokens = count_tokens(prompt, name).total
-            total = cost_of(Usage(tokens, output), name).total
+            total = cost_of(Usage(tokens, max(output, 0)), name).total
         except ConfigurationError:
-            return Decimal(0)  # a model without a price: its spend is unknown
-        return total or Decimal(0)
+            return Decimal(0)  # a model without a price: refused with a budget beforehand
+        # A repair sends the conversation again: reserve for every request a call may send.
+        policy = getattr(self._provider(model)[0], "retry", None)
+        repairs = getattr(policy, "repairs", 2)
+        return (total or Decimal(0)) * (1 + (repairs if isinstance(repairs, int) else 2))
 
     async def _process(
         self, item: _Item, run_id: str, prompt: Prompt[Any] | None, error: str | None
@@ -492,6 +549,45 @@ class _Runner:
             "seed": experiment.seed,
             "config": experiment.config,
         }
+
+
+def _no_running_loop(name: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise ConfigurationError(
+        f"promptlib.evals.{name}() was called inside a running event loop (a notebook, an "
+        f"async function): use await promptlib.evals.arun(...) there instead"
+    )
+
+
+@contextlib.contextmanager
+def _run_lock(store: Store, run_id: str) -> Iterator[None]:
+    """One process at a time runs a run: a second is refused, not allowed to send every
+    missing request again. The lock is the operating system's, so a killed process
+    releases it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    import hashlib
+
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:16]
+    path = store.path.with_name(f"{store.path.name}.{digest}.lock")
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigurationError(
+                f"run {run_id} is being run by another process right now; wait for it to "
+                "finish (or stop it) before resuming"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _failed(
@@ -607,7 +703,10 @@ class _Progress:
         rate = (self.done - self.first) / max(time.monotonic() - self.started, 1e-9)
         left = (self.total - self.done) / rate if rate > 0 else None
         eta = "?" if left is None else time.strftime("%H:%M:%S", time.gmtime(left))
-        width = 24
+        import shutil
+
+        columns = shutil.get_terminal_size((80, 24)).columns
+        width = max(0, min(24, columns - 56))
         filled = int(width * self.done / self.total) if self.total else width
         sys.stderr.write(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  "

@@ -14,6 +14,7 @@ A scorer raising is not the model failing: :func:`run_scorer` turns the exceptio
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import json
@@ -95,19 +96,47 @@ async def run_scorer(scorer: Scorer, case: Case, completion: Completion[Any]) ->
     scorer.
     """
     name = getattr(scorer, "name", None)
-    name = name if isinstance(name, str) and name else type(scorer).__name__
+    name = _storable(name) if isinstance(name, str) and name else type(scorer).__name__
     try:
         result: Any = scorer.score(case, completion)
         if inspect.isawaitable(result):
             result = await result
-    except Exception as exc:
-        return Score(name, None, error=f"{type(exc).__name__}: {exc}")
+    except (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit):
+        raise
+    except BaseException as exc:  # SystemExit too: a scorer never ends the run
+        return Score(name, None, error=_storable(f"{type(exc).__name__}: {_safe_str(exc)}"))
     problem = _problem(name, result)
     if problem is not None:
-        return Score(name, None, error=problem)
+        return Score(name, None, error=_storable(problem))
     score: Score = result
     value: Any = score.value
-    return dataclasses.replace(score, value=float(value)) if isinstance(value, int) else score
+    if isinstance(value, int):
+        score = dataclasses.replace(score, value=float(value))
+    if isinstance(score.reason, str) and score.reason != _storable(score.reason):
+        score = dataclasses.replace(score, reason=_storable(score.reason))
+    if isinstance(score.error, str) and score.error != _storable(score.error):
+        score = dataclasses.replace(score, error=_storable(score.error))
+    return score
+
+
+def _storable(text: str) -> str:
+    """``text`` as it can be stored: lone surrogates replaced, at most 10,000 characters."""
+    return text.encode("utf-8", "replace").decode("utf-8")[:10_000]
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # a value whose str() itself fails, or an integer too long to print
+        return f"<{type(value).__name__}>"
+
+
+def _short(value: object) -> str:
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _problem(name: str, result: Any) -> str | None:
@@ -123,17 +152,23 @@ def _problem(name: str, result: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return (
-            f"TypeError: scorer {name!r} returned the value {value!r}; a value is a number "
-            "in [0, 1]"
+            f"TypeError: scorer {name!r} returned the value {_short(value)}; a value is a "
+            "number in [0, 1]"
         )
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        return f"ValueError: scorer {name!r} returned the value {value!r}, outside [0, 1]"
+    # Integers are compared as they are: a huge one cannot even become a float.
+    in_range = (
+        0 <= value <= 1 if isinstance(value, int) else math.isfinite(value) and 0 <= value <= 1
+    )
+    if not in_range:
+        return f"ValueError: scorer {name!r} returned the value {_short(value)}, outside [0, 1]"
     passed: Any = result.passed
     reason: Any = result.reason
     if passed is not None and not isinstance(passed, bool):
-        return f"TypeError: scorer {name!r} returned passed={passed!r}; passed is a bool or None"
+        return (
+            f"TypeError: scorer {name!r} returned passed={_short(passed)}; passed is a bool or None"
+        )
     if reason is not None and not isinstance(reason, str):
-        return f"TypeError: scorer {name!r} returned reason={reason!r}; a reason is text"
+        return f"TypeError: scorer {name!r} returned reason={_short(reason)}; a reason is text"
     return None
 
 

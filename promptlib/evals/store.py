@@ -8,19 +8,24 @@ while a run goes on). Runs carry a manifest: what is needed to trust and reprodu
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from promptlib.errors import ConfigurationError, UsageError
 
 __all__ = ["DEFAULT_STORE", "ResultRow", "RunInfo", "Store", "StoreError"]
 
 DEFAULT_STORE = Path(".promptlib") / "evals.sqlite"
+_JOURNALS = ("-wal", "-shm", "-journal")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -153,8 +158,13 @@ class Store:
         path: the database file (default ``.promptlib/evals.sqlite``); made on first use.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_STORE) -> None:
+    def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True) -> None:
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreError(
+                f"no results store at {self.path}: run an evaluation first (promptlib eval "
+                "run evals/NAME.toml), or give --store"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -165,7 +175,7 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._check_version()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError, ValueError) as exc:
             raise StoreError(
                 f"cannot use the results store {self.path}: {exc}; give another path, or "
                 "move this file away"
@@ -173,6 +183,8 @@ class Store:
 
     def _check_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is not None and not str(row[0]).isdigit():
+            raise ValueError(f"its format version {row[0]!r} is not a number")
         if row is None:
             self._db.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -189,6 +201,17 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A damaged store (a dropped column, text that is not JSON) says so, by name."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+            raise StoreError(
+                f"the results store {self.path} is damaged ({type(exc).__name__}: {exc}); "
+                "restore it from a copy, or start a new one with --store"
+            ) from exc
+
     def __enter__(self) -> Store:
         return self
 
@@ -199,6 +222,11 @@ class Store:
 
     def start_run(self, run_id: str, name: str, manifest: Mapping[str, Any]) -> None:
         """Record a new run (``status = running``)."""
+        if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+            raise ConfigurationError(
+                f"run id {str(run_id)[:40]!r}: use 1 to 100 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
         try:
             self._db.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
@@ -213,8 +241,29 @@ class Store:
     def set_status(self, run_id: str, status: str) -> None:
         self._db.execute("UPDATE runs SET status=? WHERE run_id=?", (status, run_id))
 
+    def update_manifest(self, run_id: str, **changes: Any) -> None:
+        """Record changed settings (e.g. a new budget) in the run's manifest."""
+        manifest = dict(self.run(run_id).manifest) | changes
+        self._db.execute("UPDATE runs SET manifest=? WHERE run_id=?", (_dumps(manifest), run_id))
+
+    def spent(self, run_id: str) -> Decimal:
+        """Dollars the run's stored results cost (their requests and their judges')."""
+        total = Decimal(0)
+        for row in self.results(run_id):
+            if row.cost is not None:
+                total += Decimal(row.cost)
+            for score in row.scores.values():
+                cost = score.get("cost") if isinstance(score, Mapping) else None
+                if isinstance(cost, str):
+                    total += Decimal(cost)
+        return total
+
     def run(self, run_id: str) -> RunInfo:
         """The run ``run_id`` (a unique prefix is enough)."""
+        with self._reading():
+            return self._find(run_id)
+
+    def _find(self, run_id: str) -> RunInfo:
         rows = self._db.execute(
             "SELECT run_id, name, created, status, manifest FROM runs WHERE run_id LIKE ? "
             "ORDER BY created",
@@ -233,10 +282,11 @@ class Store:
 
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
-        rows = self._db.execute(
-            "SELECT run_id, name, created, status, manifest FROM runs ORDER BY created"
-        ).fetchall()
-        return [self._run_info(row) for row in rows]
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT run_id, name, created, status, manifest FROM runs ORDER BY created"
+            ).fetchall()
+            return [self._run_info(row) for row in rows]
 
     def _run_info(self, row: tuple[Any, ...]) -> RunInfo:
         count = self._db.execute(
@@ -276,34 +326,69 @@ class Store:
 
     def done(self, run_id: str) -> set[tuple[str, str, str, int]]:
         """The (variant, model, case id, repeat) keys the run has results for."""
-        rows = self._db.execute(
-            "SELECT variant, model, case_id, repeat FROM results WHERE run_id=?", (run_id,)
-        )
-        return {(v, m, c, int(r)) for v, m, c, r in rows}
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT variant, model, case_id, repeat FROM results WHERE run_id=?", (run_id,)
+            )
+            return {(v, m, c, int(r)) for v, m, c, r in rows}
 
     def results(self, run_id: str) -> Iterator[ResultRow]:
         """The run's results, in a stable order (variant, model, case, repeat)."""
-        cursor = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM results WHERE run_id=? "
-            "ORDER BY variant, model, case_id, repeat",
-            (run_id,),
-        )
-        for values in cursor:
-            row = dict(zip(_COLUMNS, values, strict=True))
-            row["params"] = json.loads(row["params"])
-            row["output"] = None if row["output"] is None else json.loads(row["output"])
-            row["scores"] = json.loads(row["scores"])
-            yield ResultRow(**row)
+        with self._reading():
+            cursor = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM results WHERE run_id=? "
+                "ORDER BY variant, model, case_id, repeat",
+                (run_id,),
+            )
+            for values in cursor:
+                row = dict(zip(_COLUMNS, values, strict=True))
+                row["params"] = json.loads(row["params"])
+                row["output"] = None if row["output"] is None else json.loads(row["output"])
+                row["scores"] = json.loads(row["scores"])
+                yield ResultRow(**row)
 
-    def export_jsonl(self, run_id: str, path: str | Path) -> int:
-        """Write the run's manifest and results as JSON lines; return the results written."""
+    def export_jsonl(self, run_id: str, out: str | Path | TextIO) -> int:
+        """Write the run's manifest and results as JSON lines (to a file or a text stream);
+        return the results written.
+
+        Raises:
+            StoreError: the file is the store itself (or its journal), or cannot be written.
+        """
         info = self.run(run_id)
+        if not isinstance(out, str | Path):
+            return self._export(info, out)
+        target = Path(out)
+        if self.is_store_file(target):
+            raise StoreError(
+                f"{target} is the results store itself (or its journal): writing the export "
+                "there would destroy every run; choose another file"
+            )
+        try:
+            with target.open("w", encoding="utf-8") as stream:
+                return self._export(info, stream)
+        except OSError as exc:
+            raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+    def is_store_file(self, path: Path) -> bool:
+        """Whether ``path`` is this store's database file or one of its journal files."""
+        mine = self.path.resolve()
+        candidates = {mine, *(mine.with_name(mine.name + suffix) for suffix in _JOURNALS)}
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return False
+        if resolved in candidates:
+            return True
+        return any(
+            path.exists() and other.exists() and path.samefile(other) for other in candidates
+        )
+
+    def _export(self, info: RunInfo, out: TextIO) -> int:
         count = 0
-        with Path(path).open("w", encoding="utf-8") as out:
-            out.write(_dumps({"run": _run_dict(info)}) + "\n")
-            for row in self.results(info.run_id):
-                out.write(_dumps({"result": row.to_dict()}) + "\n")
-                count += 1
+        out.write(_dumps({"run": _run_dict(info)}) + "\n")
+        for row in self.results(info.run_id):
+            out.write(_dumps({"result": row.to_dict()}) + "\n")
+            count += 1
         return count
 
 

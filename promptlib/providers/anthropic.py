@@ -69,6 +69,7 @@ class AnthropicProvider(SDKProvider):
     sdk_module: ClassVar[str] = "anthropic"
     key_variable: ClassVar[str] = "ANTHROPIC_API_KEY"
     request_id_header: ClassVar[str] = "request-id"
+    official_host: ClassVar[str] = "api.anthropic.com"
     stream_end_marker: ClassVar[str] = "message_stop"
 
     def build_request(self, prompt: Prompt[Any], model: str | None = None) -> dict[str, Any]:

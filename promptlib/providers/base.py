@@ -60,6 +60,7 @@ class SDKProvider:
     key_variable: ClassVar[str]
     request_id_header: ClassVar[str]
     stream_end_marker: ClassVar[str]
+    official_host: ClassVar[str]
 
     def __init__(
         self,
@@ -140,10 +141,12 @@ class SDKProvider:
     def _key(self) -> str:
         if self._api_key is not None:
             key, source = self._api_key, f"the api_key given to {type(self).__name__}"
+        elif self._base_url and not _is_host(self._base_url, self.official_host):
+            # The key in the environment is the provider's own: it never goes to another
+            # server. A server that wants a key gets it as api_key=.
+            return "unused"
         else:
             key, source = os.environ.get(self.key_variable, ""), self.key_variable
-        if not key and self._base_url:
-            return "unused"  # local compatible servers usually need none
         if not key:
             raise AuthenticationError(
                 f"no API key: set the {self.key_variable} environment variable, or pass "
@@ -468,6 +471,14 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
         except Exception as exc:
             provider._redacted(exc)
             raise
+
+
+def _is_host(url: str, host: str) -> bool:
+    try:
+        name = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return name == host or name.endswith("." + host)
 
 
 def _check_prompt(prompt: Any, method: str) -> None:

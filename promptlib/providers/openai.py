@@ -104,6 +104,7 @@ class OpenAIProvider(SDKProvider):
     sdk_module: ClassVar[str] = "openai"
     key_variable: ClassVar[str] = "OPENAI_API_KEY"
     request_id_header: ClassVar[str] = "x-request-id"
+    official_host: ClassVar[str] = "api.openai.com"
     stream_end_marker: ClassVar[str] = "a finish_reason"
 
     def __init__(

@@ -282,7 +282,7 @@ def test_non_json_values_are_refused_naming_the_field() -> None:
         Case("a", {"when": datetime.date(2024, 1, 1)})
     with pytest.raises(DatasetError, match=r"expected\[1\]: inf is not a JSON number"):
         Case("a", {}, [1, float("inf")])
-    with pytest.raises(DatasetError, match="key 1 is not text"):
+    with pytest.raises(DatasetError, match="a key of type int is not text"):
         Case("a", {}, {1: "x"})
     with pytest.raises(DatasetError, match="non-empty text"):
         Case("", {})

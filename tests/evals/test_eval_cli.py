@@ -140,7 +140,8 @@ def test_unknown_variants_and_missing_runs_are_usage_errors(project, capsys):
     assert main(["eval", "run", str(path)]) == 2
     assert "insurance-triage" in capsys.readouterr().err
     assert main(["eval", "show", "no-such-run"]) == 2
-    assert "no run 'no-such-run'" in capsys.readouterr().err
+    assert "no results store at .promptlib/evals.sqlite" in capsys.readouterr().err
+    assert not Path(".promptlib").exists()  # reading never makes a store
 
 
 def test_an_llm_judge_from_the_shipped_template_scores_and_is_paid_for(project, capsys):

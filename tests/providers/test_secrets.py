@@ -196,3 +196,45 @@ def test_anthropic_sdk_clients_are_checked_too(policy):
             WEATHER.render(), "claude-haiku-4-5"
         )
     assert script.requests == []
+
+
+@pytest.fixture
+def key_recorder():
+    """A stand-in on 127.0.0.1 that notes the credentials each request carried."""
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            seen.append(self.headers.get("authorization"))
+            data = json.dumps({"error": {"message": "no", "type": "invalid_request_error"}})
+            self.send_response(400)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.allow_provider_requests  # the stand-in server on 127.0.0.1
+def test_the_providers_key_in_the_environment_never_goes_to_another_server(
+    key_recorder, monkeypatch
+):
+    url, seen = key_recorder
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-0123456789abcdefghij")
+    with pytest.raises(ProviderError):
+        OpenAIProvider(base_url=url, retry=RetryPolicy(attempts=1)).complete(WEATHER.render())
+    assert seen == ["Bearer unused"]
+    with pytest.raises(ProviderError):
+        OpenAIProvider(
+            base_url=url, api_key="local-key-123", retry=RetryPolicy(attempts=1)
+        ).complete(WEATHER.render())
+    assert seen[-1] == "Bearer local-key-123"  # a key given for that server is sent to it

@@ -1,0 +1,245 @@
+"""Evaluation under misuse: nothing destroyed, no budget overrun, no mixed runs, no crash."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from promptlib import ConfigurationError
+from promptlib.cli import main
+from promptlib.evals import (
+    Case,
+    Dataset,
+    DatasetError,
+    RateLimit,
+    Score,
+    Store,
+    StoreError,
+    scorers,
+)
+from promptlib.evals.runner import _run_lock, arun, resume, run
+from tests.evals.test_eval_cli import eval_json, project  # noqa: F401 - the fixture
+from tests.evals.test_runner import A, experiment, mock
+
+
+def test_export_never_writes_over_the_store(project, capsys):  # noqa: F811
+    _, result = eval_json(capsys, "run", "evals/insurance-triage.toml", "--json", "--no-progress")
+    store = Path(".promptlib/evals.sqlite")
+    for target in (
+        store,
+        Path(".promptlib/evals.sqlite-wal"),
+        Path("./.promptlib/../.promptlib/evals.sqlite"),
+    ):
+        assert main(["eval", "export", result["run_id"], "-o", str(target)]) == 2
+        assert "the results store itself" in capsys.readouterr().err
+    assert main(["eval", "list"]) == 0  # the store is intact
+    assert result["run_id"] in capsys.readouterr().out
+    assert main(["eval", "export", result["run_id"], "-o", "/nonexistent/folder/x.jsonl"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["eval", "export", result["run_id"], "-o", "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert json.loads(lines[0])["run"]["run_id"] == result["run_id"]
+
+
+def test_a_budget_holds_for_the_whole_run_across_resumes(tmp_path):
+    store = tmp_path / "s.sqlite"
+    one = run(
+        experiment(variants=[A]), store=tmp_path / "one.sqlite", providers=mock(), progress=False
+    )
+    budget = float(one.spent / 4 * 5)
+    first = run(
+        experiment(budget=budget, expected_output_tokens=10),
+        store=store,
+        providers=mock(),
+        progress=False,
+    )
+    assert first.status == "over budget"
+    again = resume(
+        experiment(budget=budget, expected_output_tokens=10),
+        first.run_id,
+        store=store,
+        providers=mock(),
+    )
+    with Store(store) as db:
+        total = db.spent(first.run_id)
+    assert total <= Decimal(str(budget))  # not a fresh budget per session
+    assert again.sent == 0 or again.status == "over budget"
+    bigger = resume(
+        experiment(budget=1.0, expected_output_tokens=10),
+        first.run_id,
+        store=store,
+        providers=mock(),
+    )
+    assert bigger.status == "finished"
+    with Store(store) as db:
+        assert db.run(first.run_id).manifest["budget"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"params": {"temperature": 0.5}},
+        {"repeats": 2},
+        {"scorers": [scorers.exact(), scorers.contains("x")]},
+        {"models": ["mock:gpt-4o"]},
+    ],
+)
+def test_resume_refuses_changed_settings(tmp_path, change):
+    store = tmp_path / "s.sqlite"
+    first = run(experiment(), store=store, providers=mock(), progress=False)
+    providers = {
+        "mock:gpt-4o-mini": mock()["mock:gpt-4o-mini"],
+        "mock:gpt-4o": mock()["mock:gpt-4o-mini"],
+    }
+    with pytest.raises(ConfigurationError, match="changed since the run started"):
+        resume(experiment(**change), first.run_id, store=store, providers=providers)
+
+
+def test_one_process_at_a_time_runs_a_run(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    with (
+        _run_lock(store, "r1"),
+        pytest.raises(ConfigurationError, match="another process"),
+        _run_lock(store, "r1"),
+    ):
+        pass
+    with _run_lock(store, "r1"):  # released again
+        pass
+
+
+def test_a_budget_needs_a_price_for_every_model(tmp_path):
+    with pytest.raises(ConfigurationError, match="no price for 'my-finetune'"):
+        run(
+            experiment(models=["mock:my-finetune"], budget=0.01),
+            store=tmp_path / "s.sqlite",
+            providers={"mock:my-finetune": mock()["mock:gpt-4o-mini"]},
+            progress=False,
+        )
+    assert not Store(tmp_path / "s.sqlite").runs()  # nothing left behind
+
+
+def test_failed_setups_leave_no_phantom_runs(tmp_path):
+    with pytest.raises(ConfigurationError):
+        run(experiment(models=["nosuch:model"]), store=tmp_path / "s.sqlite", progress=False)
+    assert Store(tmp_path / "s.sqlite").runs() == []
+
+
+def test_scorers_returning_junk_or_exiting_never_stop_the_run(tmp_path):
+    def junk(case, completion):
+        return Score("junk", 10**5000)
+
+    def surrogate(case, completion):
+        return 1.0, "bad \ud800 reason"
+
+    def leave(case, completion):
+        raise SystemExit(3)
+
+    result = run(
+        experiment(
+            scorers=[
+                scorers.function(junk, name="junk"),
+                scorers.function(surrogate, name="surrogate"),
+                scorers.function(leave, name="leave"),
+            ]
+        ),
+        store=tmp_path / "s.sqlite",
+        providers=mock(),
+        progress=False,
+    )
+    assert (result.status, result.done) == ("finished", 8)
+    with Store(tmp_path / "s.sqlite") as db:
+        row = next(iter(db.results(result.run_id)))
+    assert "outside [0, 1]" in row.scores["junk"]["error"]
+    assert row.scores["surrogate"]["reason"] == "bad ? reason"
+    assert row.scores["leave"]["error"].startswith("SystemExit")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "s", "inputs": {"review": "\\ud800"}}', "lone surrogate"),
+        ('{"id": "s", "inputs": {"review": "x"}, "expected": ' + "9" * 5000 + "}", "4300 digits"),
+    ],
+)
+def test_datasets_with_values_no_prompt_can_carry_are_refused_at_their_line(
+    tmp_path, line, message
+):
+    from promptlib.evals import load_dataset
+
+    path = tmp_path / "d.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(DatasetError, match=message) as info:
+        load_dataset(path)
+    assert info.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"repeats": 10**9}, "repeats must be from 1 to 1,000"),
+        ({"models": ["mock:gpt-4o-mini", "mock:gpt-4o-mini"]}, "the same model twice"),
+        ({"params": {"temprature": 0.5}}, "did you mean 'temperature'"),
+        ({"params": {"temperature": "hot"}}, "temperature"),
+        ({"expected_output_tokens": -5}, "expected_output_tokens"),
+        ({"rate_limits": {"locl": RateLimit(requests_per_minute=1)}}, "names no provider"),
+    ],
+)
+def test_experiment_settings_are_checked(change, message):
+    with pytest.raises(ConfigurationError, match=message):
+        experiment(**change)
+    with pytest.raises(ConfigurationError, match="at least"):
+        RateLimit(requests_per_minute=1e-300)
+
+
+def test_a_damaged_store_says_so(tmp_path):
+    path = tmp_path / "s.sqlite"
+    result = run(experiment(), store=path, providers=mock(), progress=False)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE results SET scores='{not json' WHERE case_id='r1'")
+    with Store(path) as db, pytest.raises(StoreError, match="is damaged"):
+        list(db.results(result.run_id))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value='abc' WHERE key='schema_version'")
+    with pytest.raises(StoreError, match="not a number"):
+        Store(path)
+
+
+def test_run_ids_are_plain_names(tmp_path):
+    with pytest.raises(ConfigurationError, match="run id"):
+        run(
+            experiment(),
+            store=tmp_path / "s.sqlite",
+            run_id="../../x",
+            providers=mock(),
+            progress=False,
+        )
+
+
+def test_run_inside_a_running_loop_points_at_arun(tmp_path):
+    async def inside():
+        run(experiment(), store=tmp_path / "s.sqlite", providers=mock(), progress=False)
+
+    with pytest.raises(ConfigurationError, match=r"await promptlib\.evals\.arun"):
+        asyncio.run(inside())
+    asyncio.run(arun(experiment(), store=tmp_path / "t.sqlite", providers=mock(), progress=False))
+
+
+def test_terminal_escapes_in_results_are_shown_not_acted_on(project, capsys, monkeypatch):  # noqa: F811
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    eval_json(capsys, "run", "evals/insurance-triage.toml", "--json", "--no-progress")
+    screen = Terminal()
+    monkeypatch.setattr("sys.stdout", screen)
+    assert main(["eval", "list"]) == 0
+    assert "\x1b" not in screen.getvalue()
+    dataset = Dataset("x", (Case("a", {"review": "\x1b]0;pwned\x07"}),))
+    assert dataset  # values may hold them; only their display is escaped
