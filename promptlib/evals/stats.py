@@ -649,8 +649,13 @@ def verdict(comparison: Comparison, *, alpha: float | None = None) -> str:
             f"{c.candidate} {verb} {c.baseline} by {_points(abs(c.difference))} points "
             f"({ci}, {_p(p)}{holm_note})"
         )
+    detect = f"{100 * abs(c.detect):g} points"
+    power_note = (
+        f"detecting {detect} would need about N = {c.cases_needed}"
+        if c.cases_needed > c.n
+        else f"N = {c.n} detects {detect} with at least 80% power"
+    )
     return (
         f"no detectable difference between {c.candidate} and {c.baseline} at N = {c.n} "
-        f"({_points(c.difference)} points, {ci}, {_p(p)}{holm_note}); detecting "
-        f"{100 * abs(c.detect):g} points would need about N = {c.cases_needed}"
+        f"({_points(c.difference)} points, {ci}, {_p(p)}{holm_note}); {power_note}"
     )

@@ -500,7 +500,7 @@ def test_a_true_five_point_gain_on_70_cases_is_not_claimed():
 
 def test_a_clear_gain_is_claimed_with_holm_adjustment():
     a, b = _paired_sample((0.55, 0.20, 0.05, 0.20), 300, 1)
-    c, d = _paired_sample((0.60, 0.01, 0.01, 0.38), 300, 2)
+    c, d = _paired_sample((0.50, 0.10, 0.10, 0.30), 800, 2)
     first, second = holm_adjust(
         [compare_pass_fail("A", a, "B", b), compare_pass_fail("A", c, "C", d)]
     )
@@ -510,6 +510,7 @@ def test_a_clear_gain_is_claimed_with_holm_adjustment():
     assert first.adjusted_p is not None
     assert first.adjusted_p >= first.p_value
     assert verdict(second).startswith("no detectable difference")
+    assert verdict(second).endswith("; N = 800 detects 5 points with at least 80% power")
 
 
 def test_verdict_needs_both_the_test_and_the_interval():
