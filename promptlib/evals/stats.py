@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from statistics import NormalDist
+from typing import Literal
 
 from promptlib.evals.power import cases_needed, independent_discordance
 
 __all__ = [
+    "BootstrapMethod",
     "ClusteredMean",
     "Comparison",
     "Flips",
@@ -170,27 +172,80 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
 
 
-def _percentile_interval(
-    values: Sequence[float], level: float, resamples: int, seed: int, method: str
+BootstrapMethod = Literal["bca", "percentile"]
+
+
+def _bca_levels(
+    values: Sequence[float], ordered: Sequence[float], level: float
+) -> tuple[float, float]:
+    """BCa's adjusted quantile levels for the mean (Efron & Tibshirani 1993, ch. 14.3).
+
+    ``z0 = Phi^-1(share of bootstrap means below the estimate, ties counted half)``; the
+    acceleration ``a = sum U^3 / (6 (sum U^2)^1.5)`` with jackknife influence ``U_i``, which
+    for the mean is ``x_i - mean``; then ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))`` at
+    ``z = Phi^-1(tail)`` and ``Phi^-1(1 - tail)``, as ``scipy.stats.bootstrap`` computes it.
+    """
+    mean = math.fsum(values) / len(values)
+    below = bisect.bisect_left(ordered, mean)
+    at_or_below = bisect.bisect_right(ordered, mean)
+    z0 = _NORMAL.inv_cdf((below + at_or_below) / (2 * len(ordered)))
+    residuals = [v - mean for v in values]
+    squares = math.fsum(u * u for u in residuals)
+    a = math.fsum(u**3 for u in residuals) / (6.0 * squares**1.5)
+    tail = (1.0 - level) / 2.0
+    levels = []
+    for z in (_NORMAL.inv_cdf(tail), _NORMAL.inv_cdf(1.0 - tail)):
+        levels.append(_NORMAL.cdf(z0 + (z0 + z) / (1.0 - a * (z0 + z))))
+    return levels[0], levels[1]
+
+
+def _bootstrap_interval(
+    values: Sequence[float],
+    level: float,
+    resamples: int,
+    seed: int,
+    method: BootstrapMethod,
+    label: str,
 ) -> Interval:
     if len(values) < 2:
         raise ValueError("the bootstrap needs at least 2 values")
     if resamples < 100:
         raise ValueError(f"resamples must be at least 100, got {resamples!r}")
+    if method not in ("bca", "percentile"):
+        raise ValueError(f"method must be 'bca' or 'percentile', got {method!r}")
     _z(level)
     means = sorted(_bootstrap_means(values, resamples, seed))
     tail = (1.0 - level) / 2.0
-    return Interval(_quantile(means, tail), _quantile(means, 1.0 - tail), level, method)
+    low, high = tail, 1.0 - tail
+    name = "percentile"
+    # BCa is undefined when every value is equal or every resample lands on one side of the
+    # estimate (z0 infinite); the percentile interval is then the honest fallback.
+    if (
+        method == "bca"
+        and means[0] < means[-1]
+        and means[0] < math.fsum(values) / len(values) < means[-1]
+    ):
+        low, high = _bca_levels(values, means, level)
+        name = "BCa"
+    return Interval(
+        _quantile(means, low), _quantile(means, high), level, f"{label}{name} bootstrap"
+    )
 
 
 def bootstrap_mean(
-    values: Sequence[float], level: float = 0.95, resamples: int = 10_000, seed: int = 0
+    values: Sequence[float],
+    level: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+    method: BootstrapMethod = "bca",
 ) -> Interval:
-    """Percentile bootstrap interval for the mean (Efron & Tibshirani 1993, ch. 13).
+    """Bootstrap interval for the mean: BCa (default) or percentile.
 
-    Quantiles interpolate linearly, as ``scipy.stats.bootstrap(method="percentile")`` does.
+    Efron & Tibshirani (1993), "An Introduction to the Bootstrap", ch. 13 (percentile) and
+    14.3 (BCa). Quantiles interpolate linearly; given the same bootstrap distribution, both
+    agree with ``scipy.stats.bootstrap`` (``method="BCa"`` / ``"percentile"``).
     """
-    return _percentile_interval(values, level, resamples, seed, "percentile bootstrap")
+    return _bootstrap_interval(values, level, resamples, seed, method, "")
 
 
 @dataclass(frozen=True)
@@ -469,8 +524,9 @@ def paired_bootstrap_difference(
     level: float = 0.95,
     resamples: int = 10_000,
     seed: int = 0,
+    method: BootstrapMethod = "bca",
 ) -> tuple[float, Interval]:
-    """Mean difference ``mean(b) - mean(a)`` on the same cases, with a percentile interval.
+    """Mean difference ``mean(b) - mean(a)`` on the same cases, with a bootstrap interval.
 
     Cases are resampled as pairs (the bootstrap of the per-case differences), which keeps
     the pairing; see ``bootstrap_mean``.
@@ -478,7 +534,7 @@ def paired_bootstrap_difference(
     if len(a) != len(b):
         raise ValueError(f"paired data must have equal lengths, got {len(a)} and {len(b)}")
     diffs = [float(y) - float(x) for x, y in zip(a, b, strict=True)]
-    interval = _percentile_interval(diffs, level, resamples, seed, "paired percentile bootstrap")
+    interval = _bootstrap_interval(diffs, level, resamples, seed, method, "paired ")
     return math.fsum(diffs) / len(diffs), interval
 
 
@@ -562,7 +618,8 @@ def compare_pass_fail(
         raise ValueError("no paired cases")
     p_a = (both + a_only) / n
     observed = (b_only + a_only) / n
-    target = min(detect, 1.0 - p_a) if detect > 0 else max(detect, -p_a)
+    # At a ceiling (or floor) the gain can only be sought the other way.
+    target = detect if 0.0 <= p_a + detect <= 1.0 else -detect
     discordance = observed if observed >= abs(target) else None
     if discordance is None and independent_discordance(p_a, p_a + target) < abs(target):
         discordance = abs(target)
@@ -591,7 +648,7 @@ def compare_scores(
     resamples: int = 10_000,
     seed: int = 0,
 ) -> Comparison:
-    """Graded comparison: paired bootstrap interval and sign-flip permutation test.
+    """Graded comparison: paired BCa bootstrap interval and sign-flip permutation test.
 
     ``cases_needed`` is the normal approximation ``(z_{1-alpha/2} + z_0.8)^2 sd^2 / detect^2``
     with sd the observed standard deviation of per-case differences.

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import random
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -348,17 +349,76 @@ def test_bootstrap_agrees_with_scipy_within_monte_carlo_error():
         [float(rng.random() < 0.7) for _ in range(400)],  # the multinomial path
         [rng.gauss(0.5, 0.2) for _ in range(60)],  # resampling cases directly
     ):
-        ours = bootstrap_mean(values, resamples=20_000, seed=3)
-        theirs = scipy_stats.bootstrap(
-            (np.array(values),), np.mean, n_resamples=20_000, method="percentile", rng=3
-        ).confidence_interval
-        width = theirs.high - theirs.low
-        assert ours.low == pytest.approx(theirs.low, abs=0.03 * width)
-        assert ours.high == pytest.approx(theirs.high, abs=0.03 * width)
+        for method, theirs_method in (("percentile", "percentile"), ("bca", "BCa")):
+            ours = bootstrap_mean(values, resamples=20_000, seed=3, method=method)
+            theirs = scipy_stats.bootstrap(
+                (np.array(values),), np.mean, n_resamples=20_000, method=theirs_method, rng=3
+            ).confidence_interval
+            width = theirs.high - theirs.low
+            assert ours.low == pytest.approx(theirs.low, abs=0.03 * width)
+            assert ours.high == pytest.approx(theirs.high, abs=0.03 * width)
+
+
+def _exact_mean(values) -> float:
+    # The estimate as the library computes it: a resample holding every value once has
+    # exactly this mean, whereas numpy's pairwise sum may differ in the last bit, which
+    # would turn BCa's ties with the estimate into strict inequalities.
+    return math.fsum(values) / len(values)
+
+
+def test_bootstrap_intervals_agree_with_scipy_on_the_same_resamples(monkeypatch):
+    # scipy.stats.bootstrap accepts a bootstrap distribution to reuse (``bootstrap_result``),
+    # so both compute their intervals from the very same resampled means.
+    np = _oracle("numpy")
+    scipy_stats = _oracle("scipy.stats")
+    resample = stats._bootstrap_means
+    cache: dict[tuple[tuple[float, ...], int], list[float]] = {}
+
+    def cached(values, resamples, seed):
+        key = (tuple(values), seed)
+        if key not in cache:
+            cache[key] = resample(values, resamples, seed)
+        return cache[key]
+
+    monkeypatch.setattr(stats, "_bootstrap_means", cached)
+    rng = random.Random(15)
+    checked = 0
+    for trial in range(600):
+        n = rng.randrange(5, 80)
+        kind = trial % 4
+        if kind == 0:
+            p = rng.random()
+            values = [float(rng.random() < p) for _ in range(n)]
+        elif kind == 1:
+            values = [rng.choice([0.0, 0.5, 1.0]) for _ in range(n)]
+        elif kind == 2:
+            values = [rng.gauss(0, 1) for _ in range(n)]
+        else:
+            values = [rng.expovariate(1.0) for _ in range(n)]
+        level = rng.choice([0.9, 0.95, 0.99])
+        seed = rng.randrange(1000)
+        means = cached(values, 1000, seed)
+        for method, theirs_method in (("percentile", "percentile"), ("bca", "BCa")):
+            ours = bootstrap_mean(values, level, 1000, seed, method)
+            if method == "bca" and not ours.method.startswith("BCa"):
+                continue  # degenerate: scipy returns NaN here, we fall back to percentile
+            theirs = scipy_stats.bootstrap(
+                (np.array(values),),
+                _exact_mean,
+                vectorized=False,
+                n_resamples=0,
+                bootstrap_result=types.SimpleNamespace(bootstrap_distribution=np.array(means)),
+                method=theirs_method,
+                confidence_level=level,
+            ).confidence_interval
+            assert ours.low == pytest.approx(float(theirs.low), abs=1e-9)
+            assert ours.high == pytest.approx(float(theirs.high), abs=1e-9)
+            checked += 1
+    assert checked > 1100
 
 
 def test_bootstrap_is_deterministic_and_paired():
-    values = [0.0, 1.0, 1.0, 0.5] * 30
+    values = [random.Random(i).random() for i in range(40)]
     assert bootstrap_mean(values, seed=4) == bootstrap_mean(values, seed=4)
     assert bootstrap_mean(values, seed=4) != bootstrap_mean(values, seed=5)
     a = [random.Random(i).random() for i in range(80)]
@@ -533,6 +593,12 @@ def test_graded_comparison_uses_paired_tests():
     same = compare_scores("A", a, "B", list(a), resamples=2000)
     assert same.p_value == 1.0
     assert verdict(same).startswith("no detectable difference")
+
+
+def test_a_baseline_at_the_ceiling_still_gets_a_verdict():
+    comparison = compare_pass_fail("A", [True] * 40, "B", [True] * 39 + [False])
+    assert comparison.cases_needed > 40
+    assert verdict(comparison).startswith("no detectable difference between B and A at N = 40")
 
 
 def test_flips_lists_the_cases_that_changed():
