@@ -62,6 +62,7 @@ class Interval:
     method: str
 
     def excludes(self, value: float = 0.0) -> bool:
+        """Whether ``value`` lies outside the interval (0: a difference is established)."""
         return value < self.low or value > self.high
 
 
@@ -262,7 +263,7 @@ class ClusteredMean:
 def clustered_mean(scores_by_case: Sequence[Sequence[float]], level: float = 0.95) -> ClusteredMean:
     """Mean of all scores, with the standard error clustered by case, and a normal interval.
 
-    Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640, eq. 4:
+    Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640, clustered standard error:
     ``SE^2 = SE_CLT^2 + (1/n^2) sum_c sum_i sum_{j != i} (s_ic - mean)(s_jc - mean)``, where
     ``SE_CLT^2`` is the sample variance over all n scores divided by n. Repeats of a case are
     correlated, so treating them as independent would understate the error.
@@ -288,7 +289,7 @@ def clustered_mean(scores_by_case: Sequence[Sequence[float]], level: float = 0.9
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k from n samples with c correct: ``1 - C(n-c, k) / C(n, k)``.
 
-    Chen et al. (2021), "Evaluating Large Language Models Trained on Code", eq. 1.
+    Chen et al. (2021), "Evaluating Large Language Models Trained on Code", section 2.1.
     """
     _check_nck(n, c, k)
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
@@ -437,8 +438,8 @@ def mcnemar_exact(b01: int, b10: int) -> float:
 def mcnemar_midp(b01: int, b10: int) -> float:
     """McNemar mid-p: ``2 P(X <= min) - P(X = min)``, X ~ Binomial(b01 + b10, 1/2).
 
-    Fagerland, Lydersen & Laake (2013), BMC Med. Res. Methodol. 13:91, eq. 5: the exact
-    two-sided p before capping at 1, minus the probability of the observed count. It equals 1
+    Fagerland, Lydersen & Laake (2013), BMC Med. Res. Methodol. 13:91: the exact two-sided
+    p before capping at 1, minus the probability of the observed count. It equals 1
     when b01 == b10. Less conservative than the exact test, with type I error close to nominal.
     """
     cumulative, point, m = _lower_tail(b01, b10)
