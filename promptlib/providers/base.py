@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, ClassVar, Generic
 from urllib.parse import urlsplit
 
@@ -271,7 +271,7 @@ class SDKProvider:
 
             async def send(request: dict[str, Any]) -> tuple[Any, int]:
                 async def attempt() -> Any:
-                    return await self._create(client, request)
+                    return await within(self.retry.deadline, self._create(client, request))
 
                 return await acall_with_retries(
                     attempt, policy=self.retry, sdk=sdk, provider=self.name
@@ -471,6 +471,16 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
         except Exception as exc:
             provider._redacted(exc)
             raise
+
+
+async def within(seconds: float | None, awaitable: Awaitable[Any]) -> Any:
+    """``awaitable``'s result, or :class:`TimeoutError` after ``seconds`` (``None``: none)."""
+    if seconds is None:
+        return await awaitable
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):  # no task of its own: cheap per request
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
 def _is_host(url: str, host: str) -> bool:

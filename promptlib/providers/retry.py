@@ -62,6 +62,9 @@ class RetryPolicy:
         max_wait: the longest backoff between two attempts, in seconds.
         jitter: up to this many seconds of random wait added to each backoff.
         max_retry_after: the longest ``Retry-After`` honoured; a longer one fails at once.
+        deadline: the longest one attempt may take from start to end, in seconds, for
+            ``acomplete`` (``None``: no limit); a server that trickles its reply byte by
+            byte never trips the client's timeout, which counts the gaps between bytes.
         repairs: re-asks after a reply that does not match the output schema.
         sleep, async_sleep: how to wait (replace them with a fake clock in tests).
     """
@@ -72,6 +75,7 @@ class RetryPolicy:
     jitter: float = 0.5
     max_retry_after: float = 60.0
     repairs: int = 2
+    deadline: float | None = 600.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     async_sleep: Callable[[float], Awaitable[None]] = field(
         default=asyncio.sleep, repr=False, compare=False
@@ -86,6 +90,10 @@ class RetryPolicy:
                 raise ConfigurationError(
                     f"RetryPolicy({name}={value!r}): give a whole number from {low} to {high}"
                 )
+        if self.deadline is not None and not (_is_seconds(self.deadline) and self.deadline > 0):
+            raise ConfigurationError(
+                f"RetryPolicy(deadline={self.deadline!r}): give seconds above 0, or None"
+            )
         waits: dict[str, object] = {
             "initial_wait": self.initial_wait,
             "max_wait": self.max_wait,
@@ -302,6 +310,8 @@ def _too_long_to_wait(exc: BaseException, policy: RetryPolicy) -> float | None:
 def _is_retryable(exc: BaseException, sdk: Any, policy: RetryPolicy) -> bool:
     if isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError) or is_transport_error(exc):
         return True
+    if isinstance(exc, TimeoutError):  # the policy's deadline
+        return True
     if not isinstance(exc, sdk.APIStatusError):
         return False
     if _family(exc, exc.status_code) not in _RETRYABLE_FAMILIES:
@@ -429,6 +439,13 @@ def _failure(
     if is_transport_error(exc):
         return ProviderConnectionError(
             f"could not connect: {type(exc).__name__}: {exc}", provider=provider, attempts=attempts
+        )
+    if isinstance(exc, TimeoutError):
+        return ProviderTimeoutError(
+            f"an attempt took longer than RetryPolicy(deadline={policy.deadline!r}) seconds; "
+            "the server may be sending its reply very slowly",
+            provider=provider,
+            attempts=attempts,
         )
     if isinstance(exc, UnicodeEncodeError):  # raised while building the request
         return ConfigurationError(

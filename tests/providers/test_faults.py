@@ -24,6 +24,7 @@ from promptlib import (
     OutputTruncatedError,
     ProviderConnectionError,
     ProviderError,
+    ProviderTimeoutError,
     ProviderUnavailableError,
     QuotaExceededError,
     RateLimitError,
@@ -437,3 +438,52 @@ def test_a_provider_is_reusable_across_event_loops(provider_class, local_openai)
     second = asyncio.run(provider.acomplete(prompt))
     assert first.text == second.text == '{"priority": "urgent"}'
     assert len(seen) == 2
+
+
+@pytest.fixture
+def trickling_server():
+    """A stand-in on 127.0.0.1 that sends its reply one byte every 0.05 s, forever."""
+    import http.server
+    import threading
+    import time as clock
+
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "100000")
+            self.end_headers()
+            for _ in range(400):  # bounded: 20 s at most
+                if stop.is_set():
+                    return
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                clock.sleep(0.05)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.allow_provider_requests  # the stand-in on 127.0.0.1
+def test_a_reply_trickled_byte_by_byte_ends_at_the_deadline(trickling_server, clock):
+    import time as wall
+
+    policy = RetryPolicy(attempts=2, jitter=0, deadline=0.5, async_sleep=clock.async_sleep)
+    provider = OpenAIProvider(base_url=trickling_server, timeout=5, retry=policy)
+    started = wall.monotonic()
+    with pytest.raises(ProviderTimeoutError, match=r"deadline=0\.5"):
+        asyncio.run(provider.acomplete(WEATHER.render()))
+    assert wall.monotonic() - started < 5
+    with pytest.raises(ConfigurationError, match="deadline"):
+        RetryPolicy(deadline=0)
