@@ -136,11 +136,14 @@ def _run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from promptlib.evals.config import load_experiment
-    from promptlib.evals.runner import run
+    from promptlib.evals.runner import estimate, run
 
     experiment = load_experiment(args.config, registry=_registry(args), models=args.model)
     if args.budget is not None:
         experiment = dataclasses.replace(experiment, budget=args.budget)
+    expected = estimate(experiment)
+    budget = f", budget ${experiment.budget:g}" if experiment.budget is not None else ""
+    sys.stderr.write(f"{experiment.name}: {expected}{budget}\n")
     try:
         result = run(
             experiment,

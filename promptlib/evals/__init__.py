@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from promptlib.evals.errors import DatasetError
     from promptlib.evals.experiment import Experiment, Variant
     from promptlib.evals.limits import RateLimit
-    from promptlib.evals.runner import RunResult, arun, resume, run
+    from promptlib.evals.runner import RunEstimate, RunResult, arun, estimate, resume, run
     from promptlib.evals.scorers import (
         Score,
         Scorer,
@@ -59,6 +59,8 @@ _LAZY = {
     "Variant": "promptlib.evals.experiment",
     "RateLimit": "promptlib.evals.limits",
     "RunResult": "promptlib.evals.runner",
+    "RunEstimate": "promptlib.evals.runner",
+    "estimate": "promptlib.evals.runner",
     "arun": "promptlib.evals.runner",
     "resume": "promptlib.evals.runner",
     "run": "promptlib.evals.runner",
@@ -77,6 +79,7 @@ __all__ = [
     "Experiment",
     "RateLimit",
     "ResultRow",
+    "RunEstimate",
     "RunInfo",
     "RunResult",
     "Score",
@@ -88,6 +91,7 @@ __all__ = [
     "arun",
     "check_leakage",
     "contains",
+    "estimate",
     "exact",
     "function",
     "json_schema_valid",

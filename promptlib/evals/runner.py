@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from promptlib.providers.protocol import Provider
     from promptlib.tokens.cost import Usage
 
-__all__ = ["RunResult", "arun", "resume", "run"]
+__all__ = ["RunEstimate", "RunResult", "arun", "estimate", "resume", "run"]
 
 ProviderFor = Callable[[str], "tuple[Provider, str]"]
 _log = logging.getLogger("promptlib.evals")
@@ -72,6 +72,72 @@ class RunResult:
     errors: int
     spent: Decimal
     store: Path
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """What a run is expected to cost, before it starts.
+
+    Attributes:
+        requests: the requests it sends (repairs and retries not counted).
+        dollars: the expected cost, or ``None`` when a model has no price.
+        sampled: cases rendered and counted per variant and model (the rest are scaled).
+        unpriced: models the catalog has no price for.
+    """
+
+    requests: int
+    dollars: Decimal | None
+    sampled: int
+    unpriced: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        cost = "an unknown cost" if self.dollars is None else f"about ${self.dollars:.4f}"
+        unpriced = f" (no price for {', '.join(self.unpriced)})" if self.unpriced else ""
+        return f"{self.requests:,} requests, {cost}{unpriced}"
+
+
+def estimate(
+    experiment: Experiment,
+    *,
+    providers: ProviderFor | Mapping[str, Provider] | None = None,
+    sample: int = 50,
+) -> RunEstimate:
+    """The expected cost of running ``experiment``: input tokens counted on up to ``sample``
+    cases per variant and model, and each reply's ``max_tokens`` (else the experiment's
+    ``expected_output_tokens``), priced from the catalog. Nothing is sent."""
+    from promptlib.tokens.cost import Usage, cost_of
+    from promptlib.tokens.counting import count_tokens
+
+    lookup = _provider_lookup(providers, experiment.providers)
+    cases = list(experiment.dataset)
+    total: Decimal | None = Decimal(0)
+    unpriced: list[str] = []
+    requests = 0
+    for variant in experiment.resolved:
+        for model in experiment.models:
+            chosen = experiment.model_for(variant, model)
+            name = lookup(chosen)[1]
+            count = len(cases) * experiment.repeats
+            requests += count
+            per_request: list[Decimal] = []
+            for case in cases[:sample]:
+                try:
+                    prompt = variant.template.render(**case.inputs)
+                    limit = {**prompt.params, **experiment.params}.get("max_tokens")
+                    output = limit if isinstance(limit, int) else experiment.expected_output_tokens
+                    tokens = count_tokens(prompt, name).total
+                    price = cost_of(Usage(tokens, output), name).total
+                except PromptlibError:
+                    price = None
+                if price is None:
+                    break
+                per_request.append(price)
+            if len(per_request) < min(sample, len(cases)):
+                unpriced.append(chosen)
+                total = None
+            elif total is not None and per_request:
+                total += sum(per_request, Decimal(0)) / len(per_request) * count
+    return RunEstimate(requests, total, min(sample, len(cases)), tuple(unpriced))
 
 
 @dataclass(frozen=True)
@@ -256,7 +322,25 @@ class _Runner:
                 if experiment.budget != info.manifest.get("budget"):
                     self.store.update_manifest(run_id, budget=experiment.budget)
             else:
-                self.store.start_run(run_id, experiment.name, self._manifest())
+                expected = estimate(experiment, providers=self.provider_for)
+                manifest = self._manifest() | {
+                    "estimate": {
+                        "requests": expected.requests,
+                        "dollars": None if expected.dollars is None else str(expected.dollars),
+                        "sampled": expected.sampled,
+                    }
+                }
+                _log.info("%s: %s", experiment.name, expected)
+                budget, dollars = self.budget, expected.dollars
+                if budget is not None and dollars is not None and dollars > budget:
+                    _log.warning(
+                        "%s: the estimate (%s) is over the budget ($%s): the run will stop "
+                        "before its end",
+                        experiment.name,
+                        expected,
+                        self.budget,
+                    )
+                self.store.start_run(run_id, experiment.name, manifest)
                 done = set()
             return await self._run(run_id, items, done)
 

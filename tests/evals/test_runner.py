@@ -300,3 +300,27 @@ def test_overspend_is_bounded_by_the_requests_in_flight(tmp_path, concurrency, f
     )
     assert capped.status == "over budget"
     assert capped.spent - Decimal(str(budget)) <= concurrency * largest
+
+
+def test_a_run_is_estimated_before_it_starts_and_the_estimate_kept(tmp_path):
+    from promptlib.evals import estimate
+
+    expected = estimate(experiment(repeats=2), providers=mock())
+    assert expected.requests == 16
+    assert expected.dollars is not None
+    assert expected.dollars > 0
+    assert expected.sampled == 4
+    result = run(
+        experiment(repeats=2), store=tmp_path / "s.sqlite", providers=mock(), progress=False
+    )
+    with Store(tmp_path / "s.sqlite") as db:
+        kept = db.run(result.run_id).manifest["estimate"]
+    assert kept["requests"] == 16
+    # the estimate reckons with 256 output tokens a reply; the mock's replies are shorter
+    assert Decimal(kept["dollars"]) > result.spent
+    unpriced = estimate(
+        experiment(models=["mock:unknown-model"]),
+        providers={"mock:unknown-model": mock()["mock:gpt-4o-mini"]},
+    )
+    assert unpriced.dollars is None
+    assert "no price for mock:unknown-model" in str(unpriced)
