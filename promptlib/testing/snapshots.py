@@ -23,11 +23,9 @@ def snapshot_text(prompt: Prompt[Any], *, request: dict[str, Any] | None = None)
     A header (template, model, parameters, output schema name, reasoning format), the
     messages, the output schema in full, and optionally a provider request (which shows
     tools and everything else the adapter adds).
-
-    Keys never reach it: key-shaped strings, the values of the provider key environment
-    variables that are set, and the values of auth-like headers and URL credentials in
-    ``request`` are replaced by ``sk-***``.
     """
+    # Keys never reach a snapshot: key shapes, the values of the provider key variables
+    # that are set, auth-like headers and URL credentials become sk-***.
     meta = prompt.meta
     lines = []
     if meta.template:
