@@ -30,6 +30,7 @@ from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from promptlib._shown import short_repr
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
 from promptlib.templates.limits import DEFAULT_LIMITS, LimitExceeded, Limits, enter, leave
@@ -65,7 +66,7 @@ RESERVED_NAMES: frozenset[str] = frozenset(
 def _tojson(value: Any, indent: int | None = None) -> str:
     # Jinja's own tojson escapes <, > and & for HTML; a prompt wants the JSON as it is.
     if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 16):
-        raise TemplateError(f"tojson(indent={indent!r}): use a whole number from 0 to 16")
+        raise TemplateError(f"tojson(indent={short_repr(indent)}): use a whole number from 0 to 16")
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
