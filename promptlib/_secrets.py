@@ -8,13 +8,23 @@ prompt or echoed back by a proxy.
 
 from __future__ import annotations
 
+import base64
+import functools
 import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["SecretsFilter", "check_key", "redact", "redact_exception", "redact_url"]
+__all__ = [
+    "SecretsFilter",
+    "check_key",
+    "redact",
+    "redact_exception",
+    "redact_url",
+    "secret_pattern",
+    "secret_pattern_bytes",
+]
 
 REDACTED = "[redacted]"
 
@@ -35,11 +45,69 @@ _SHAPES = (
 )
 
 
+# Below this length a secret's base64 or hex fragments are too short to remove safely.
+_ENCODED_MIN = 8
+
+
+def _char_form(char: str) -> str:
+    """A pattern for one character of a secret: itself, or escaped as a URL (``%2D``),
+    JSON (``\\u002d``) or HTML (``&#45;``, ``&#x2d;``) would escape it."""
+    data = char.encode("utf-8", "surrogatepass")
+    forms = [re.escape(char), "".join("%" + _hex(b) for b in data)]
+    if len(data) == 1:
+        forms += [r"\\u00" + _hex(data[0]), f"&#0*{data[0]};", f"&#[xX]0*{_hex(data[0])};"]
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _hex(data: int | bytes) -> str:
+    """A pattern for the hex digits of ``data``, in either case."""
+    digits = f"{data:02x}" if isinstance(data, int) else data.hex()
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
+
+
+def _base64_forms(secret: bytes) -> list[str]:
+    """The base64 text of ``secret`` at each of the three alignments it can have inside
+    longer base64 (``user:key`` in HTTP Basic), keeping only characters that depend on the
+    secret alone; standard and URL-safe alphabets."""
+    forms = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret).decode("ascii")
+        start, end = -(-8 * offset // 6), 8 * (offset + len(secret)) // 6
+        fragment = encoded[start:end]
+        forms += [fragment, fragment.replace("+", "-").replace("/", "_")]
+    return forms
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern_source(secret: str) -> str:
+    alternatives = ["".join(_char_form(c) for c in secret)]
+    if len(secret) >= _ENCODED_MIN:
+        data = secret.encode("utf-8", "surrogatepass")
+        alternatives += [re.escape(form) for form in dict.fromkeys(_base64_forms(data))]
+        alternatives.append(_hex(data))
+    return "|".join(alternatives)
+
+
+@functools.lru_cache(maxsize=256)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """A pattern matching ``secret`` as it is and in its common encodings: URL-encoded,
+    JSON- or HTML-escaped (character by character), base64 (alone or inside longer base64)
+    and hex."""
+    return re.compile(_pattern_source(secret))
+
+
+@functools.lru_cache(maxsize=256)
+def secret_pattern_bytes(secret: str) -> re.Pattern[bytes]:
+    """:func:`secret_pattern` for bytes (a UTF-8 body)."""
+    return re.compile(_pattern_source(secret).encode("utf-8", "surrogatepass"))
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secret values and anything key-shaped replaced."""
+    """``text`` with the given secret values (also URL-encoded, JSON- or HTML-escaped,
+    base64 and hex) and anything key-shaped replaced."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
+            text = secret_pattern(secret).sub(REDACTED, text)
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text

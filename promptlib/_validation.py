@@ -3,8 +3,10 @@ errors, and from checking a value against a raw JSON schema."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from promptlib._regex_safety import MAX_MATCHED_LENGTH, backtracking_problem
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -128,6 +130,11 @@ def schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] 
         path = tuple(exc.absolute_path)
         at = f" at {'/'.join(map(str, path))}" if path else ""
         return f"is not a valid JSON schema{at}: {exc.message}", path
+    found = _unsafe_pattern(schema)
+    if found is not None:
+        problem, path = found
+        at = f" at {'/'.join(map(str, path))}" if path else ""
+        return f"has an unsafe pattern{at}: {problem}", path
     refs = remote_refs(schema)
     if refs:
         return (
@@ -138,6 +145,61 @@ def schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] 
     return None
 
 
+# Keywords whose values are data, not schemas: a "pattern" key inside them is not a regex.
+_DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+
+
+def _patterns(schema: Any) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    """Every regex in ``schema`` (``pattern`` values, ``patternProperties`` names), with
+    where it is; without recursion (the depth is checked before)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(schema, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        for name, value in node.items():
+            if name in _DATA_KEYWORDS:
+                continue
+            if name == "pattern" and isinstance(value, str):
+                yield value, (*path, name)
+            elif name == "patternProperties" and isinstance(value, dict):
+                yield from ((regex, (*path, name, regex)) for regex in value)
+            if isinstance(value, dict | list):
+                stack.append((value, (*path, name)))
+
+
+def _unsafe_pattern(schema: Any) -> tuple[str, tuple[str | int, ...]] | None:
+    for regex, path in _patterns(schema):
+        problem = backtracking_problem(regex)
+        if problem:
+            return problem, path
+    return None
+
+
+def _too_long_for_patterns(value: Any) -> list[str]:
+    """``path: message`` for strings (and object keys) longer than a pattern is matched
+    against; checked without recursion."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack and len(found) < 10:
+        node, path = stack.pop()
+        if isinstance(node, str) and len(node) > MAX_MATCHED_LENGTH:
+            found.append(
+                f"{path or '(root)'}: a string of {len(node)} characters, longer than the "
+                f"{MAX_MATCHED_LENGTH} the schema's patterns are matched against"
+            )
+        elif isinstance(node, dict):
+            for name, item in node.items():
+                stack.append((item, f"{path}.{name}" if path else str(name)))
+                stack.append((name, path))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(node))
+    return found
+
+
 class _Validators:
     """jsonschema's validator for one schema, and fastjsonschema's where it agrees."""
 
@@ -146,6 +208,7 @@ class _Validators:
         from referencing import Registry
 
         self.schema = schema
+        self.has_patterns = next(_patterns(schema), None) is not None
         # An empty registry: jsonschema's default one downloads remote $refs.
         self.full = Draft202012Validator(schema, registry=Registry())
         self.fast: Callable[[Any], Any] | None = None
@@ -172,6 +235,11 @@ def schema_violations(schema: dict[str, Any], value: Any) -> list[str]:
         if len(_VALIDATORS) > 256:
             _VALIDATORS.clear()
         validators = _VALIDATORS[id(schema)] = _Validators(schema)
+    if validators.has_patterns:
+        # re has no timeout: a pattern is never run on text longer than this.
+        too_long = _too_long_for_patterns(value)
+        if too_long:
+            return too_long
     if validators.fast is not None:
         try:
             validators.fast(value)

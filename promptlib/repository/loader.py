@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptlib._shown import short_repr
 from promptlib.errors import TemplateError
 from promptlib.repository.body import parse_body
 from promptlib.repository.frontmatter import SourceFile, read_source
@@ -148,6 +149,7 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
     _check_keys(source)
     _check_values(source, source.meta, (), limits)
     name, version = _identity(source, path, root)
+    _check_examples(source)
     inputs = build_input_model(source, name)
     output = _output(source, resolver or ModelResolver())
     blocks = parse_body(source)
@@ -232,6 +234,45 @@ def _check_values(
     if problem is not None:
         where = ".".join(map(str, path)) or "the front matter"
         raise source.error(f"{where}: {problem}", *path)
+
+
+def _check_examples(source: SourceFile) -> None:
+    """Refuse ``examples`` that are not a list of {input, output} mappings, or whose
+    inputs name inputs the template does not declare."""
+    examples = source.meta.get("examples")
+    if examples is None:
+        return
+    if not isinstance(examples, list):
+        raise source.error(
+            f"'examples' must be a list of {{input: ..., output: ...}}, got "
+            f"{type(examples).__name__} {short_repr(examples)}",
+            "examples",
+        )
+    declared = source.meta.get("inputs") or {}
+    names = set(declared) if isinstance(declared, dict) else set()
+    for index, item in enumerate(examples):
+        if not isinstance(item, dict) or "input" not in item or "output" not in item:
+            raise source.error(
+                f"example {index + 1} needs 'input' and 'output' (and optionally 'reasoning')",
+                "examples",
+                index,
+            )
+        given = item["input"]
+        if not isinstance(given, dict):
+            continue
+        for key in given:
+            if key not in names:
+                hint = difflib.get_close_matches(str(key), sorted(names), n=1)
+                fix = f"; did you mean {hint[0]!r}?" if hint else ""
+                known = ", ".join(sorted(names)) or "none"
+                raise source.error(
+                    f"example {index + 1}: input {short_repr(key)} is not declared in "
+                    f"'inputs'{fix} (declared: {known})",
+                    "examples",
+                    index,
+                    "input",
+                    key,
+                )
 
 
 def _text(source: SourceFile, key: str) -> str:

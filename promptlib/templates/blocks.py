@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal, overload
 
 from promptlib._hashing import canonical_json
+from promptlib._shown import short_repr
 from promptlib.errors import TemplateError
 from promptlib.messages import ImagePart, Role
 from promptlib.output import ReasoningSpec
@@ -81,7 +82,8 @@ class Blocks(Sequence[Block]):
                 items.extend(Blocks(block))
             else:
                 raise TemplateError(
-                    f"a template is made of blocks (System, User, FewShot, …), got {block!r}. "
+                    "a template is made of blocks (System, User, FewShot, …), got "
+                    f"{short_repr(block)}. "
                     "Wrap plain text in User('…') or System('…')."
                 )
         self._items = tuple(items)
@@ -130,7 +132,9 @@ class _TextBlock(Block):
 
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
-            raise TemplateError(f"{type(self).__name__}() takes template text, got {text!r}")
+            raise TemplateError(
+                f"{type(self).__name__}() takes template text, got {short_repr(text)}"
+            )
         self.text = _clean(text)
 
     def __repr__(self) -> str:
@@ -189,7 +193,8 @@ class User(_TextBlock):
         for image in images:
             if not isinstance(image, (str, ImagePart)):
                 raise TemplateError(
-                    f"User() images are ImagePart values or input field names, got {image!r}"
+                    "User() images are ImagePart values or input field names, got "
+                    f"{short_repr(image)}"
                 )
         self.images = images
 
@@ -323,7 +328,9 @@ class ChainOfThought(Block):
         role: Role = "system",
     ) -> None:
         if style not in ("tags", "prefix"):
-            raise TemplateError(f"ChainOfThought(style={style!r}): use 'tags' or 'prefix'")
+            raise TemplateError(
+                f"ChainOfThought(style={short_repr(style)}): use 'tags' or 'prefix'"
+            )
         self.spec = ReasoningSpec(
             style=style,
             reasoning_tag=validate_tag(reasoning_tag),

@@ -30,6 +30,7 @@ from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from promptlib._shown import short_repr
 from promptlib.errors import TemplateError, TemplateRenderError, TemplateSecurityError
 from promptlib.templates.delimiters import delimit
 from promptlib.templates.limits import DEFAULT_LIMITS, LimitExceeded, Limits, enter, leave
@@ -65,7 +66,7 @@ RESERVED_NAMES: frozenset[str] = frozenset(
 def _tojson(value: Any, indent: int | None = None) -> str:
     # Jinja's own tojson escapes <, > and & for HTML; a prompt wants the JSON as it is.
     if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 16):
-        raise TemplateError(f"tojson(indent={indent!r}): use a whole number from 0 to 16")
+        raise TemplateError(f"tojson(indent={short_repr(indent)}): use a whole number from 0 to 16")
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
@@ -175,44 +176,60 @@ class JinjaText:
         try:
             return self._render(values)
         except SecurityError as exc:
-            raise self.origin.error(
+            raise self._error(
                 f"the sandbox refused: {exc}. Templates may not reach Python internals.",
-                _template_line(exc),
+                exc,
                 TemplateSecurityError,
             ) from exc
         except UndefinedError as exc:
-            raise self.origin.error(
+            raise self._error(
                 f"{exc}. Check the attribute or key name against the input model, or guard "
                 "it with '{% if … is defined %}'.",
-                _template_line(exc),
+                exc,
                 TemplateRenderError,
             ) from exc
         except TemplateError as exc:
             cls = TemplateSecurityError if isinstance(exc, LimitExceeded) else type(exc)
             if exc.template is not None and not isinstance(exc, LimitExceeded):
                 raise
-            raise self.origin.error(exc.reason, _template_line(exc), cls) from exc
+            raise self._error(exc.reason, exc, cls) from exc
         except RecursionError as exc:
-            raise self.origin.error(
+            raise self._error(
                 "the text nests or recurses too deeply (a macro calling itself?); make it "
                 "shallower",
-                _template_line(exc),
+                exc,
                 TemplateSecurityError,
             ) from exc
         except MemoryError as exc:
-            raise self.origin.error(
+            raise self._error(
                 "rendering ran out of memory. Build less text, or lower Limits(output_chars=...).",
-                _template_line(exc),
+                exc,
                 TemplateSecurityError,
             ) from exc
         except Exception as exc:  # TypeError, ValueError, Jinja's own, ...: the text failed
-            raise self.origin.error(
+            raise self._error(
                 f"rendering failed: {type(exc).__name__}: {exc}",
-                _template_line(exc),
+                exc,
                 TemplateRenderError,
             ) from exc
         finally:
             leave(token)
+
+    def _error(
+        self, message: str, exc: BaseException, cls: type[TemplateError] = TemplateError
+    ) -> TemplateError:
+        """The error for ``exc`` raised while rendering, located in the partial that raised
+        it when one did (and where that partial was included)."""
+        line, partial = _template_line(exc), _partial_site(exc)
+        if partial is None:
+            return self.origin.error(message, line, cls)
+        file, partial_line = partial
+        return cls(
+            f"{message} (in a partial, included at {self.origin.where(line)})",
+            template=self.origin.template,
+            location=f"{file}:{partial_line}",
+            line=partial_line,
+        )
 
     def _render(self, values: Mapping[str, Any]) -> str:
         # Jinja's render, with the output counted as it is produced.
@@ -248,6 +265,20 @@ def _template_line(exc: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _partial_site(exc: BaseException) -> tuple[str, int] | None:
+    """The file and line of the innermost template frame, when it is a partial's."""
+    site = None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name == "<template>":
+            site = None
+        elif not name.startswith("<") and not name.endswith((".py", ".pyc")):
+            site = (name, tb.tb_lineno)  # Jinja's frame for a line of an included file
+        tb = tb.tb_next
+    return site
 
 
 def compile_text(

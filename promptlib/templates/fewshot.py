@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from promptlib._shown import short_repr
 from promptlib._validation import summary
 from promptlib.errors import TemplateError
 from promptlib.messages import Role
@@ -109,10 +110,11 @@ class FewShot(Block, Generic[InT, OutT]):
         for i, example in enumerate(self.examples, start=1):
             if not isinstance(example, Example):
                 raise TemplateError(
-                    f"FewShot example {i} must be an Example(input=…, output=…), got {example!r}"
+                    f"FewShot example {i} must be an Example(input=…, output=…), got "
+                    f"{short_repr(example)}"
                 )
         if style not in ("turns", "inline"):
-            raise TemplateError(f"FewShot(style={style!r}): use 'turns' or 'inline'")
+            raise TemplateError(f"FewShot(style={short_repr(style)}): use 'turns' or 'inline'")
         self.input_format = input_format
         self.output_format = output_format
         self.style = style

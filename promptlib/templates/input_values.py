@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from promptlib._shown import short_repr
 from promptlib.templates.limits import Limits
 
 __all__ = ["ValueProblems", "check_values"]
@@ -108,13 +109,14 @@ class _Walk:
                 self.problems.append(
                     (
                         path,
-                        f"has the key {key!r} ({type(key).__name__}); keys of a mapping in a "
+                        f"has the key {short_repr(key)} ({type(key).__name__}); keys of a "
+                        "mapping in a "
                         "prompt must be text. Convert them with str().",
                     )
                 )
                 continue
             self.text(key, f"{path} (key {key[:20]!r})")
-            new = self.value(item, f"{path}.{key}")
+            new = self.value(item, f"{path}.{_short_key(key)}")
             if new is not item:
                 changed[key] = new
         return {**value, **changed} if changed else value
@@ -147,6 +149,14 @@ class _Walk:
                             "processes. Type it as a list.",
                         )
                     )
+
+
+def _short_key(key: str) -> str:
+    """A mapping key as a path shows it: a long one cut (the path goes in messages)."""
+    return key if len(key) <= _LONGEST_KEY else key[: _LONGEST_KEY - 3] + "..."
+
+
+_LONGEST_KEY = 40
 
 
 def check_values(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from promptlib._shown import short_repr
 from promptlib._validation import problems
 from promptlib.errors import InputError, TemplateError
 from promptlib.templates.delimiters import is_untrusted_annotation
@@ -58,7 +59,8 @@ class InputSchema(Generic[ModelT]):
 
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise TemplateError(
-                f"inputs= must be a pydantic model class, got {model!r}. Declare the inputs as "
+                f"inputs= must be a pydantic model class, got {short_repr(model)}. Declare "
+                "the inputs as "
                 "'class Inputs(BaseModel): ...' and pass inputs=Inputs.",
                 template=template,
             )
@@ -103,7 +105,8 @@ class InputSchema(Generic[ModelT]):
             unknown = []
             for key in (key for key in values if key not in self.fields):
                 hint = difflib.get_close_matches(key, list(self.fields), n=1)
-                unknown.append((key, f"not an input of this template{_did_you_mean(hint)}"))
+                shown = key if len(key) <= 60 else short_repr(key)
+                unknown.append((shown, f"not an input of this template{_did_you_mean(hint)}"))
             raise _input_error(template, unknown, self.fields)
         from pydantic import ValidationError
 
@@ -161,6 +164,10 @@ class InputSchema(Generic[ModelT]):
         )
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _did_you_mean(hint: list[str]) -> str:
     return f"; did you mean {hint[0]!r}?" if hint else ""
 
@@ -168,7 +175,9 @@ def _did_you_mean(hint: list[str]) -> str:
 def _input_error(
     template: str, errors: list[tuple[str, str]], fields: frozenset[str]
 ) -> InputError:
-    lines = "\n".join(f"  - {field}: {msg}" for field, msg in errors)
+    lines = "\n".join(f"  - {_cut(field, 120)}: {_cut(msg, 400)}" for field, msg in errors[:20])
+    if len(errors) > 20:
+        lines += f"\n  - ... and {len(errors) - 20} more"
     declared = ", ".join(sorted(fields)) or "none"
     noun = "input" if len(errors) == 1 else "inputs"
     return InputError(

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
+from promptlib._shown import short_repr
 from promptlib.errors import TemplateError, TemplateSecurityError
 
 __all__ = [
@@ -69,7 +70,7 @@ class Limits:
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise TemplateError(f"Limits({name}={value!r}): use a positive number")
+                raise TemplateError(f"Limits({name}={short_repr(value)}): use a positive number")
 
     @property
     def int_bits(self) -> int:
@@ -168,7 +169,7 @@ def use_limits(limits: Limits) -> Iterator[Limits]:
     it loads.
     """
     if not isinstance(limits, Limits):
-        raise TemplateError(f"use_limits() takes a Limits(...), got {limits!r}")
+        raise TemplateError(f"use_limits() takes a Limits(...), got {short_repr(limits)}")
     token = _CONFIGURED.set(limits)
     try:
         yield limits

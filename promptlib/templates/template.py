@@ -14,6 +14,7 @@ from typing_extensions import TypeVar
 
 from promptlib._frozen import assemble
 from promptlib._hashing import content_hash
+from promptlib._shown import short_repr
 from promptlib.errors import InputError, TemplateError, UnusedInputWarning
 from promptlib.messages import (
     ImagePart,
@@ -356,7 +357,7 @@ def _output(
         name = title if isinstance(title, str) and title else "output"
         return None, OutputSpec(name=name, schema=schema)
     raise TemplateError(
-        f"output= must be a pydantic model class or a JSON schema dict, got {output!r}",
+        f"output= must be a pydantic model class or a JSON schema dict, got {short_repr(output)}",
         template=label,
     )
 

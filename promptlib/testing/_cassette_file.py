@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promptlib._context import repeat_index
+from promptlib._secrets import secret_pattern, secret_pattern_bytes
 from promptlib.errors import UsageError
 
 __all__ = ["MASK", "CassetteError", "canonical", "key", "load", "masked", "restored", "stored"]
@@ -96,10 +97,11 @@ def dump(exchanges: list[dict[str, Any]]) -> str:
 
 
 def masked(value: Any, secrets: tuple[str, ...]) -> Any:
-    """``value`` with every key-shaped string and every secret replaced by ``MASK``."""
+    """``value`` with every key-shaped string and every secret (also URL-encoded, escaped,
+    base64 or hex) replaced by ``MASK``."""
     if isinstance(value, str):
         for secret in secrets:
-            value = value.replace(secret, MASK)
+            value = secret_pattern(secret).sub(MASK, value)
         return _KEY_SHAPE.sub(MASK, value)
     if isinstance(value, list):
         return [masked(item, secrets) for item in value]
@@ -110,7 +112,7 @@ def masked(value: Any, secrets: tuple[str, ...]) -> Any:
 
 def _masked_bytes(content: bytes, secrets: tuple[str, ...]) -> bytes:
     for secret in secrets:
-        content = content.replace(secret.encode(), MASK.encode())
+        content = secret_pattern_bytes(secret).sub(MASK.encode(), content)
     return _KEY_SHAPE_BYTES.sub(MASK.encode(), content)
 
 

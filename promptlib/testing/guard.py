@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 from promptlib.errors import RequestsBlockedError
 
@@ -53,7 +54,7 @@ _PROVIDER_HOSTS = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_PATHS = re.compile(
-    r"/(chat/completions|completions|responses|messages|messages/count_tokens|embeddings)/?$"
+    r"/(chat/completions|completions|responses|messages|messages/count_tokens|embeddings)$"
 )
 
 
@@ -62,10 +63,24 @@ def requests_allowed() -> bool:
     return os.environ.get(ALLOW_VARIABLE) == "1"
 
 
+def _real_transports() -> tuple[type, ...]:
+    return tuple(
+        kind
+        for name in ("httpx", "httpx2")
+        if (module := sys.modules.get(name)) is not None
+        for kind in (module.HTTPTransport, module.AsyncHTTPTransport)
+    )
+
+
 def is_offline_transport(transport: Any) -> bool:
     """Whether ``transport`` sends nothing over the network: an ``httpx``/``httpx2``
     ``MockTransport`` (or a subclass), or a class marked with ``OFFLINE_TRANSPORT`` (set as
-    an attribute named by it, or as a class attribute ``OFFLINE_TRANSPORT = True``)."""
+    an attribute named by it, or as a class attribute ``OFFLINE_TRANSPORT = True``).
+
+    A subclass of the real ``HTTPTransport`` / ``AsyncHTTPTransport`` is never offline,
+    whatever it declares: what it inherits opens connections."""
+    if isinstance(transport, _real_transports()):
+        return False
     kind = type(transport)
     if getattr(kind, OFFLINE_TRANSPORT, False) is True:
         return True
@@ -92,7 +107,23 @@ def is_provider_request(request: Any) -> bool:
     url = request.url
     if _PROVIDER_HOSTS.search(url.host or ""):
         return True
-    return request.method == "POST" and bool(_PROVIDER_PATHS.search(url.path))
+    return request.method.upper() == "POST" and bool(_PROVIDER_PATHS.search(_path(url)))
+
+
+def _path(url: Any) -> str:
+    """The URL's path as a server would route it: percent-decoding undone (repeatedly),
+    lowercase, ``//`` and ``/./`` collapsed, no trailing ``/`` or ``;params``."""
+    raw = getattr(url, "raw_path", None)
+    path = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(url.path)
+    path = path.split("?", 1)[0]
+    for _ in range(3):  # %252F -> %2F -> /
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    path = re.sub(r"/(?:\./)+", "/", path.replace("\\", "/").lower())
+    path = re.sub(r";[^/]*", "", re.sub(r"/{2,}", "/", path))
+    return path.rstrip("/ ")
 
 
 def _provider_name(request: Any) -> str:
@@ -100,7 +131,7 @@ def _provider_name(request: Any) -> str:
     if (
         "anthropic-version" in headers
         or "anthropic" in host
-        or request.url.path.endswith("/messages")
+        or _path(request.url).endswith("/messages")
     ):
         return "anthropic"
     return "openai"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+from promptlib._secrets import redact
 from promptlib.messages import Prompt
+from promptlib.testing._cassette_file import MASK, masked
 
 __all__ = ["assert_snapshot", "snapshot_filename", "snapshot_text"]
 
@@ -21,6 +24,8 @@ def snapshot_text(prompt: Prompt[Any], *, request: dict[str, Any] | None = None)
     messages, the output schema in full, and optionally a provider request (which shows
     tools and everything else the adapter adds).
     """
+    # Keys never reach a snapshot: key shapes, the values of the provider key variables
+    # that are set, auth-like headers and URL credentials become sk-***.
     meta = prompt.meta
     lines = []
     if meta.template:
@@ -38,8 +43,46 @@ def snapshot_text(prompt: Prompt[Any], *, request: dict[str, Any] | None = None)
     if prompt.output is not None:
         text += f"\n# output schema: {prompt.output.name}\n{_pretty(prompt.output.schema)}\n"
     if request is not None:
-        text += f"\n# request\n{_pretty(request)}\n"
-    return text
+        text += f"\n# request\n{_pretty(_masked_request(request))}\n"
+    return masked(text, _environment_keys())  # type: ignore[no-any-return]
+
+
+# Environment variables holding provider keys: OPENAI_API_KEY, ANTHROPIC_API_KEY,
+# AZURE_OPENAI_API_KEY, GEMINI_API_KEY and the like.
+_KEY_VARIABLE = re.compile(r"(?:^|_)(?:API_KEY|API_TOKEN|ACCESS_TOKEN|SECRET_KEY)$")
+# Shorter values (a placeholder such as "x") would mask ordinary text.
+_SHORTEST_KEY = 8
+_AUTH_HEADER = re.compile(
+    r"(?i)^(?:proxy-)?authorization$|^(?:set-)?cookie$|api[-_]?key|secret|password"
+    r"|(?:^|[-_])(?:auth|access|bearer|session|id)?[-_]?token$"
+)
+
+
+def _environment_keys() -> tuple[str, ...]:
+    return tuple(
+        value
+        for name, value in os.environ.items()
+        if _KEY_VARIABLE.search(name.upper()) and len(value) >= _SHORTEST_KEY
+    )
+
+
+def _masked_request(value: Any, depth: int = 0) -> Any:
+    """``value`` with auth-like entries' values masked and credentials in strings (URL
+    passwords, bearer tokens) removed."""
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 50:
+        return value
+    if isinstance(value, dict):
+        return {
+            name: MASK
+            if isinstance(name, str) and _AUTH_HEADER.search(name) and isinstance(item, str)
+            else _masked_request(item, depth + 1)
+            for name, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_masked_request(item, depth + 1) for item in value]
+    return value
 
 
 def _inline(value: Any) -> str:

@@ -322,3 +322,67 @@ def test_front_matter_values_a_prompt_cannot_carry_are_refused(tmp_path, write, 
     error = _error(tmp_path / "templates", "t@1.0.0")
     assert message in str(error)
     assert f"t/1.0.0.prompt:{line}:" in str(error) if line else "t/1.0.0.prompt" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "message"),
+    [
+        ("examples: 5\n", 4, "'examples' must be a list of {input: ..., output: ...}, got int 5"),
+        ("examples: {input: x, output: y}\n", 4, "'examples' must be a list"),
+        ("examples: hello\n", 4, "'examples' must be a list"),
+        ("examples:\n  - 5\n", 5, "example 1 needs 'input' and 'output'"),
+        ("examples:\n  - {input: x}\n", 5, "example 1 needs 'input' and 'output'"),
+        (
+            "inputs:\n  a: {type: string}\nexamples:\n  - input: {b: 1}\n    output: x\n",
+            7,
+            "example 1: input 'b' is not declared in 'inputs' (declared: a)",
+        ),
+        (
+            "inputs:\n  ticket: string\nexamples:\n  - input: {ticket: a}\n    output: x\n"
+            "  - input:\n      tickte: b\n    output: y\n",
+            10,
+            "example 2: input 'tickte' is not declared in 'inputs'; did you mean 'ticket'?",
+        ),
+        (
+            "examples:\n  - input: {a: 1}\n    output: x\n",
+            5,
+            "input 'a' is not declared in 'inputs' (declared: none)",
+        ),
+    ],
+)
+def test_bad_examples_are_refused_with_file_and_line(tmp_path, write, front, line, message):
+    write("t/1.0.0.prompt", HEAD + front + "---\n[user]\nHi {{ a if a is defined }}\n")
+    error = _error(tmp_path / "templates", "t@1.0.0")
+    assert f"1.0.0.prompt:{line}:" in str(error)
+    assert message in str(error)
+
+
+def test_examples_without_an_examples_section_are_still_checked(tmp_path, write):
+    write("t/1.0.0.prompt", HEAD + "examples: 5\n---\n[user]\nHi\n")
+    assert "must be a list" in str(_error(tmp_path / "templates", "t@1.0.0"))
+
+
+def test_text_examples_and_declared_inputs_pass(tmp_path, write):
+    write("t/1.0.0.prompt", HEAD + "inputs:\n  a: string\nexamples:\n  - {input: hi, output: x}\n"
+          "  - {input: {a: yo}, output: y}\n---\n[examples]\n[user]\n{{ a }}\n")  # fmt: skip
+    assert _load(tmp_path / "templates", "t@1.0.0").render(a="z").messages
+
+
+def test_a_failure_inside_a_partial_names_the_partials_file_and_line(tmp_path, write):
+    write("partials/m.j2", "{% macro f() %}{{ f() }}{% endmacro %}\n\n{{ f() }}\n")
+    write("t/1.0.0.prompt", HEAD + "---\n[user]\nhello\n{% include 'partials/m.j2' %}\n")
+    with pytest.raises(TemplateError) as info:
+        _load(tmp_path / "templates", "t@1.0.0").render()
+    error = info.value
+    assert error.location == f"{tmp_path / 'templates' / 'partials' / 'm.j2'}:1"
+    assert error.line == 1
+    assert "included at " in str(error)
+    assert "t/1.0.0.prompt:7)" in str(error)
+
+
+def test_a_failure_in_the_file_itself_keeps_its_line(tmp_path, write):
+    write("partials/p.j2", "fine\n")
+    write("t/1.0.0.prompt", HEAD + "---\n[user]\n{% include 'partials/p.j2' %}\n"
+          "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}\n")  # fmt: skip
+    with pytest.raises(TemplateError, match=r"t/1\.0\.0\.prompt:7: calls nest"):
+        _load(tmp_path / "templates", "t@1.0.0").render()

@@ -208,3 +208,65 @@ def test_values_a_prompt_cannot_record_are_refused_naming_the_field(value, probl
     field, message = _problem(data=value)
     assert field == "data"
     assert problem in message
+
+
+HUGE = 10**5000
+
+
+class Broken:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {HUGE: 1},
+        [{HUGE: 1}],
+        {(HUGE,): 1},
+        {-HUGE: 1},
+        {"a": {HUGE: 1}},
+        {("k" * 100_000,): 1},
+        {b"k" * 100_000: 1},
+        {Broken(): 1},
+        {"k" * 100_000: {1.5: 2}},
+    ],
+    ids=[
+        "int",
+        "in-list",
+        "in-tuple",
+        "negative",
+        "nested",
+        "long-tuple",
+        "long-bytes",
+        "broken-repr",
+        "long-path",
+    ],
+)
+def test_messages_about_keys_are_short_and_never_print_huge_ints(data):
+    with pytest.raises(InputError, match="keys of a mapping in a prompt must be text") as info:
+        TEMPLATE.render(data=data)
+    assert len(str(info.value)) < 600
+
+
+def test_a_huge_unknown_input_name_is_shown_short():
+    with pytest.raises(InputError, match="not an input of this template") as info:
+        TEMPLATE.render(**{"w" * 100_000: 1})
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Template([HUGE], name="t"),
+        lambda: Template(User(HUGE), name="t"),
+        lambda: Template(User("x"), name="t", output=HUGE),
+        lambda: Template(User("x"), name="t", inputs=HUGE),
+        lambda: Template(User("x"), name="t", params={"max_tokens": HUGE}),
+    ],
+)
+def test_definition_errors_about_a_huge_value_are_short(make):
+    with pytest.raises(TemplateError) as info:
+        make()
+    assert len(str(info.value)) < 600
+    assert "digits" in str(info.value)

@@ -269,7 +269,7 @@ def test_params_are_checked():
         TemplateError, match="unknown parameter 'temprature'; did you mean 'temperature'"
     ):
         Template(User("x"), name="t", params={"temprature": 0})  # type: ignore[typeddict-unknown-key]
-    with pytest.raises(TemplateError, match="'max_tokens' must be int"):
+    with pytest.raises(TemplateError, match="'max_tokens' must be a positive integer"):
         Template(User("x"), name="t", params={"max_tokens": "10"})  # type: ignore[typeddict-item]
     template = Template(User("x"), name="t", params={"stop": ("END",), "extra": {"top_k": 3}})  # type: ignore[typeddict-item]
     assert template.render().params == {"stop": ["END"], "extra": {"top_k": 3}}

@@ -203,6 +203,68 @@ def test_any_client_posting_to_a_provider_api_is_blocked(http):
         http.get("https://api.anthropic.com/v1/models")
 
 
+PATH_VARIANTS = [
+    "/V1/Chat/Completions",
+    "/v1/CHAT/completions/",
+    "/v1//chat//completions",
+    "/v1/chat/completions//",
+    "/v1/chat%2Fcompletions",
+    "/v1/chat%2fcompletions",
+    "/v1/%63hat/completions",
+    "/v1/chat%252Fcompletions",
+    "/v1/./chat/completions",
+    "/v1/chat/completions;x=1",
+    "/V1/MESSAGES",
+    "/v1/Embeddings/",
+    "/v1/responses?stream=true",
+]
+
+
+@pytest.mark.parametrize("path", PATH_VARIANTS)
+@pytest.mark.parametrize("http", [httpx, httpx2])
+def test_provider_paths_are_recognised_in_any_spelling(http, path):
+    with pytest.raises(RequestsBlockedError):
+        http.post(f"{CLOSED}{path}", json={"model": "m"})
+
+
+@pytest.mark.parametrize("path", ["/v1/chat", "/v1/completions-log", "/v1/chat/completions/x"])
+def test_other_paths_stay_allowed(path):
+    with pytest.raises(httpx2.ConnectError):  # sent, and refused by the closed port
+        httpx2.post(f"{CLOSED}{path}", json={"model": "m"})
+
+
+@pytest.mark.parametrize("http", [httpx, httpx2])
+def test_a_real_transport_marked_offline_is_still_guarded(http):
+    class Flagged(http.HTTPTransport):  # type: ignore[misc,name-defined]
+        OFFLINE_TRANSPORT = True
+
+    class Named(http.HTTPTransport):  # type: ignore[misc,name-defined]
+        pass
+
+    setattr(Named, OFFLINE_TRANSPORT, True)
+
+    class Both(http.MockTransport, http.HTTPTransport):  # type: ignore[misc,name-defined]
+        pass
+
+    for transport in (Flagged(), Named()):
+        assert not is_offline_transport(transport)
+        with pytest.raises(RequestsBlockedError):
+            ask_openai(http_client=httpx2.Client(transport=transport), max_retries=0)
+    assert not is_offline_transport(Both(ok))
+
+
+def test_a_mock_transport_forwarding_to_the_network_is_still_guarded():
+    class Forwarding(httpx2.MockTransport):
+        def __init__(self) -> None:
+            self.real = httpx2.HTTPTransport()
+
+        def handle_request(self, request):
+            return self.real.handle_request(request)
+
+    with pytest.raises(RequestsBlockedError):
+        ask_openai(http_client=httpx2.Client(transport=Forwarding()), max_retries=0)
+
+
 class RecordingTransport(httpx2.MockTransport):
     """A MockTransport subclass, as tests write to keep the requests they saw."""
 

@@ -95,3 +95,48 @@ def test_long_ids_get_short_distinct_names():
     second = snapshot_filename("test_x[" + "x" * 299 + "y]")
     assert first != second
     assert len(first.encode()) < 140
+
+
+KEY = "sk-proj-SNAPSHOTKEY1234567890abcdef"
+
+
+def keyed(ticket: str):
+    return Template([User("{{ review }}")], name="t", inputs=Review, version="1.0.0").render(
+        review=ticket
+    )
+
+
+def test_a_request_with_credentials_is_stored_masked(tmp_path):
+    from promptlib.providers.openai import OpenAIProvider
+
+    prompt = keyed(f"my key {KEY}")
+    request = OpenAIProvider(api_key=KEY, base_url=f"http://u:{KEY}@127.0.0.1:9/v1")
+    extra = {
+        "Authorization": "Bearer " + KEY,
+        "X-Api-Key": "plainsecretvalue123",
+        "x-auth-token": "tok-abcdefgh",
+        "Cookie": "session=abc",
+    }
+    sent = request.build_request(prompt, "gpt-4o-mini")
+    body = {**sent, "max_tokens": 5, "extra_headers": extra, "url": "http://u:pw9@h/"}
+    path = tmp_path / "s.txt"
+    assert_snapshot(prompt, path, update=True, request=body)
+    text = path.read_text()
+    for secret in (KEY, "plainsecretvalue123", "tok-abcdefgh", "session=abc", "pw9"):
+        assert secret not in text
+    assert "sk-***" in text
+    assert '"max_tokens": 5' in text  # ordinary fields stay
+
+
+@pytest.mark.parametrize("variable", ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"])
+def test_the_values_of_provider_key_variables_are_masked(monkeypatch, variable):
+    value = "AIzaNotShapedLikeAKey0123"
+    monkeypatch.setenv(variable, value)
+    text = snapshot_text(keyed(f"echo {value} and {value.encode().hex()}"))
+    assert value not in text
+    assert value.encode().hex() not in text
+
+
+def test_a_short_placeholder_key_masks_nothing(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    assert "Fix the box." in snapshot_text(keyed("Fix the box."))
