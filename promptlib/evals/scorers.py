@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from promptlib._hashing import canonical_json
+from promptlib._regex_safety import MAX_MATCHED_LENGTH, backtracking_problem
 from promptlib.errors import ConfigurationError, ModelOutputError
 from promptlib.evals.dataset import Case
 from promptlib.evals.errors import DatasetError
@@ -357,6 +358,9 @@ class _Regex:
             self.pattern = re.compile(pattern)
         except re.error as exc:
             raise ConfigurationError(f"the regex {pattern!r} is invalid: {exc}") from exc
+        problem = backtracking_problem(pattern)
+        if problem is not None:  # it could take hours on one answer, blocking the run
+            raise ConfigurationError(f"regex(): {problem}")
         self.name = _named("regex", field, name)
         self.field = field
 
@@ -364,7 +368,12 @@ class _Regex:
         got = _answer(completion) if self.field is None else _output(completion, self.field)
         if got is MISSING:
             return _no_field(self.name, self.field)
-        if self.pattern.search(_text(got)):
+        text = _text(got)
+        if len(text) > MAX_MATCHED_LENGTH:
+            return _verdict(
+                self.name, False, f"the answer is over {MAX_MATCHED_LENGTH:,} characters"
+            )
+        if self.pattern.search(text):
             return _verdict(self.name, True)
         return _verdict(self.name, False, f"no match for /{self.pattern.pattern}/ in {_show(got)}")
 

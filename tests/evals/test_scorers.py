@@ -704,3 +704,9 @@ def test_a_judge_answering_unusably_keeps_the_tokens_it_spent() -> None:
     assert result.usage is not None
     assert result.usage.input_tokens == sum(call.input_tokens for call in provider.calls)
     assert len(provider.calls) == 3  # the first reply and two repairs
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", r"^(\w+\s?)*$", "(a|a)*b"])
+def test_regex_scorers_refuse_patterns_that_backtrack_for_ever(pattern: str) -> None:
+    with pytest.raises(ConfigurationError, match="backtrack"):
+        regex(pattern)
