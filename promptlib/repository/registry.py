@@ -120,15 +120,18 @@ class Registry:
             stamps.extend(entry.stat().st_mtime_ns for entry in entries if entry.is_dir())
         return tuple(stamps)
 
-    def _ref_stamp(self, name: str) -> tuple[int, ...]:
-        """What a reference to ``name`` depends on: the template's folder (versions added
-        or removed; the folder itself removed), the lock file and the labels file."""
+    def _ref_stamp(self, ref: str) -> tuple[int, ...]:
+        """What a reference depends on: the template's folder (versions added or removed;
+        the folder itself removed), and the lock file (``name``, ``name@latest``) or the
+        labels file (``name@label``); a pinned version depends on the folder alone."""
+        name, _, selector = ref.partition("@")
         root = self._root
-        return (
-            *_stamp(f"{root}/{name}"),
-            *_stamp(f"{root}/{LOCK_FILE}"),
-            *_stamp(f"{root}/{LABELS_FILE}"),
-        )
+        folder = _stamp(f"{root}/{name}")
+        if not selector or selector == LATEST:
+            return (*folder, *_stamp(f"{root}/{LOCK_FILE}"))
+        if _is_version(selector):
+            return folder
+        return (*folder, *_stamp(f"{root}/{LABELS_FILE}"))
 
     def names(self) -> list[str]:
         """Template names, sorted."""
@@ -157,7 +160,7 @@ class Registry:
         Raises:
             TemplateError: unknown template, version or label; or no released version.
         """
-        stamp = self._ref_stamp(ref.partition("@")[0]) if isinstance(ref, str) else ()
+        stamp = self._ref_stamp(ref) if isinstance(ref, str) else ()
         cached = self._resolved.get(ref) if isinstance(ref, str) else None
         if cached is not None and cached[0] == stamp:
             return cached[1]

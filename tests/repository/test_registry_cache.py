@@ -53,3 +53,18 @@ def test_edits_added_versions_labels_and_removals_are_picked_up(tmp_path, write)
     touch_later(tmp_path / "templates" / "greet")
     with pytest.raises(TemplateError, match=r"points at 1\.1\.0, which has no file"):
         registry.resolve("greet@production")
+
+
+def test_a_new_release_in_the_lock_file_moves_latest(tmp_path, write):
+    write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    write("greet/1.1.0.prompt", SIMPLE.format(version="1.1.0", suffix=""))
+    registry = Registry(tmp_path / "templates")
+    (tmp_path / "templates" / "greet" / "1.1.0.prompt").rename(tmp_path / "hold")
+    registry.lock()
+    (tmp_path / "hold").rename(tmp_path / "templates" / "greet" / "1.1.0.prompt")
+    touch_later(tmp_path / "templates" / "greet")
+    assert registry.resolve("greet") == ("greet", "1.0.0")  # 1.1.0 is not released yet
+    registry.lock()
+    touch_later(tmp_path / "templates" / "promptlib.lock")
+    assert registry.resolve("greet") == ("greet", "1.1.0")
+    assert registry.resolve("greet@1.0.0") == ("greet", "1.0.0")
