@@ -18,7 +18,12 @@ from promptlib._secrets import SecretsFilter, redact
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
 from promptlib.cli.terminal import terminal_safe
-from promptlib.errors import ModelOutputError, PromptlibError, ProviderError
+from promptlib.errors import (
+    AuthenticationError,
+    ModelOutputError,
+    PromptlibError,
+    ProviderError,
+)
 
 __all__ = ["main"]
 
@@ -174,9 +179,15 @@ def _main(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             message = terminal_safe(message)
         sys.stderr.write(f"promptlib: error: {message}\n")
-        return EXIT_PROVIDER if isinstance(exc, ProviderError | ModelOutputError) else EXIT_USAGE
+        return EXIT_PROVIDER if _provider_failed(exc) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
+
+
+def _provider_failed(exc: PromptlibError) -> bool:
+    """The provider or the model failed (exit 3), as opposed to a usage error (exit 2)."""
+    refused = isinstance(exc, AuthenticationError) and exc.status is not None
+    return refused or isinstance(exc, ProviderError | ModelOutputError)
 
 
 _KEY_VARIABLES = (

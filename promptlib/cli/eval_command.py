@@ -16,6 +16,7 @@ from promptlib.errors import ConfigurationError
 __all__ = ["add_eval_commands", "cmd_eval"]
 
 EXIT_STOPPED = 1  # the budget stopped the run before every case was sent
+EXIT_PROVIDER = 3  # cases failed at the provider: a resume sends them again
 EXIT_INTERRUPTED = 130
 
 
@@ -129,6 +130,12 @@ def _finish(result: Any, args: argparse.Namespace) -> int:
         )
     if result.status == "over budget":
         return EXIT_STOPPED
+    if result.status == "incomplete":
+        sys.stderr.write(
+            "some cases failed at the provider after every retry (an outage, a rate limit); "
+            f"send them again with: promptlib eval resume {result.run_id}\n"
+        )
+        return EXIT_PROVIDER
     return 0
 
 

@@ -31,6 +31,7 @@ from promptlib.errors import (
     OutputValidationError,
     PromptlibError,
     ProviderError,
+    QuotaExceededError,
 )
 from promptlib.evals.experiment import Experiment, Variant
 from promptlib.evals.limits import RateLimiter
@@ -55,7 +56,9 @@ class RunResult:
 
     Attributes:
         run_id: the run's id in the store.
-        status: ``finished``, ``interrupted`` or ``over budget``.
+        status: ``finished``; ``incomplete`` (some cases failed at the provider after every
+            retry: a resume sends them again); ``over budget``; ``interrupted``; or
+            ``failed`` (stopped by a refused key or an account out of credit).
         total: the work items of the run (variants × models × cases × repeats).
         done: items with a result now (this time and before).
         sent: items processed this time.
@@ -120,19 +123,24 @@ def estimate(
             count = len(cases) * experiment.repeats
             requests += count
             per_request: list[Decimal] = []
+            priced = True
             for case in cases[:sample]:
                 try:
                     prompt = variant.template.render(**case.inputs)
-                    limit = {**prompt.params, **experiment.params}.get("max_tokens")
-                    output = limit if isinstance(limit, int) else experiment.expected_output_tokens
+                except PromptlibError:
+                    continue  # a case that cannot render sends nothing
+                limit = {**prompt.params, **experiment.params}.get("max_tokens")
+                output = limit if isinstance(limit, int) else experiment.expected_output_tokens
+                try:
                     tokens = count_tokens(prompt, name).total
                     price = cost_of(Usage(tokens, output), name).total
-                except PromptlibError:
+                except ConfigurationError:
                     price = None
                 if price is None:
+                    priced = False
                     break
                 per_request.append(price)
-            if len(per_request) < min(sample, len(cases)):
+            if not priced:
                 unpriced.append(chosen)
                 total = None
             elif total is not None and per_request:
@@ -359,21 +367,28 @@ class _Runner:
         bar = _Progress(len(items), len(items) - len(todo), self.show_progress)
         queue: Iterator[_Item] = iter(todo)
         status = "finished"
+        workers = [
+            asyncio.create_task(self._worker(queue, run_id, bar))
+            for _ in range(min(experiment.concurrency, len(todo)))
+        ]
         try:
-            workers = [
-                asyncio.create_task(self._worker(queue, run_id, bar))
-                for _ in range(min(experiment.concurrency, len(todo)))
-            ]
             await asyncio.gather(*workers)
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = "interrupted"
             raise
         except BaseException:
-            status = "failed"  # a setup error found mid-run (e.g. a key the provider refused)
+            # A key the provider refused, an account out of credit: no case will get
+            # through, so the run stops; what is unsent is sent by a resume.
+            status = "failed"
             raise
         finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             if status == "finished" and self.over_budget:
                 status = "over budget"
+            elif status == "finished" and self.store.unfinished(run_id):
+                status = "incomplete"
             self.store.set_status(run_id, status)
             bar.close()
         return RunResult(
@@ -476,7 +491,7 @@ class _Runner:
                 row = await self._process(item, run_id, prompt, error)
             finally:
                 self.reserved -= reservation
-            self.store.add(row)
+            self.store.add(self._redacted(row, item.model))
             self.sent += 1
             self.errors += row.error is not None
             if row.cost is not None:
@@ -499,6 +514,30 @@ class _Runner:
         if found is None:
             found = self.providers[model] = self.provider_for(model)
         return found
+
+    def _redacted(self, row: ResultRow, model: str) -> ResultRow:
+        """``row`` without the provider's keys, wherever a server may have echoed them."""
+        provider = self._provider(model)[0]
+        secrets_of = getattr(provider, "_secrets", None)
+        secrets = tuple(secrets_of()) if callable(secrets_of) else ()
+        from promptlib._secrets import redact
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return redact(value, secrets)
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        return dataclasses.replace(
+            row,
+            text=clean(row.text),
+            output=clean(row.output),
+            error=clean(row.error),
+            scores=clean(dict(row.scores)),
+        )
 
     def _limiter(self, model: str) -> RateLimiter | None:
         limits = self.experiment.rate_limits
@@ -562,6 +601,8 @@ class _Runner:
         repeat = repeat_index.set(item.repeat)  # recordings tell repeats apart by it
         try:
             completion = await provider.acomplete(prompt, name)
+        except QuotaExceededError:
+            raise  # no case will get through until credit is added: stop the run
         except (ProviderError, ModelOutputError) as exc:
             usage = getattr(exc, "usage", None)
             text = getattr(exc, "text", None)

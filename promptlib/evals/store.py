@@ -265,9 +265,9 @@ class Store:
 
     def _find(self, run_id: str) -> RunInfo:
         rows = self._db.execute(
-            "SELECT run_id, name, created, status, manifest FROM runs WHERE run_id LIKE ? "
-            "ORDER BY created",
-            (run_id.replace("%", "").replace("_", "\\_") + "%",),
+            "SELECT run_id, name, created, status, manifest FROM runs "
+            "WHERE run_id LIKE ? ESCAPE '\\' ORDER BY created",
+            (_like_prefix(run_id),),
         ).fetchall()
         exact = [row for row in rows if row[0] == run_id]
         rows = exact or rows
@@ -325,12 +325,21 @@ class Store:
         )
 
     def done(self, run_id: str) -> set[tuple[str, str, str, int]]:
-        """The (variant, model, case id, repeat) keys the run has results for."""
+        """The (variant, model, case id, repeat) keys the run has final results for: a
+        case the provider failed on after every retry (an outage, a rate limit, a timeout,
+        a dropped connection) is not final, and a resume sends it again."""
         with self._reading():
             rows = self._db.execute(
-                "SELECT variant, model, case_id, repeat FROM results WHERE run_id=?", (run_id,)
+                "SELECT variant, model, case_id, repeat, error FROM results WHERE run_id=?",
+                (run_id,),
             )
-            return {(v, m, c, int(r)) for v, m, c, r in rows}
+            return {(v, m, c, int(r)) for v, m, c, r, error in rows if not transient(error)}
+
+    def unfinished(self, run_id: str) -> int:
+        """How many of the run's results are provider failures a resume would send again."""
+        with self._reading():
+            rows = self._db.execute("SELECT error FROM results WHERE run_id=?", (run_id,))
+            return sum(1 for (error,) in rows if transient(error))
 
     def results(self, run_id: str) -> Iterator[ResultRow]:
         """The run's results, in a stable order (variant, model, case, repeat)."""
@@ -390,6 +399,25 @@ class Store:
             out.write(_dumps({"result": row.to_dict()}) + "\n")
             count += 1
         return count
+
+
+# Provider failures that time may cure: stored, but sent again by a resume.
+TRANSIENT_ERRORS = (
+    "ProviderConnectionError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+)
+
+
+def transient(error: str | None) -> bool:
+    """Whether a stored error is a provider failure that a later attempt may get past."""
+    return error is not None and error.split(":", 1)[0] in TRANSIENT_ERRORS
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 def _run_dict(info: RunInfo) -> dict[str, Any]:

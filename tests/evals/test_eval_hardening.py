@@ -23,6 +23,7 @@ from promptlib.evals import (
     scorers,
 )
 from promptlib.evals.runner import _run_lock, arun, resume, run
+from promptlib.testing import Failure
 from tests.evals.test_eval_cli import eval_json, project  # noqa: F401 - the fixture
 from tests.evals.test_runner import A, experiment, mock
 
@@ -243,3 +244,77 @@ def test_terminal_escapes_in_results_are_shown_not_acted_on(project, capsys, mon
     assert "\x1b" not in screen.getvalue()
     dataset = Dataset("x", (Case("a", {"review": "\x1b]0;pwned\x07"}),))
     assert dataset  # values may hold them; only their display is escaped
+
+
+def test_run_ids_with_underscores_are_found_by_id_and_prefix(tmp_path):
+    path = tmp_path / "s.sqlite"
+    run(experiment(name="my_exp"), store=path, run_id="my_exp-1", providers=mock(), progress=False)
+    run(experiment(name="myXexp"), store=path, run_id="myXexp-1", providers=mock(), progress=False)
+    with Store(path) as db:
+        assert db.run("my_exp-1").run_id == "my_exp-1"
+        assert db.run("my_e").run_id == "my_exp-1"  # '_' is a character, not a wildcard
+
+
+def test_cases_the_provider_failed_on_are_sent_again_by_resume(tmp_path):
+    path = tmp_path / "s.sqlite"
+    down = [Failure("server_error")] * 3 + [{"label": "positive"}]
+    first = run(
+        experiment(variants=[A], concurrency=1), store=path, providers=mock(down), progress=False
+    )
+    assert first.status == "incomplete"
+    again = resume(
+        experiment(variants=[A], concurrency=1), first.run_id, store=path, providers=mock()
+    )
+    assert (again.status, again.sent, again.done) == ("finished", 1, 4)
+    with Store(path) as db:
+        assert all(row.error is None for row in db.results(first.run_id))
+
+
+@pytest.mark.parametrize("kind", ["quota", "authentication"])
+def test_no_credit_or_a_refused_key_stops_the_run(tmp_path, kind):
+    from promptlib import AuthenticationError, QuotaExceededError
+
+    error = QuotaExceededError if kind == "quota" else AuthenticationError
+    provider = mock([Failure(kind)])
+    with pytest.raises(error):
+        run(
+            experiment(concurrency=2),
+            store=tmp_path / "s.sqlite",
+            providers=provider,
+            progress=False,
+        )
+    sent = len(provider["mock:gpt-4o-mini"].calls)
+    assert sent <= 2  # the cases in flight, not all eight
+    with Store(tmp_path / "s.sqlite") as db:
+        (info,) = db.runs()
+    assert info.status == "failed"
+
+
+def test_keys_echoed_in_replies_are_not_stored(tmp_path):
+    key = "sk-" + "stubSECRETkey1234567890abcd"
+
+    def echo(prompt):
+        return {"label": "positive", "note": f"you sent Bearer {key}"}
+
+    provider = mock(echo)
+    provider["mock:gpt-4o-mini"]._adapter("openai")._api_key = key  # the key it holds
+    result = run(experiment(), store=tmp_path / "s.sqlite", providers=provider, progress=False)
+    with Store(tmp_path / "s.sqlite") as db:
+        db.export_jsonl(result.run_id, tmp_path / "out.jsonl")
+    assert key not in (tmp_path / "out.jsonl").read_text()
+
+
+def test_an_estimate_skips_cases_that_cannot_render():
+    from pydantic import BaseModel
+
+    from promptlib import Template, User
+    from promptlib.evals import Experiment, estimate
+
+    class Number(BaseModel):
+        n: int
+
+    divide = Template([User("{{ 100 // n }}")], name="div", inputs=Number, model="gpt-4o-mini")
+    cases = (Case("zero", {"n": 0}), Case("two", {"n": 2}), Case("four", {"n": 4}))
+    expected = estimate(Experiment("div", Dataset("d", cases), [divide], models=["gpt-4o-mini"]))
+    assert expected.dollars is not None  # priced from the cases that render
+    assert expected.requests == 3
