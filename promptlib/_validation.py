@@ -3,6 +3,7 @@ errors, and from checking a value against a raw JSON schema."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +201,43 @@ def _too_long_for_patterns(value: Any) -> list[str]:
     return found
 
 
+# The longest one schema pattern may run on one value. Patterns known to backtrack are
+# refused when a template is defined; this bounds the ones no check can foresee.
+PATTERN_SECONDS = 0.25
+
+
+@functools.cache
+def _bounded_validator() -> Any:
+    """Draft 2020-12, with ``pattern`` matched by the ``regex`` module under a time limit."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError as SchemaViolation
+
+    def pattern(validator: Any, wanted: str, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "string"):
+            return
+        try:
+            matched = bounded_pattern(wanted).search(instance, timeout=PATTERN_SECONDS)
+        except TimeoutError:
+            yield SchemaViolation(
+                f"the pattern {wanted!r} took longer than {PATTERN_SECONDS} s on this value: "
+                "simplify the pattern"
+            )
+            return
+        if matched is None:
+            shown = repr(instance) if len(instance) <= 60 else repr(instance[:57]) + "..."
+            yield SchemaViolation(f"{shown} does not match {wanted!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
+
+
+@functools.lru_cache(maxsize=512)
+def bounded_pattern(source: str) -> Any:
+    """``source`` compiled by the ``regex`` module, whose searches take a ``timeout``."""
+    import regex
+
+    return regex.compile(source)
+
+
 class _Validators:
     """jsonschema's validator for one schema, and fastjsonschema's where it agrees."""
 
@@ -210,7 +248,8 @@ class _Validators:
         self.schema = schema
         self.has_patterns = next(_patterns(schema), None) is not None
         # An empty registry: jsonschema's default one downloads remote $refs.
-        self.full = Draft202012Validator(schema, registry=Registry())
+        kind = _bounded_validator() if self.has_patterns else Draft202012Validator
+        self.full = kind(schema, registry=Registry())
         self.fast: Callable[[Any], Any] | None = None
         self.fast_rejection: type[Exception] = Exception
         if _fast_compatible(schema):

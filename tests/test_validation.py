@@ -182,3 +182,16 @@ def test_remote_refs_are_never_fetched(monkeypatch):
     with pytest.raises(Exception, match="Unresolvable"):
         schema_violations(schema, {"a": 1})
     assert fetched == []
+
+
+@pytest.mark.parametrize("pattern", ["^(a|aa)*$", "^(x+x+)+y$"])
+def test_a_pattern_no_check_foresaw_is_stopped_by_its_time_limit(pattern):
+    import time
+
+    from promptlib._validation import PATTERN_SECONDS, schema_violations
+
+    schema = {"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}}
+    started = time.monotonic()
+    problems = schema_violations(schema, {"v": "a" * 40 + "x" * 40 + "!"})
+    assert time.monotonic() - started < PATTERN_SECONDS * 4
+    assert problems  # a value the pattern cannot be checked on in time is not accepted

@@ -115,7 +115,7 @@ def _finish(result: Any, args: argparse.Namespace) -> int:
                     "done": result.done,
                     "sent": result.sent,
                     "errors": result.errors,
-                    "spent": str(result.spent),
+                    "spent": f"{result.spent:f}",
                     "store": str(result.store),
                 },
                 indent=2,
@@ -125,7 +125,7 @@ def _finish(result: Any, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(
             f"run {result.run_id}: {result.status}, {result.done}/{result.total} results "
-            f"({result.sent} sent now, {result.errors} errors, ${result.spent:.4f})\n"
+            f"(this session: {result.sent} sent, {result.errors} errors, ${result.spent:.4f})\n"
             f"see it: promptlib eval show {result.run_id}\n"
         )
     if result.status == "over budget":
@@ -299,6 +299,15 @@ def _export(store: Any, args: argparse.Namespace) -> int:
         store.export_jsonl(info.run_id, sys.stdout)
         return 0
     target = Path(args.output or f"{info.run_id}.jsonl")
+    if not store.is_store_file(target) and target.suffix.lower() not in (
+        ".jsonl",
+        ".ndjson",
+        ".json",
+        "",
+    ):
+        raise ConfigurationError(
+            f"eval export writes JSON lines; name the file .jsonl, not {target.suffix}"
+        )
     count = store.export_jsonl(info.run_id, target)
     sys.stdout.write(f"wrote {count} results of run {info.run_id} to {target}\n")
     return 0

@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from promptlib._files import FileProblem, read_bounded_text
 from promptlib.errors import UsageError
 
-__all__ = ["parse_variables"]
+__all__ = ["MAX_VARIABLE_FILE_BYTES", "parse_variables"]
+
+# An input read from a file: far more text than any prompt holds is a mistake.
+MAX_VARIABLE_FILE_BYTES = 10_000_000
 
 
 def parse_variables(items: Sequence[str]) -> dict[str, Any]:
@@ -36,6 +40,11 @@ def _split(item: str) -> tuple[str, Any]:
             return json_key, json.loads(json_text)
         except json.JSONDecodeError as exc:
             raise UsageError(f"--var {json_key}:= needs JSON after ':=' ({exc.msg})") from exc
+        except (RecursionError, ValueError) as exc:
+            raise UsageError(
+                f"--var {json_key}:= holds JSON that cannot be read ({type(exc).__name__}): "
+                "it nests too deeply or holds a number too long"
+            ) from exc
     if not is_text or not text_key:
         raise UsageError(
             f"--var {item!r} must be key=text, key:=JSON or key=@file, e.g. --var ticket='It broke'"
@@ -43,7 +52,7 @@ def _split(item: str) -> tuple[str, Any]:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
-            return text_key, path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--var {text_key}=@{path}: cannot read the file ({exc})") from exc
+            return text_key, read_bounded_text(path, MAX_VARIABLE_FILE_BYTES)
+        except FileProblem as problem:
+            raise UsageError(f"--var {text_key}=@{path}: {problem.message}") from problem
     return text_key, text

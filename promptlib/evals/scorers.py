@@ -373,7 +373,15 @@ class _Regex:
             return _verdict(
                 self.name, False, f"the answer is over {MAX_MATCHED_LENGTH:,} characters"
             )
-        if self.pattern.search(text):
+        from promptlib._validation import PATTERN_SECONDS, bounded_pattern
+
+        try:
+            matched = bounded_pattern(self.pattern.pattern).search(text, timeout=PATTERN_SECONDS)
+        except TimeoutError:
+            return _verdict(
+                self.name, False, f"/{self.pattern.pattern}/ took over {PATTERN_SECONDS} s"
+            )
+        if matched:
             return _verdict(self.name, True)
         return _verdict(self.name, False, f"no match for /{self.pattern.pattern}/ in {_show(got)}")
 

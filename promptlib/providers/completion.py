@@ -176,7 +176,11 @@ def unreadable(provider: str, response: Any, exc: Exception, attempts: int) -> P
 
 
 def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
-    """The cost of ``usage``, or an unknown cost for a model the catalog does not list."""
+    """The cost of ``usage``, or an unknown cost for a model the catalog does not list, or
+    when the server reported no usage at all (some compatible servers' streams): zero
+    tokens would otherwise pass for a known, free reply."""
+    if usage.input_tokens == 0 and usage.output_tokens == 0:
+        return Cost(model, False, None, None, None, ("usage",), "the server reported no usage")
     try:
         return cost_of(usage, model, catalog=catalog)
     except ConfigurationError:

@@ -83,6 +83,9 @@ def fake_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None)
     """
     from promptlib._validation import schema_violations
 
+    too_large = _too_large(schema)
+    if too_large:
+        raise _unsatisfiable(too_large[0], too_large[1])
     cached = _MADE.get(id(schema))
     if root is None and cached is not None and cached[0] is schema:
         return copy.deepcopy(cached[1])
@@ -114,6 +117,45 @@ def _unsatisfiable(path: str, reason: str) -> ConfigurationError:
         f"cannot make a fake value for the output schema at {path}: {reason}. Script the "
         "reply instead, e.g. MockProvider([{...}]) or mock_provider.replies = [...]"
     )
+
+
+# The most a fake answer holds: values in all, characters in one string. A schema that
+# asks for more gets an error (script a reply), not minutes of work and gigabytes.
+_MAX_VALUES = 100_000
+_MAX_TEXT = 100_000
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+
+
+def _too_large(schema: Any) -> tuple[str, str] | None:
+    """Where ``schema`` asks for a value too large to make up, and why (else ``None``)."""
+    stack: list[tuple[Any, str, int, int]] = [(schema, "#", 1, 0)]
+    while stack:
+        node, path, copies, depth = stack.pop()
+        if not isinstance(node, dict) or depth > 64:
+            continue
+        items = node.get("minItems", 0)
+        properties = node.get("minProperties", 0)
+        length = node.get("minLength", 0)
+        pattern = node.get("pattern")
+        for count in (items, properties):
+            if isinstance(count, int) and count > 0:
+                copies *= count
+        if copies > _MAX_VALUES:
+            return path, f"the schema asks for more than {_MAX_VALUES:,} values in all"
+        if isinstance(length, int) and length > _MAX_TEXT:
+            return path, f"minLength {length:,} is longer than a made-up answer may be"
+        if isinstance(pattern, str):
+            for low, _ in _REPEAT.findall(pattern):
+                if int(low) > _MAX_TEXT:
+                    return path, f"the pattern repeats {int(low):,} times"
+        for key, value in node.items():
+            if isinstance(value, dict):
+                stack.append((value, f"{path}/{key}", copies, depth + 1))
+            elif isinstance(value, list):
+                stack.extend(
+                    (item, f"{path}/{key}/{i}", copies, depth + 1) for i, item in enumerate(value)
+                )
+    return None
 
 
 class _Generator:

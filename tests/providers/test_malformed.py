@@ -371,3 +371,12 @@ def test_a_content_filter_stop_is_a_refusal_not_a_repair(mode):
     with pytest.raises(ModelRefusalError, match="content filter"):
         run(mock, WEATHER.render(), mode)
     mock.assert_called(times=1)
+
+
+def test_a_reply_without_usage_has_an_unknown_cost_not_a_free_one(policy):
+    body = structured(usage=None)
+    script = Script(openai, [response(openai, 200, body)])
+    completion = openai_provider(script, policy).complete(WEATHER.render())
+    assert completion.cost.known is False
+    assert completion.cost.total is None
+    assert "no usage" in completion.cost.source
