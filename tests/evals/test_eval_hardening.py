@@ -318,3 +318,49 @@ def test_an_estimate_skips_cases_that_cannot_render():
     expected = estimate(Experiment("div", Dataset("d", cases), [divide], models=["gpt-4o-mini"]))
     assert expected.dollars is not None  # priced from the cases that render
     assert expected.requests == 3
+
+
+def test_experiment_files_and_var_files_are_read_bounded(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "exp.toml"
+    os.mkfifo(fifo)
+    assert main(["eval", "run", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "--templates",
+                str(Path(__file__).parents[2] / "templates"),
+                "render",
+                "sentiment@production",
+                "--var",
+                f"review=@{fifo}",
+            ]
+        )
+        == 2
+    )
+    assert "not a regular file" in capsys.readouterr().err
+    deep = "[" * 5000 + "]" * 5000
+    assert main(["render", "sentiment@production", "--var", f"review:={deep}"]) == 2
+    assert "nests too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array", "minItems": 10**6, "items": {"type": "integer"}},
+        {"type": "string", "minLength": 10**9},
+        {"type": "array", "minItems": 1000, "items": {"type": "array", "minItems": 1000}},
+        {"type": "string", "pattern": "a{100000000}"},
+    ],
+)
+def test_fakes_for_schemas_asking_for_huge_values_are_refused_at_once(schema):
+    import time
+
+    from promptlib.testing import fake_from_schema
+
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match="Script"):
+        fake_from_schema(schema)
+    assert time.monotonic() - started < 1
