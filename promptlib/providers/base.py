@@ -25,6 +25,7 @@ from promptlib.errors import (
     ConfigurationError,
     ProviderConnectionError,
     ProviderError,
+    ProviderTimeoutError,
     StreamStateError,
 )
 from promptlib.messages import Prompt
@@ -461,10 +462,24 @@ class AsyncCompletionStream(_StreamBase[OutputT]):
                 attempt, policy=provider.retry, sdk=sdk, provider=provider.name
             )
             self._opened(events)
+            pending = events.__aiter__()
             try:
-                async for event in events:
+                while True:
+                    # The deadline bounds the wait for each event: a server that keeps the
+                    # connection alive with pings but sends nothing ends here.
+                    try:
+                        event = await within(provider.retry.deadline, pending.__anext__())
+                    except StopAsyncIteration:
+                        break
                     for delta in provider._stream_events([event], self._state):
                         yield delta
+            except TimeoutError as exc:
+                raise ProviderTimeoutError(
+                    f"no event arrived in the stream for RetryPolicy(deadline="
+                    f"{provider.retry.deadline!r}) seconds",
+                    provider=provider.name,
+                    attempts=self._attempts,
+                ) from exc
             except Exception as exc:
                 raise self._stream_error(exc, sdk) from exc
             self._finish(events)

@@ -487,3 +487,53 @@ def test_a_reply_trickled_byte_by_byte_ends_at_the_deadline(trickling_server, cl
     assert wall.monotonic() - started < 5
     with pytest.raises(ConfigurationError, match="deadline"):
         RetryPolicy(deadline=0)
+
+
+@pytest.fixture
+def pinging_server():
+    """A stand-in on 127.0.0.1 that opens a stream and then only sends pings (bounded)."""
+    import http.server
+    import threading
+    import time as clock
+
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for _ in range(200):  # 20 s at most
+                if stop.is_set():
+                    return
+                self.wfile.write(b": ping\\n\\n")
+                self.wfile.flush()
+                clock.sleep(0.1)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.allow_provider_requests  # the stand-in on 127.0.0.1
+def test_an_async_stream_that_only_pings_ends_at_the_deadline(pinging_server):
+    import time as wall
+
+    policy = RetryPolicy(attempts=1, deadline=0.5)
+    provider = OpenAIProvider(base_url=pinging_server, timeout=5, retry=policy)
+
+    async def read():
+        return [delta async for delta in provider.astream(WEATHER.render())]
+
+    started = wall.monotonic()
+    with pytest.raises(ProviderTimeoutError, match="no event arrived"):
+        asyncio.run(read())
+    assert wall.monotonic() - started < 3
