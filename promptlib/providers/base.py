@@ -194,8 +194,23 @@ class SDKProvider:
 
     def _sync(self) -> Any:
         if self._client is None:
-            self._client = self._sync_client_class()(**self._client_options())
+            options = self._client_options()
+            http_client = self._sync_http_client()
+            if http_client is not None:
+                options["http_client"] = http_client
+            self._client = self._sync_client_class()(**options)
         return self._client
+
+    def _sync_http_client(self) -> Any:
+        """The HTTP client a sync SDK client made here uses: one that keeps the policy's
+        deadline (see :mod:`promptlib.providers.deadline`), or the SDK's own."""
+        if self.retry.deadline is None:
+            return None
+        from promptlib.providers.deadline import deadline_client
+        from promptlib.providers.sdk_http import http_module
+
+        sdk = self._sdk()
+        return deadline_client(sdk, http_module(sdk), self.retry.deadline)
 
     async def _async(self) -> Any:
         if self._given_async_client is not None:

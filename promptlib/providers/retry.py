@@ -62,11 +62,11 @@ class RetryPolicy:
         max_wait: the longest backoff between two attempts, in seconds.
         jitter: up to this many seconds of random wait added to each backoff.
         max_retry_after: the longest ``Retry-After`` honoured; a longer one fails at once.
-        deadline: the longest one attempt may take from start to end, in seconds, for
-            ``acomplete``, and the longest wait for each event of ``astream`` (``None``:
-            no limit); a server that trickles its reply byte by byte, or pings a stream
-            without sending, never trips the client's timeout, which counts the gaps
-            between bytes.
+        deadline: the longest one attempt may take from start to end, in seconds (for
+            ``stream()``, the whole stream; for ``astream``, each wait for an event;
+            ``None``: no limit). A server that trickles its reply byte by byte, or pings a
+            stream without sending, never trips the client's timeout, which counts the
+            gaps between bytes. Kept by the clients promptlib makes.
         repairs: re-asks after a reply that does not match the output schema.
         sleep, async_sleep: how to wait (replace them with a fake clock in tests).
     """

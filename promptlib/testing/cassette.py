@@ -30,6 +30,7 @@ from promptlib.providers.anthropic import AnthropicProvider
 from promptlib.providers.base import SDKProvider
 from promptlib.providers.openai import OpenAIProvider
 from promptlib.providers.retry import RetryPolicy
+from promptlib.providers.sdk_http import http_module
 from promptlib.testing._cassette_file import (
     CassetteError,
     canonical,
@@ -43,7 +44,6 @@ from promptlib.testing._cassette_file import (
     _sorted as _sorted,
 )
 from promptlib.testing.guard import ALLOW_VARIABLE, OFFLINE_TRANSPORT
-from promptlib.testing.sdk_http import http_module
 
 __all__ = ["Cassette", "CassetteError", "ReplayMissError"]
 
@@ -273,14 +273,9 @@ class _OnCassette(SDKProvider):
             options["base_url"] = self.cassette_url
         return options
 
-    def _sync_client_class(self) -> Any:
-        sdk_class, http = super()._sync_client_class(), http_module(self._sdk())
-
-        def make(**options: Any) -> Any:
-            transport = self.cassette.transport(http)
-            return sdk_class(**options, http_client=http.Client(transport=transport))
-
-        return make
+    def _sync_http_client(self) -> Any:
+        http = http_module(self._sdk())
+        return http.Client(transport=self.cassette.transport(http))
 
     def _async_client_class(self) -> Any:
         sdk_class, http = super()._async_client_class(), http_module(self._sdk())

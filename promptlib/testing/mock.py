@@ -26,8 +26,8 @@ from promptlib.providers.base import SDKProvider
 from promptlib.providers.completion import Completion
 from promptlib.providers.openai import OpenAIProvider
 from promptlib.providers.retry import RetryPolicy
+from promptlib.providers.sdk_http import http_module
 from promptlib.testing.fake import fake_from_schema
-from promptlib.testing.sdk_http import http_module
 from promptlib.testing.wire import (
     ERROR_KINDS,
     ErrorReply,
@@ -178,12 +178,9 @@ class _Wired(SDKProvider):
 
     mock: MockProvider
 
-    def _sync_client_class(self) -> Any:
+    def _sync_http_client(self) -> Any:
         http = http_module(self._sdk())
-        transport = http.MockTransport(self.mock._handle)
-        return functools.partial(
-            super()._sync_client_class(), http_client=http.Client(transport=transport)
-        )
+        return http.Client(transport=http.MockTransport(self.mock._handle))
 
     def _async_client_class(self) -> Any:
         http = http_module(self._sdk())

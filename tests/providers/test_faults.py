@@ -537,3 +537,15 @@ def test_an_async_stream_that_only_pings_ends_at_the_deadline(pinging_server):
     with pytest.raises(ProviderTimeoutError, match="no event arrived"):
         asyncio.run(read())
     assert wall.monotonic() - started < 3
+
+
+@pytest.mark.allow_provider_requests  # the stand-in on 127.0.0.1
+def test_a_sync_reply_trickled_byte_by_byte_ends_at_the_deadline(trickling_server, clock):
+    import time as wall
+
+    policy = RetryPolicy(attempts=2, jitter=0, deadline=0.5, sleep=clock.sleep)
+    provider = OpenAIProvider(base_url=trickling_server, timeout=5, retry=policy)
+    started = wall.monotonic()
+    with pytest.raises(ProviderTimeoutError):
+        provider.complete(WEATHER.render())
+    assert wall.monotonic() - started < 4  # two attempts of about half a second
