@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -72,13 +74,35 @@ def sdk_httpx(sdk: Any) -> Any:
     return http_module(sdk)
 
 
+@contextlib.contextmanager
+def stand_in(post: Callable[[Any], None]) -> Iterator[str]:
+    """A server on 127.0.0.1 whose POST requests ``post(handler)`` answers; yields its
+    base URL (with ``/v1``) and shuts it down after."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            post(self)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def local_openai():
     """An OpenAI-compatible server on 127.0.0.1 that answers every completion the same."""
     import copy
-    import http.server
     import json
-    import threading
 
     from tests.providers.conftest import EXCHANGES
 
@@ -86,24 +110,16 @@ def local_openai():
     body["choices"][0]["message"]["content"] = '{"priority": "urgent"}'
     seen: list[dict] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers["content-length"])
-            seen.append(json.loads(self.rfile.read(length)))
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("x-request-id", "req_local")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def post(handler: Any) -> None:
+        length = int(handler.headers["content-length"])
+        seen.append(json.loads(handler.rfile.read(length)))
+        data = json.dumps(body).encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("x-request-id", "req_local")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
-    server.shutdown()
-    server.server_close()
+    with stand_in(post) as url:
+        yield url, seen

@@ -35,6 +35,7 @@ from promptlib import (
     User,
 )
 from promptlib.providers.retry import retry_after
+from tests.conftest import stand_in
 from tests.providers.conftest import EXCHANGES, Script, response
 from tests.providers.test_anthropic_and_streams import (
     ANTHROPIC,
@@ -443,36 +444,27 @@ def test_a_provider_is_reusable_across_event_loops(provider_class, local_openai)
 @pytest.fixture
 def trickling_server():
     """A stand-in on 127.0.0.1 that sends its reply one byte every 0.05 s, forever."""
-    import http.server
     import threading
     import time as clock
 
     stop = threading.Event()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", "100000")
-            self.end_headers()
-            for _ in range(400):  # bounded: 20 s at most
-                if stop.is_set():
-                    return
-                self.wfile.write(b" ")
-                self.wfile.flush()
-                clock.sleep(0.05)
+    def post(handler):
+        handler.rfile.read(int(handler.headers["content-length"]))
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", "100000")
+        handler.end_headers()
+        for _ in range(400):  # bounded: 20 s at most
+            if stop.is_set():
+                return
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            clock.sleep(0.05)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    with stand_in(post) as url:
+        yield url
+        stop.set()
 
 
 @pytest.mark.allow_provider_requests  # the stand-in on 127.0.0.1
@@ -492,35 +484,26 @@ def test_a_reply_trickled_byte_by_byte_ends_at_the_deadline(trickling_server, cl
 @pytest.fixture
 def pinging_server():
     """A stand-in on 127.0.0.1 that opens a stream and then only sends pings (bounded)."""
-    import http.server
     import threading
     import time as clock
 
     stop = threading.Event()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.end_headers()
-            for _ in range(200):  # 20 s at most
-                if stop.is_set():
-                    return
-                self.wfile.write(b": ping\\n\\n")
-                self.wfile.flush()
-                clock.sleep(0.1)
+    def post(handler):
+        handler.rfile.read(int(handler.headers["content-length"]))
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.end_headers()
+        for _ in range(200):  # 20 s at most
+            if stop.is_set():
+                return
+            handler.wfile.write(b": ping\n\n")
+            handler.wfile.flush()
+            clock.sleep(0.1)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    with stand_in(post) as url:
+        yield url
+        stop.set()
 
 
 @pytest.mark.allow_provider_requests  # the stand-in on 127.0.0.1

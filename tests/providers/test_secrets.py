@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import logging
-import threading
 import traceback
 
 import anthropic
@@ -25,6 +23,7 @@ from promptlib import (
     SecretsFilter,
 )
 from promptlib._secrets import redact
+from tests.conftest import stand_in
 from tests.providers.conftest import Script, response
 from tests.providers.test_openai import WEATHER
 from tests.repository.conftest import SHIPPED
@@ -148,25 +147,22 @@ def test_the_logging_filter_removes_keys_from_messages_arguments_and_tracebacks(
 def echo_server():
     """A stand-in on 127.0.0.1 that refuses every request, echoing its auth header back."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            message = f"bad credentials: {self.headers.get('authorization')}"
-            data = json.dumps({"error": {"message": message, "type": "invalid_request_error"}})
-            self.send_response(400)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data.encode())
+    def post(handler):
+        handler.rfile.read(int(handler.headers["content-length"]))
+        message = f"bad credentials: {handler.headers.get('authorization')}"
+        data = json.dumps({"error": {"message": message, "type": "invalid_request_error"}})
+        _refuse(handler, data)
 
-        def log_message(self, *args):
-            pass
+    with stand_in(post) as url:
+        yield url
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+
+def _refuse(handler, data: str) -> None:
+    handler.send_response(400)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data.encode())
 
 
 @pytest.mark.allow_provider_requests  # the stand-in server on 127.0.0.1
@@ -203,25 +199,13 @@ def key_recorder():
     """A stand-in on 127.0.0.1 that notes the credentials each request carried."""
     seen: list[str | None] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers["content-length"]))
-            seen.append(self.headers.get("authorization"))
-            data = json.dumps({"error": {"message": "no", "type": "invalid_request_error"}})
-            self.send_response(400)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data.encode())
+    def post(handler):
+        handler.rfile.read(int(handler.headers["content-length"]))
+        seen.append(handler.headers.get("authorization"))
+        _refuse(handler, json.dumps({"error": {"message": "no", "type": "invalid_request_error"}}))
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
-    server.shutdown()
-    server.server_close()
+    with stand_in(post) as url:
+        yield url, seen
 
 
 @pytest.mark.allow_provider_requests  # the stand-in server on 127.0.0.1
