@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from promptlib._secrets import SecretsFilter, redact
+from promptlib._terminal import terminal_safe
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
-from promptlib.cli.terminal import terminal_safe
 from promptlib.errors import (
     AuthenticationError,
     ModelOutputError,

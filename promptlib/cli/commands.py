@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from promptlib._terminal import terminal_safe
 from promptlib.cli.config import templates_root
-from promptlib.cli.terminal import terminal_safe
 from promptlib.cli.variables import parse_variables
 from promptlib.messages import Prompt, TextPart
 from promptlib.repository import Registry, diff_versions

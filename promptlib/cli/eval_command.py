@@ -1,4 +1,4 @@
-"""``promptlib eval``: run, resume, list, show and export evaluations."""
+"""``promptlib eval``: run, resume, list, show, export, compare evaluations; power."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from promptlib._terminal import terminal_safe
 from promptlib.cli.config import templates_root
-from promptlib.cli.terminal import terminal_safe
 from promptlib.errors import ConfigurationError
 
 __all__ = ["add_eval_commands", "cmd_eval"]
 
 EXIT_STOPPED = 1  # the budget stopped the run before every case was sent
+EXIT_WORSE = 1  # --fail-if-worse: a candidate is significantly worse than the baseline
 EXIT_PROVIDER = 3  # cases failed at the provider: a resume sends them again
 EXIT_INTERRUPTED = 130
 
@@ -71,6 +72,60 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--json", action="store_true", help=json_help)
     store(cmd)
 
+    help = "compare variants against a baseline: intervals, paired tests, verdicts"
+    cmd = actions.add_parser("compare", help=help, description=help)
+    cmd.add_argument("runs", metavar="RUN", nargs="+", help="one run, or two on the same dataset")
+    cmd.add_argument(
+        "--baseline",
+        metavar="VARIANT",
+        help="what the others are compared with: a variant or a run id (default: the first)",
+    )
+    cmd.add_argument("--scorer", metavar="NAME", help="the score to compare (default: the first)")
+    cmd.add_argument(
+        "--format", choices=["text", "md", "html", "json"], default="text", help="default: text"
+    )
+    cmd.add_argument("--output", "-o", metavar="FILE", help="write the report here")
+    cmd.add_argument(
+        "--fail-if-worse",
+        action="store_true",
+        help="exit 1 when a variant is significantly worse than the baseline (for CI)",
+    )
+    cmd.add_argument(
+        "--level", type=float, default=0.95, metavar="L", help="confidence level (default 0.95)"
+    )
+    cmd.add_argument(
+        "--detect",
+        type=float,
+        default=0.05,
+        metavar="D",
+        help="the difference (0.05 = 5 points) to report the cases needed for",
+    )
+    store(cmd)
+
+    help = "cases needed to detect a difference in pass rate (or the power of N cases)"
+    cmd = actions.add_parser("power", help=help, description=help)
+    cmd.add_argument(
+        "--baseline", type=float, required=True, metavar="RATE", help="the baseline pass rate"
+    )
+    cmd.add_argument(
+        "--difference",
+        type=float,
+        default=0.05,
+        metavar="D",
+        help="the difference to detect, as a fraction (default 0.05: 5 points)",
+    )
+    cmd.add_argument(
+        "--discordance",
+        type=float,
+        metavar="P",
+        help="the share of cases where exactly one variant passes (default: as if "
+        "independent, which errs towards more cases)",
+    )
+    cmd.add_argument("--cases", type=int, metavar="N", help="give the power of N cases instead")
+    cmd.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    cmd.add_argument("--power", type=float, default=0.8, help="power wanted (0.8)")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+
     cmd = actions.add_parser("export", help="write a run's results as JSON lines")
     cmd.add_argument("run_id", metavar="RUN")
     cmd.add_argument("--output", "-o", metavar="FILE", help="default: RUN.jsonl; - for stdout")
@@ -96,6 +151,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _run(args)
     if action == "resume":
         return _resume(args)
+    if action == "power":
+        return _power(args)
+    if action == "compare":
+        return _compare(args)
     with _store(args) as store:
         if action == "list":
             return _list(store, args)
@@ -310,4 +369,90 @@ def _export(store: Any, args: argparse.Namespace) -> int:
         )
     count = store.export_jsonl(info.run_id, target)
     sys.stdout.write(f"wrote {count} results of run {info.run_id} to {target}\n")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from promptlib.evals.comparison import compare
+    from promptlib.evals.report import render
+
+    if len(args.runs) > 2:
+        raise ConfigurationError("eval compare takes one run, or two runs on the same dataset")
+    report = compare(
+        *args.runs,
+        store=args.store,
+        baseline=args.baseline,
+        scorer=args.scorer,
+        level=args.level,
+        detect=args.detect,
+    )
+    target = args.output
+    if target is None and args.format == "html" and sys.stdout.isatty():
+        target = f"compare-{report.runs[0]}.html"
+    if target is not None and target != "-":
+        Path(target).write_text(render(report, args.format), encoding="utf-8")
+        sys.stderr.write(f"wrote the {args.format} report to {target}\n")
+        for c in report.comparisons:
+            sys.stderr.write(f"  {c.verdict}\n")
+    elif args.format == "text":
+        from promptlib.evals.report.text import print_text
+
+        print_text(report, sys.stdout)
+    else:
+        sys.stdout.write(render(report, args.format))
+    if args.fail_if_worse and report.worse:
+        for c in report.worse:
+            sys.stderr.write(f"worse than the baseline: {c.verdict}\n")
+        return EXIT_WORSE
+    return 0
+
+
+def _power(args: argparse.Namespace) -> int:
+    from promptlib.evals.power import cases_needed, power_paired
+
+    p_a, delta = args.baseline, args.difference
+    if not 0.0 <= p_a <= 1.0 or not 0.0 <= p_a + delta <= 1.0 or delta == 0:
+        raise ConfigurationError(
+            f"--baseline {p_a} and --difference {delta} must give two pass rates within 0 and 1 "
+            "that differ, e.g. --baseline 0.80 --difference 0.05"
+        )
+    try:
+        if args.cases is not None:
+            value = power_paired(
+                p_a, p_a + delta, args.cases, discordance=args.discordance, alpha=args.alpha
+            )
+        else:
+            value = cases_needed(
+                p_a, delta, discordance=args.discordance, alpha=args.alpha, power=args.power
+            )
+    except ValueError as exc:
+        raise ConfigurationError(f"eval power: {exc}") from None
+    test = "two-sided exact McNemar test, as eval compare runs on pass/fail scores"
+    assumed = (
+        f"discordance {args.discordance:g}"
+        if args.discordance is not None
+        else "outcomes as if independent (real variants agree more, so fewer cases may do)"
+    )
+    if args.json:
+        data = {
+            "baseline": p_a,
+            "difference": delta,
+            "discordance": args.discordance,
+            "alpha": args.alpha,
+            "test": "McNemar exact, two-sided",
+        }
+        if args.cases is not None:
+            data |= {"cases": args.cases, "power": value}
+        else:
+            data |= {"power": args.power, "cases_needed": value}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    change = f"{100 * p_a:g}% -> {100 * (p_a + delta):g}%"
+    if args.cases is not None:
+        sys.stdout.write(
+            f"power {100 * value:.1f}% to detect {change} with {args.cases} paired cases\n"
+        )
+    else:
+        sys.stdout.write(f"{value} paired cases detect {change} with {100 * args.power:g}% power\n")
+    sys.stdout.write(f"{test}; alpha {args.alpha:g}; {assumed}\n")
     return 0

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from promptlib._terminal import terminal_safe
 from promptlib.cli.config import catalog_file, templates_root
-from promptlib.cli.terminal import terminal_safe
 from promptlib.cli.variables import parse_variables
 from promptlib.errors import ConfigurationError
 from promptlib.providers.registry import get_provider

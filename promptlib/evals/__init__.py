@@ -10,11 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from promptlib.evals.comparison import (
+        ComparisonError,
+        ComparisonReport,
+        VariantComparison,
+        VariantStats,
+        compare,
+        compare_rows,
+    )
     from promptlib.evals.config import load_experiment
     from promptlib.evals.dataset import Case, Dataset, load_dataset
     from promptlib.evals.errors import DatasetError
     from promptlib.evals.experiment import Experiment, Variant
+    from promptlib.evals.gate import QualityGateFailure, require_at_least, require_not_worse
     from promptlib.evals.limits import RateLimit
+    from promptlib.evals.power import cases_needed, power_paired
+    from promptlib.evals.report import render
     from promptlib.evals.runner import RunEstimate, RunResult, arun, estimate, resume, run
     from promptlib.evals.scorers import (
         Score,
@@ -36,6 +47,18 @@ if TYPE_CHECKING:
 
 # Loaded on first use, to keep `import promptlib.evals` light.
 _LAZY = {
+    "ComparisonError": "promptlib.evals.comparison",
+    "ComparisonReport": "promptlib.evals.comparison",
+    "VariantComparison": "promptlib.evals.comparison",
+    "VariantStats": "promptlib.evals.comparison",
+    "compare": "promptlib.evals.comparison",
+    "compare_rows": "promptlib.evals.comparison",
+    "QualityGateFailure": "promptlib.evals.gate",
+    "require_at_least": "promptlib.evals.gate",
+    "require_not_worse": "promptlib.evals.gate",
+    "cases_needed": "promptlib.evals.power",
+    "power_paired": "promptlib.evals.power",
+    "render": "promptlib.evals.report",
     "Case": "promptlib.evals.dataset",
     "Dataset": "promptlib.evals.dataset",
     "load_dataset": "promptlib.evals.dataset",
@@ -74,9 +97,12 @@ _LAZY = {
 
 __all__ = [
     "Case",
+    "ComparisonError",
+    "ComparisonReport",
     "Dataset",
     "DatasetError",
     "Experiment",
+    "QualityGateFailure",
     "RateLimit",
     "ResultRow",
     "RunEstimate",
@@ -87,9 +113,14 @@ __all__ = [
     "Store",
     "StoreError",
     "Variant",
+    "VariantComparison",
+    "VariantStats",
     "VariantSummary",
     "arun",
+    "cases_needed",
     "check_leakage",
+    "compare",
+    "compare_rows",
     "contains",
     "estimate",
     "exact",
@@ -100,7 +131,11 @@ __all__ = [
     "load_experiment",
     "numeric",
     "one_of",
+    "power_paired",
     "regex",
+    "render",
+    "require_at_least",
+    "require_not_worse",
     "resume",
     "run",
     "run_scorer",

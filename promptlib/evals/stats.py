@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, compress
 from statistics import NormalDist
 from typing import Literal
 
@@ -38,10 +38,12 @@ __all__ = [
     "mcnemar_exact",
     "mcnemar_midp",
     "newcombe_paired",
+    "normal_mean",
     "paired_bootstrap_difference",
     "paired_proportion_difference",
     "pass_at_k",
     "pass_hat_k",
+    "sign_flip_normal",
     "sign_flip_test",
     "tango_paired",
     "verdict",
@@ -50,6 +52,10 @@ __all__ = [
 
 _NORMAL = NormalDist()
 _EXACT_SIGN_FLIP_MAX = 20
+_LOW_BIT = bytes(i & 1 for i in range(256))
+# Above this many cases with many distinct values, resampling costs seconds and its answer
+# equals the normal approximation's within its own Monte Carlo error: see compare_scores.
+NORMAL_ABOVE = 1_000
 
 
 @dataclass(frozen=True)
@@ -512,9 +518,10 @@ def sign_flip_test(
             flipped = math.fsum(v * _binomial(rng, c, 0.5) for v, c in groups)
             hits += abs(total - 2 * flipped) >= threshold
     else:
+        # One random byte per difference, its low bit choosing whether it flips.
         for _ in range(resamples):
-            bits = rng.getrandbits(len(nonzero))
-            flipped = math.fsum(d for i, d in enumerate(nonzero) if bits >> i & 1)
+            chosen = rng.randbytes(len(nonzero)).translate(_LOW_BIT)
+            flipped = math.fsum(compress(nonzero, chosen))
             hits += abs(total - 2 * flipped) >= threshold
     return SignFlipResult(mean, (hits + 1) / (resamples + 1), False, resamples)
 
@@ -638,6 +645,36 @@ def compare_pass_fail(
     )
 
 
+def _many_distinct(values: Sequence[float]) -> bool:
+    return len(set(values)) * 40 >= len(values)
+
+
+def normal_mean(values: Sequence[float], level: float = 0.95) -> Interval:
+    """The normal-theory interval ``mean ± z s / sqrt(n)`` for a large sample."""
+    n = len(values)
+    if n < 2:
+        raise ValueError("need at least 2 values")
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = _z(level) * sd / math.sqrt(n)
+    return Interval(mean - half, mean + half, level, "normal (large N)")
+
+
+def sign_flip_normal(differences: Sequence[float]) -> SignFlipResult:
+    """The sign-flip test's large-sample form: ``sum d / sqrt(sum d^2)`` is standard normal.
+
+    Under the null each difference's sign is a fair coin, so the sum has mean 0 and
+    variance ``sum d^2`` exactly; the central limit theorem gives the rest.
+    """
+    n = len(differences)
+    if n == 0:
+        raise ValueError("no differences")
+    total = math.fsum(differences)
+    spread = math.sqrt(math.fsum(d * d for d in differences))
+    p = 1.0 if spread == 0 else min(1.0, 2.0 * _NORMAL.cdf(-abs(total) / spread))
+    return SignFlipResult(total / n, p, False, 0)
+
+
 def compare_scores(
     baseline: str,
     a: Sequence[float],
@@ -648,15 +685,30 @@ def compare_scores(
     detect: float = 0.05,
     resamples: int = 10_000,
     seed: int = 0,
+    normal_above: int = NORMAL_ABOVE,
 ) -> Comparison:
     """Graded comparison: paired BCa bootstrap interval and sign-flip permutation test.
 
-    ``cases_needed`` is the normal approximation ``(z_{1-alpha/2} + z_0.8)^2 sd^2 / detect^2``
-    with sd the observed standard deviation of per-case differences.
+    Above ``normal_above`` cases whose differences take many distinct values, the normal
+    interval of the mean difference and the sign-flip test's normal form (``normal_mean``,
+    ``sign_flip_normal``) stand in for resampling, which would take seconds to give the same
+    answer within its own Monte Carlo error. ``cases_needed`` is the normal approximation
+    ``(z_{1-alpha/2} + z_0.8)^2 sd^2 / detect^2`` with sd the observed standard deviation
+    of per-case differences.
     """
-    difference, interval = paired_bootstrap_difference(a, b, level, resamples, seed)
+    if len(a) != len(b):
+        raise ValueError(f"paired data must have equal lengths, got {len(a)} and {len(b)}")
     diffs = [float(y) - float(x) for x, y in zip(a, b, strict=True)]
-    test = sign_flip_test(diffs, resamples, seed)
+    if len(diffs) > normal_above and _many_distinct(diffs):
+        interval = normal_mean(diffs, level)
+        interval = replace(interval, method="paired normal (large N)")
+        difference = math.fsum(diffs) / len(diffs)
+        test = sign_flip_normal(diffs)
+        name = "sign-flip permutation (normal approximation, large N)"
+    else:
+        difference, interval = paired_bootstrap_difference(a, b, level, resamples, seed)
+        test = sign_flip_test(diffs, resamples, seed)
+        name = "sign-flip permutation" + (" (exact)" if test.exact else "")
     sd = math.sqrt(math.fsum((d - difference) ** 2 for d in diffs) / max(len(diffs) - 1, 1))
     z = _z(level) + _NORMAL.inv_cdf(0.8)
     needed = max(2, math.ceil((z * sd / detect) ** 2)) if detect else len(diffs)
@@ -667,7 +719,7 @@ def compare_scores(
         difference=difference,
         interval=interval,
         p_value=test.p_value,
-        test="sign-flip permutation" + (" (exact)" if test.exact else ""),
+        test=name,
         detect=detect,
         cases_needed=needed,
     )

@@ -1,7 +1,7 @@
 """What a run amounts to, per variant and model: scores, errors, tokens, cost, latency.
 
 Means only, for reading a run at a glance; comparing variants with intervals and paired
-tests is :mod:`promptlib.evals.compare`'s job.
+tests is :mod:`promptlib.evals.comparison`'s job.
 """
 
 from __future__ import annotations

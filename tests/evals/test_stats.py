@@ -641,3 +641,31 @@ def test_invalid_inputs_are_rejected():
         pass_at_k(3, 4, 1)
     with pytest.raises(ValueError, match="at least 2"):
         bootstrap_mean([1.0])
+
+
+# --- large samples --------------------------------------------------------------------------
+
+
+def test_above_a_thousand_distinct_cases_the_normal_forms_agree_with_resampling():
+    from promptlib.evals.stats import (
+        NORMAL_ABOVE,
+        normal_mean,
+        sign_flip_normal,
+    )
+
+    for seed in range(3):
+        rng = random.Random(seed)
+        n = NORMAL_ABOVE + 200
+        a = [rng.betavariate(0.5, 2) for _ in range(n)]  # skewed, as judge scores can be
+        b = [min(1.0, max(0.0, x + rng.gauss(0.005, 0.2))) for x in a]
+        boot, normal = bootstrap_mean(a, resamples=4000), normal_mean(a)
+        assert abs(boot.low - normal.low) < 0.0015  # within 0.15 points, skew and all
+        assert abs(boot.high - normal.high) < 0.0015
+        diffs = [y - x for x, y in zip(a, b, strict=True)]
+        exact_ish = sign_flip_test(diffs, resamples=4000, seed=seed).p_value
+        assert abs(exact_ish - sign_flip_normal(diffs).p_value) < 0.03
+        large = compare_scores("a", a, "b", b)
+        assert large.interval.method == "paired normal (large N)"
+        assert "normal approximation" in large.test
+        small = compare_scores("a", a[:500], "b", b[:500], resamples=1000)
+        assert "bootstrap" in small.interval.method

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from promptlib import Template as PromptTemplate
 from promptlib import TemplateError, Untrusted, User, delimit
-from promptlib.cli.terminal import terminal_safe
+from promptlib._terminal import terminal_safe
 from promptlib.templates.delimiters import _LESS_THAN, fold
 
 

@@ -1,0 +1,103 @@
+"""The Markdown report, sized for a pull-request comment (GitHub's limit is 65,536).
+
+The table and verdicts always fit; the lists of flipped cases, folded in ``<details>``,
+are shortened until the whole report is at most ``LIMIT`` characters (the JSON report
+lists every case).
+"""
+
+from __future__ import annotations
+
+import re
+
+from promptlib.evals.comparison import ComparisonReport, VariantComparison
+from promptlib.evals.report import _format as f
+
+__all__ = ["LIMIT", "render_markdown"]
+
+LIMIT = 65_000
+_ICON = {"better": "✅", "worse": "❌", "no detectable difference": "➖"}
+_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+!|~>]")
+
+
+def escape(text: str) -> str:
+    """``text`` shown literally in Markdown (and in HTML, which GitHub's Markdown allows)."""
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(lambda m: "\\" + m.group(), text)
+
+
+def _table(report: ComparisonReport) -> list[str]:
+    level = f"{round(100 * report.level)}% CI"
+    compared = f.by_candidate(report)
+    lines = [
+        f"| variant | {f.score_name(report)} ({level}) | N | vs baseline ({level}) | p "
+        "| wins / losses | cost per result | tokens per result in / out | latency p50 / p95 |",
+        "|---|---|--:|---|--:|--:|--:|--:|--:|",
+    ]
+    for v in report.variants:
+        c = compared.get(v.label)
+        name = escape(v.label)
+        name = f"**{name}** (baseline)" if v.label == report.baseline else name
+        diff = (
+            f"{_ICON[c.outcome]} {f.points(c.stats.difference)} "
+            f"({f.interval(c.stats.interval, signed=True)})"
+            if c
+            else "—"
+        )
+        lines.append(
+            f"| {name} | {f.percent(v.mean)} ({f.interval(v.interval)}) | {v.cases} | {diff} "
+            f"| {f.p_value(c) if c else '—'} | {f'{len(c.wins)} / {len(c.losses)}' if c else '—'} "
+            f"| {f.dollars(v.cost_per_case, v.cost_unknown)} | {f.tokens(v)} "
+            f"| {f.seconds(v.latency_p50)} / {f.seconds(v.latency_p95)} |"
+        )
+    return lines
+
+
+def _ids(ids: tuple[str, ...], limit: int) -> str:
+    shown = ", ".join(escape(i) for i in ids[:limit])
+    more = len(ids) - limit
+    return shown + (f", … and {more} more (the JSON report lists all)" if more > 0 else "")
+
+
+def _flips(c: VariantComparison, limit: int) -> list[str]:
+    if not c.wins and not c.losses:
+        return []
+    return [
+        "<details>",
+        f"<summary>Cases that flipped, {escape(c.stats.candidate)} against "
+        f"{escape(c.stats.baseline)}: {len(c.wins)} better, {len(c.losses)} worse, "
+        f"{c.ties} tied</summary>",
+        "",
+        f"**Better ({len(c.wins)}):** {_ids(c.wins, limit) or 'none'}",
+        "",
+        f"**Worse ({len(c.losses)}):** {_ids(c.losses, limit) or 'none'}",
+        "",
+        "</details>",
+    ]
+
+
+def render_markdown(report: ComparisonReport) -> str:
+    """The report as GitHub-flavoured Markdown of at most ``LIMIT`` characters."""
+    head = [
+        f"### Evaluation: {escape(report.baseline)} against {len(report.comparisons)} candidate(s)",
+        "",
+        escape(f.headline(report)),
+        "",
+        *_table(report),
+        "",
+        *(f"- {_ICON[c.outcome]} {escape(c.verdict)}" for c in report.comparisons),
+    ]
+    extra = [
+        f"- {escape(v.label)}: pass@{v.repeats} {f.percent(v.pass_at_k)}, "
+        f"pass^{v.repeats} {f.percent(v.pass_hat_k)}"
+        for v in report.variants
+        if v.pass_at_k is not None
+    ]
+    tail = [f"> {escape(note)}" for note in report.notes]
+    limit = max((len(c.wins) + len(c.losses) for c in report.comparisons), default=0)
+    while True:
+        body = [line for c in report.comparisons for line in _flips(c, limit)]
+        text = "\n".join([*head, *extra, "", *body, "", *tail]).rstrip() + "\n"
+        if len(text) <= LIMIT or limit == 0:
+            return text if len(text) <= LIMIT else text[: LIMIT - 2] + "…\n"
+        limit = limit * 2 // 3 if limit > 3 else 0
