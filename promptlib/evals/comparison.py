@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from promptlib.errors import UsageError
 from promptlib.evals.stats import (
     NORMAL_ABOVE,
+    SMALL_N,
     Comparison,
     Interval,
     bootstrap_mean,
+    bounded_mean,
     clustered_mean,
     compare_pass_fail,
     compare_scores,
@@ -73,7 +75,8 @@ class VariantStats:
         failed: results that ended in an error and score 0; missing: results left out
             (provider outages, scorer errors).
         mean, interval: the mean score and its interval (``None`` without scores).
-        pass_at_k, pass_hat_k: for pass/fail scores with repeats, at ``k`` = repeats.
+        pass_at_k, pass_hat_k: for pass/fail scores with repeats, at ``k``: the fewest
+            repeats any case has.
         cost: dollars spent on known costs; cost_unknown: results whose cost is unknown.
         latency_p50, latency_p95: seconds, over successful results.
     """
@@ -92,6 +95,7 @@ class VariantStats:
     interval: Interval | None
     pass_at_k: float | None = None
     pass_hat_k: float | None = None
+    k: int | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     cost: Decimal = Decimal(0)
@@ -138,13 +142,17 @@ class ComparisonReport:
     variants: tuple[VariantStats, ...]
     comparisons: tuple[VariantComparison, ...]
     notes: tuple[str, ...] = field(default=())
+    not_compared: tuple[str, ...] = field(default=())
 
     def variant(self, label: str) -> VariantStats:
         """The variant with this label."""
         for stats in self.variants:
             if stats.label == label:
                 return stats
-        raise KeyError(label)
+        raise ComparisonError(
+            f"no variant {label!r} in this comparison; choose one of: "
+            + ", ".join(v.label for v in self.variants)
+        )
 
     @property
     def worse(self) -> tuple[VariantComparison, ...]:
@@ -166,6 +174,7 @@ class ComparisonReport:
             "baseline": self.baseline,
             "variants": [_variant_dict(v) for v in self.variants],
             "comparisons": [_comparison_dict(c) for c in self.comparisons],
+            "not_compared": list(self.not_compared),
             "notes": list(self.notes),
         }
 
@@ -198,6 +207,7 @@ def _variant_dict(v: VariantStats) -> dict[str, Any]:
         "interval": _interval_dict(v.interval),
         "pass_at_k": v.pass_at_k,
         "pass_hat_k": v.pass_hat_k,
+        "k": v.k,
         "input_tokens": v.input_tokens,
         "output_tokens": v.output_tokens,
         "cost": f"{v.cost:f}",
@@ -265,10 +275,18 @@ def compare(
     for run in runs:
         if isinstance(run, str):
             path, run_id = Path(store or DEFAULT_STORE), run
-        else:
+        elif isinstance(getattr(run, "run_id", None), str) and getattr(run, "store", None):
             path, run_id = Path(run.store), run.run_id
+        else:
+            raise ComparisonError(
+                f"compare takes run ids or the RunResults of promptlib.evals.run, got {run!r}"
+            )
         with Store(path, create=False) as opened:
             info = opened.run(run_id)
+            if any(seen.run_id == info.run_id for seen in infos):
+                raise ComparisonError(
+                    f"run {info.run_id} is given twice; give it once, or two different runs"
+                )
             infos.append(info)
             rows.extend(opened.results(info.run_id))
     return compare_rows(
@@ -299,6 +317,8 @@ def compare_rows(
         raise ComparisonError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     if not 0.0 < detect < 1.0:
         raise ComparisonError(f"detect must be between 0 and 1 (e.g. 0.05), got {detect!r}")
+    if not resamples >= 100:
+        raise ComparisonError(f"resamples must be at least 100 (10,000 is usual), got {resamples}")
     dataset = _same_dataset(runs)
     arms = _group(rows, runs)
     if not arms:
@@ -314,6 +334,15 @@ def compare_rows(
         for key, group in arms.items()
     )
     base_key = _baseline(baseline, labels, runs)
+    base_mean = variants[list(arms).index(base_key)].mean
+    unreachable = base_mean is not None and base_mean + detect > 1.0 and base_mean - detect < 0.0
+    if kind == "pass/fail" and not repeated and base_mean is not None and unreachable:
+        raise ComparisonError(
+            f"detect {detect:g} cannot be reached from the baseline's pass rate "
+            f"{100 * base_mean:.1f}% either way; choose at most "
+            f"{max(1.0 - base_mean, base_mean):.3f}"
+        )
+    not_compared: list[str] = []
     comparisons: list[VariantComparison] = []
     notes: list[str] = []
     raw: list[tuple[Comparison, tuple[str, ...], tuple[str, ...], int, int]] = []
@@ -324,6 +353,7 @@ def compare_rows(
         shared = [case for case in a if case in b]
         unpaired = len(set(a) ^ set(b))
         if len(shared) < 2:
+            not_compared.append(labels[key])
             notes.append(
                 f"{labels[key]} is not compared: it shares {len(shared)} scored case(s) with "
                 f"{labels[base_key]}, and a paired comparison needs at least 2"
@@ -353,7 +383,7 @@ def compare_rows(
         changed = flips(shared, xs, ys)
         raw.append((stats, changed.wins, changed.losses, changed.ties, unpaired))
     adjusted = holm_adjust([r[0] for r in raw]) if len(raw) > 1 else [r[0] for r in raw]
-    alpha = 1.0 - level
+    alpha = round(1.0 - level, 12)
     for stats, (_, wins, losses, ties, unpaired) in zip(adjusted, raw, strict=True):
         comparisons.append(
             VariantComparison(
@@ -366,7 +396,7 @@ def compare_rows(
                 verdict=verdict(stats, alpha=alpha),
             )
         )
-    notes.extend(_notes(variants, repeated, kind))
+    notes.extend(_notes(variants, repeated, kind, name))
     return ComparisonReport(
         runs=tuple(info.run_id for info in runs) or tuple(dict.fromkeys(k[0] for k in arms)),
         dataset=dataset,
@@ -379,6 +409,7 @@ def compare_rows(
         variants=variants,
         comparisons=tuple(comparisons),
         notes=tuple(notes),
+        not_compared=tuple(not_compared),
     )
 
 
@@ -430,6 +461,20 @@ def _scorer(
     for group in arms.values():
         for row in group:
             available.update(dict.fromkeys(row.scores))
+    for info in runs:
+        scored = info.manifest.get("scorers")
+        if asked is not None and scored and asked not in scored:
+            raise ComparisonError(
+                f"run {info.run_id} has no scorer {asked!r} (it has: {', '.join(scored)}); "
+                "compare runs scored the same way"
+            )
+    firsts = [(info.run_id, list(info.manifest.get("scorers") or [])[:1]) for info in runs]
+    if asked is None and len({tuple(f) for _, f in firsts}) > 1:
+        raise ComparisonError(
+            "these runs were scored differently ("
+            + "; ".join(f"{run}: {', '.join(f) or 'none'} first" for run, f in firsts)
+            + "); name a scorer they share with --scorer, or run them with the same scorers"
+        )
     if asked is not None:
         if asked not in available:
             raise ComparisonError(
@@ -494,12 +539,8 @@ def _scores(rows: list[ResultRow], scorer: str) -> _Scores:
             value: Any = 0.0
         else:
             value = (row.scores.get(scorer) or {}).get("value")
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (not math.isfinite(value))
-            ):
-                scores.missing += 1
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                scores.missing += 1  # (True and False count as 1 and 0)
                 continue
         scores.by_case.setdefault(row.case_id, []).append(float(value))
     return scores
@@ -521,17 +562,21 @@ def _variant_stats(
     mean = math.fsum(flat) / len(flat) if flat else None
     interval: Interval | None = None
     at_k = hat_k = None
-    if repeats > 1 and len(flat) >= 2:
-        interval = clustered_mean(per_case, level).interval
-        if kind == "pass/fail":
-            k = min(len(case) for case in per_case)
-            at_k = math.fsum(pass_at_k(len(c), int(sum(c)), k) for c in per_case) / len(per_case)
-            hat_k = math.fsum(pass_hat_k(len(c), int(sum(c)), k) for c in per_case) / len(per_case)
-    elif kind == "pass/fail" and flat:
-        interval = wilson(int(sum(flat)), len(flat), level)
+    k = min((len(case) for case in per_case), default=0)
+    if repeats > 1 and kind == "pass/fail" and k > 1:
+        at_k = math.fsum(pass_at_k(len(c), round(sum(c)), k) for c in per_case) / len(per_case)
+        hat_k = math.fsum(pass_hat_k(len(c), round(sum(c)), k) for c in per_case) / len(per_case)
+    if not flat:
+        pass
+    elif repeats > 1:
+        interval = _repeated_interval(per_case, kind, level)
+    elif kind == "pass/fail":
+        interval = wilson(sum(flat), len(flat), level)
+    elif len(flat) < SMALL_N:
+        interval = bounded_mean(flat, level)
     elif len(flat) > NORMAL_ABOVE and len(set(flat)) * 40 >= len(flat):
         interval = normal_mean(flat, level)  # see stats.compare_scores
-    elif len(flat) >= 2:
+    else:
         interval = bootstrap_mean(flat, level, resamples, seed)
     ok = [r for r in rows if r.error is None]
     latencies = sorted(r.latency for r in ok if r.latency is not None)
@@ -550,6 +595,7 @@ def _variant_stats(
         interval=interval,
         pass_at_k=at_k,
         pass_hat_k=hat_k,
+        k=k if at_k is not None else None,
         input_tokens=sum(r.input_tokens for r in rows),
         output_tokens=sum(r.output_tokens for r in rows),
         cost=sum((Decimal(r.cost) for r in rows if r.cost is not None), Decimal(0)),
@@ -557,6 +603,29 @@ def _variant_stats(
         latency_p50=_quantile(latencies, 0.5),
         latency_p95=_quantile(latencies, 0.95),
     )
+
+
+def _repeated_interval(per_case: list[list[float]], kind: Kind, level: float) -> Interval:
+    """Repeats of a case are correlated, so the standard error is clustered by case
+    (Miller 2024). Pass/fail scores get Wilson's interval at the effective number of scores
+    that error implies (Korn & Graubard 1998), never fewer than the cases: it stays within
+    [0, 1] and keeps its width at 0% and 100%. Graded scores on few cases get the bounded
+    interval of their case means."""
+    clustered = clustered_mean(per_case, level)
+    cases = len(per_case)
+    if kind == "pass/fail":
+        flat = [s for case in per_case for s in case]
+        p = math.fsum(flat) / len(flat)
+        effective = float(cases)
+        if clustered.standard_error > 0 and 0.0 < p < 1.0:
+            effective = p * (1.0 - p) / clustered.standard_error**2
+        effective = min(max(effective, cases), len(flat))
+        w = wilson(p * effective, effective, level)
+        return Interval(w.low, w.high, level, "Wilson, effective N from SE clustered by case")
+    if cases < SMALL_N:
+        return bounded_mean([math.fsum(c) / len(c) for c in per_case], level)
+    i = clustered.interval
+    return Interval(max(0.0, i.low), min(1.0, i.high), level, i.method)
 
 
 def _quantile(ordered: list[float], q: float) -> float | None:
@@ -575,13 +644,14 @@ def _outcome(stats: Comparison, alpha: float) -> Outcome:
     return "no detectable difference"
 
 
-def _notes(variants: Sequence[VariantStats], repeated: bool, kind: Kind) -> list[str]:
+def _notes(variants: Sequence[VariantStats], repeated: bool, kind: Kind, name: str) -> list[str]:
     notes = []
     for v in variants:
         if v.missing:
             notes.append(
-                f"{v.label}: {v.missing} result(s) have no score (a provider outage or a scorer "
-                "error) and are left out; promptlib eval resume sends outages again"
+                f"{v.label}: {v.missing} result(s) have no {name!r} score (a provider outage, a "
+                "scorer error, or a run without this scorer) and are left out; promptlib eval "
+                "resume sends outages again"
             )
         if v.failed:
             notes.append(f"{v.label}: {v.failed} result(s) ended in an error and score 0")

@@ -27,6 +27,12 @@ def require_at_least(
     Checks ``variant`` (a label) or every variant. The lower bound, not the mean: a
     mean of 0.82 on 20 cases does not show the score is above 0.8.
     """
+    if not 0.0 <= threshold <= 1.0:
+        from promptlib.evals.comparison import ComparisonError
+
+        raise ComparisonError(
+            f"threshold is a score between 0 and 1 (0.8 for 80%), got {threshold!r}"
+        )
     chosen = [report.variant(variant)] if variant is not None else list(report.variants)
     failures = []
     for v in chosen:
@@ -43,8 +49,9 @@ def require_at_least(
 
 
 def require_not_worse(report: ComparisonReport) -> None:
-    """Fail when a candidate is significantly worse than the baseline (Holm-adjusted)."""
-    if report.worse:
-        raise QualityGateFailure(
-            "worse than the baseline:\n  " + "\n  ".join(c.verdict for c in report.worse)
-        )
+    """Fail when a candidate is significantly worse than the baseline (Holm-adjusted), or
+    could not be compared with it at all."""
+    problems = [c.verdict for c in report.worse]
+    problems += [f"{label}: not compared (no shared scored cases)" for label in report.not_compared]
+    if problems:
+        raise QualityGateFailure("worse than the baseline:\n  " + "\n  ".join(problems))

@@ -29,6 +29,7 @@ __all__ = [
     "Interval",
     "SignFlipResult",
     "bootstrap_mean",
+    "bounded_mean",
     "clustered_mean",
     "compare_pass_fail",
     "compare_scores",
@@ -56,6 +57,8 @@ _LOW_BIT = bytes(i & 1 for i in range(256))
 # Above this many cases with many distinct values, resampling costs seconds and its answer
 # equals the normal approximation's within its own Monte Carlo error: see compare_scores.
 NORMAL_ABOVE = 1_000
+# Below this many cases a bootstrap interval covers well under its level.
+SMALL_N = 20
 
 
 @dataclass(frozen=True)
@@ -81,16 +84,39 @@ def _z(level: float) -> float:
 # --- per variant -------------------------------------------------------------------------
 
 
-def wilson(successes: int, n: int, level: float = 0.95) -> Interval:
-    """Wilson score interval for a binomial proportion (Wilson 1927, JASA 22:209-212)."""
-    if n < 1 or not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes}/{n}")
+def wilson(successes: float, n: float, level: float = 0.95) -> Interval:
+    """Wilson score interval for a binomial proportion (Wilson 1927, JASA 22:209-212).
+
+    ``successes`` and ``n`` may be fractional: an effective sample size (Korn & Graubard
+    1998) or scores in [0, 1] (see ``bounded_mean``).
+    """
+    if not n > 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n > 0, got {successes}/{n}")
     z = _z(level)
     z2 = z * z
     p = successes / n
     center = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     return Interval(max(0.0, center - half), min(1.0, center + half), level, "wilson")
+
+
+def bounded_mean(
+    values: Sequence[float], level: float = 0.95, *, low: float = 0.0, high: float = 1.0
+) -> Interval:
+    """A conservative interval for the mean of ``values`` known to lie in [low, high].
+
+    Scores in [0, 1] vary at most as much as pass/fail scores with the same mean, so
+    Wilson's interval with that (Bernoulli) variance covers at least its level whatever
+    their distribution, where a bootstrap of a handful of values covers far less (two
+    scores of 0.8 and 0.9 would give 0.8 to 0.9).
+    """
+    n = len(values)
+    if n < 1:
+        raise ValueError("need at least 1 value")
+    span = high - low
+    share = min(max((math.fsum(values) / n - low) / span, 0.0), 1.0)
+    w = wilson(share * n, n, level)
+    return Interval(low + w.low * span, low + w.high * span, level, "Wilson, bounded scores")
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:
@@ -631,6 +657,9 @@ def compare_pass_fail(
     discordance = observed if observed >= abs(target) else None
     if discordance is None and independent_discordance(p_a, p_a + target) < abs(target):
         discordance = abs(target)
+    p_b = p_a + target
+    if discordance is not None:  # no more than the two pass rates leave room for
+        discordance = min(discordance, min(p_b, 1.0 - p_a) + min(p_a, 1.0 - p_b))
     needed = cases_needed(p_a, target, discordance=discordance, alpha=1.0 - level)
     return Comparison(
         baseline=baseline,
@@ -647,6 +676,19 @@ def compare_pass_fail(
 
 def _many_distinct(values: Sequence[float]) -> bool:
     return len(set(values)) * 40 >= len(values)
+
+
+def _sd(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def _fewest_cases(alpha: float) -> int:
+    """The fewest paired cases on which a two-sided exact test can reach ``alpha`` at all:
+    every case going one way has probability 2 / 2^n."""
+    return max(2, math.ceil(math.log2(2.0 / alpha) - 1e-12))
 
 
 def normal_mean(values: Sequence[float], level: float = 0.95) -> Interval:
@@ -699,7 +741,19 @@ def compare_scores(
     if len(a) != len(b):
         raise ValueError(f"paired data must have equal lengths, got {len(a)} and {len(b)}")
     diffs = [float(y) - float(x) for x, y in zip(a, b, strict=True)]
-    if len(diffs) > normal_above and _many_distinct(diffs):
+    sd = _sd(diffs)
+    if len(diffs) < SMALL_N or sd == 0.0:
+        # A handful of cases, or differences all alike (e.g. identical answers at
+        # temperature 0): resampling would give an interval of no width; the bounded one
+        # says how little is known.
+        difference = math.fsum(diffs) / len(diffs)
+        interval = replace(
+            bounded_mean(diffs, level, low=-1.0, high=1.0),
+            method="paired, " + "Wilson, bounded differences",
+        )
+        test = sign_flip_test(diffs, resamples, seed)
+        name = "sign-flip permutation" + (" (exact)" if test.exact else "")
+    elif len(diffs) > normal_above and _many_distinct(diffs):
         interval = normal_mean(diffs, level)
         interval = replace(interval, method="paired normal (large N)")
         difference = math.fsum(diffs) / len(diffs)
@@ -709,9 +763,11 @@ def compare_scores(
         difference, interval = paired_bootstrap_difference(a, b, level, resamples, seed)
         test = sign_flip_test(diffs, resamples, seed)
         name = "sign-flip permutation" + (" (exact)" if test.exact else "")
-    sd = math.sqrt(math.fsum((d - difference) ** 2 for d in diffs) / max(len(diffs) - 1, 1))
     z = _z(level) + _NORMAL.inv_cdf(0.8)
-    needed = max(2, math.ceil((z * sd / detect) ** 2)) if detect else len(diffs)
+    # With no spread observed, assume the least a real difference of ``detect`` implies
+    # (as if it came from pass/fail cases flipping one way): never "any N will do".
+    spread = max(sd, math.sqrt(abs(detect)))
+    needed = max(_fewest_cases(1.0 - level), math.ceil((z * spread / detect) ** 2))
     return Comparison(
         baseline=baseline,
         candidate=candidate,

@@ -177,7 +177,7 @@ def test_outages_are_left_out_and_bad_answers_score_zero():
     assert c.stats.n == 2
     assert c.unpaired == 2
     assert c.losses == ("c3",)
-    assert any("B: 2 result(s) have no score" in n for n in report.notes)
+    assert any("B: 2 result(s) have no 'exact' score" in n for n in report.notes)
 
 
 def test_labels_name_the_model_when_several_models_ran():

@@ -15,12 +15,12 @@ from tests.evals.test_compare import correlated, row
 from tests.evals.test_eval_cli import project  # noqa: F401  (fixture)
 
 
-def stored(path, run_id: str, columns: dict[str, list[float]], digest: str = "sha256:d") -> None:
+def stored(path, run_id: str, columns: dict, digest: str = "sha256:d", scorers=("exact",)) -> None:
     manifest = {
         "dataset": {"name": "tickets", "hash": digest, "cases": len(next(iter(columns.values())))},
         "variants": [{"label": name} for name in columns],
         "models": ["mock:m"],
-        "scorers": ["exact"],
+        "scorers": list(scorers),
     }
     with Store(path) as store:
         store.start_run(run_id, "tickets", manifest)

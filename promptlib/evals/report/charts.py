@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from html import escape
+from html import escape as _html_escape
 
+from promptlib._terminal import terminal_safe
 from promptlib.evals.comparison import ComparisonReport, Outcome
 from promptlib.evals.report import _format as f
 
 __all__ = ["COLOURS", "cost_chart", "difference_chart", "score_chart"]
+
+
+def escape(text: str) -> str:
+    return _html_escape(terminal_safe(text))
+
 
 COLOURS: dict[str, str] = {
     "baseline": "#0969da",

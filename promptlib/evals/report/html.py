@@ -6,13 +6,20 @@ that slipped past escaping could not make the browser reach the network.
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
+from promptlib._terminal import terminal_safe
 from promptlib.evals.comparison import ComparisonReport, VariantComparison
 from promptlib.evals.report import _format as f
 from promptlib.evals.report.charts import cost_chart, difference_chart, score_chart
 
 __all__ = ["render_html"]
+
+
+def escape(text: str) -> str:
+    """``text`` for HTML, control characters shown as escapes."""
+    return _html_escape(terminal_safe(text))
+
 
 # Text is a shade darker than the charts' marks (promptlib.evals.report.charts.COLOURS).
 _CSS = """
@@ -99,13 +106,17 @@ def render_html(report: ComparisonReport) -> str:
         f'<li class="{_cls(c.outcome)}">{escape(c.verdict)}</li>' for c in report.comparisons
     )
     repeats = "".join(
-        f"<li>{escape(v.label)}: pass@{v.repeats} {f.percent(v.pass_at_k)}, "
-        f"pass^{v.repeats} {f.percent(v.pass_hat_k)}</li>"
+        f"<li>{escape(v.label)}: pass@{v.k} {f.percent(v.pass_at_k)}, "
+        f"pass^{v.k} {f.percent(v.pass_hat_k)}</li>"
         for v in report.variants
         if v.pass_at_k is not None
     )
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in report.notes)
-    title = f"Evaluation: {report.baseline} against {len(report.comparisons)} candidate(s)"
+    title = f"Evaluation: {report.baseline} against {len(report.variants) - 1} candidate(s)"
+    verdicts += "".join(
+        f"<li>{escape(label)}: not compared (see the notes)</li>" for label in report.not_compared
+    )
+    nothing = "nothing to compare: one variant" if len(report.variants) == 1 else "none"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -115,7 +126,7 @@ def render_html(report: ComparisonReport) -> str:
 <body>
 <h1>{escape(title)}</h1>
 <p class="meta">{escape(f.headline(report))}</p>
-<h2>Verdicts</h2><ul>{verdicts or "<li>nothing to compare: one variant</li>"}</ul>
+<h2>Verdicts</h2><ul>{verdicts or f"<li>{nothing}</li>"}</ul>
 {f"<ul>{repeats}</ul>" if repeats else ""}
 {_table(report)}
 <h2>Score per variant</h2>{score_chart(report)}

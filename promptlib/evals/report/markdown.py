@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import re
 
+from promptlib._terminal import terminal_safe
 from promptlib.evals.comparison import ComparisonReport, VariantComparison
 from promptlib.evals.report import _format as f
 
 __all__ = ["LIMIT", "render_markdown"]
 
 LIMIT = 65_000
+_LABEL = 120  # longest variant label shown; longer ones end in "…"
+_CUT = "\n\n… (cut at 65,000 characters: the JSON report has everything)\n"
 _ICON = {"better": "✅", "worse": "❌", "no detectable difference": "➖"}
 _SPECIAL = re.compile(r"[\\`*_{}\[\]()#+!|~>]")
 
 
-def escape(text: str) -> str:
-    """``text`` shown literally in Markdown (and in HTML, which GitHub's Markdown allows)."""
-    text = " ".join(text.split())
+def escape(text: str, limit: int = 0) -> str:
+    """``text`` shown literally in Markdown (and in HTML, which GitHub's Markdown allows),
+    control characters as escapes; cut to ``limit`` characters when given."""
+    text = terminal_safe(" ".join(text.split()))
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(lambda m: "\\" + m.group(), text)
+
+
+def _shortened(verdict: str, report: ComparisonReport) -> str:
+    for v in report.variants:
+        if len(v.label) > _LABEL:
+            verdict = verdict.replace(v.label, v.label[: _LABEL - 1] + "…")
+    return verdict
 
 
 def _table(report: ComparisonReport) -> list[str]:
@@ -36,7 +49,7 @@ def _table(report: ComparisonReport) -> list[str]:
     ]
     for v in report.variants:
         c = compared.get(v.label)
-        name = escape(v.label)
+        name = escape(v.label, _LABEL)
         name = f"**{name}** (baseline)" if v.label == report.baseline else name
         diff = (
             f"{_ICON[c.outcome]} {f.points(c.stats.difference)} "
@@ -64,8 +77,8 @@ def _flips(c: VariantComparison, limit: int) -> list[str]:
         return []
     return [
         "<details>",
-        f"<summary>Cases that flipped, {escape(c.stats.candidate)} against "
-        f"{escape(c.stats.baseline)}: {len(c.wins)} better, {len(c.losses)} worse, "
+        f"<summary>Cases that flipped, {escape(c.stats.candidate, _LABEL)} against "
+        f"{escape(c.stats.baseline, _LABEL)}: {len(c.wins)} better, {len(c.losses)} worse, "
         f"{c.ties} tied</summary>",
         "",
         f"**Better ({len(c.wins)}):** {_ids(c.wins, limit) or 'none'}",
@@ -79,17 +92,25 @@ def _flips(c: VariantComparison, limit: int) -> list[str]:
 def render_markdown(report: ComparisonReport) -> str:
     """The report as GitHub-flavoured Markdown of at most ``LIMIT`` characters."""
     head = [
-        f"### Evaluation: {escape(report.baseline)} against {len(report.comparisons)} candidate(s)",
+        f"### Evaluation: {escape(report.baseline, _LABEL)} against "
+        f"{len(report.variants) - 1} candidate(s)",
         "",
         escape(f.headline(report)),
         "",
         *_table(report),
         "",
-        *(f"- {_ICON[c.outcome]} {escape(c.verdict)}" for c in report.comparisons),
+        *(
+            f"- {_ICON[c.outcome]} {escape(_shortened(c.verdict, report))}"
+            for c in report.comparisons
+        ),
+        *(
+            f"- ⚠️ {escape(label, _LABEL)}: not compared (see the notes)"
+            for label in report.not_compared
+        ),
     ]
     extra = [
-        f"- {escape(v.label)}: pass@{v.repeats} {f.percent(v.pass_at_k)}, "
-        f"pass^{v.repeats} {f.percent(v.pass_hat_k)}"
+        f"- {escape(v.label, _LABEL)}: pass@{v.k} {f.percent(v.pass_at_k)}, "
+        f"pass^{v.k} {f.percent(v.pass_hat_k)}"
         for v in report.variants
         if v.pass_at_k is not None
     ]
@@ -99,5 +120,5 @@ def render_markdown(report: ComparisonReport) -> str:
         body = [line for c in report.comparisons for line in _flips(c, limit)]
         text = "\n".join([*head, *extra, "", *body, "", *tail]).rstrip() + "\n"
         if len(text) <= LIMIT or limit == 0:
-            return text if len(text) <= LIMIT else text[: LIMIT - 2] + "…\n"
+            return text if len(text) <= LIMIT else text[: LIMIT - len(_CUT)] + _CUT
         limit = limit * 2 // 3 if limit > 3 else 0

@@ -56,11 +56,12 @@ def _build(report: ComparisonReport, width: int) -> list[object]:
         )
     widths = [max(len(h), *(len(r[2][i]) for r in rows)) for i, h in enumerate(headers)]
     keep = len(headers)
-    label_width = min(24, max(len(r[0]) for r in rows))
+    # The variant column takes at least this; each other column its width plus " │ ".
+    label_width = min(16, max(len("variant"), *(len(r[0]) for r in rows)))
     while keep > 3 and sum(widths[:keep]) + 3 * keep + label_width > width:
         keep -= 1
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("variant", overflow="fold", min_width=min(16, width // 4))
+    table.add_column("variant", overflow="fold", min_width=label_width)
     for header, size in zip(headers[:keep], widths[:keep], strict=True):
         table.add_column(header, justify="right", no_wrap=True, min_width=size)
     for label, style, cells in rows:
@@ -68,12 +69,14 @@ def _build(report: ComparisonReport, width: int) -> list[object]:
     parts: list[object] = [cell(f.headline(report), "dim"), table]
     for c in report.comparisons:
         parts.append(cell("• " + c.verdict, _STYLE[c.outcome]))
+    for label in report.not_compared:
+        parts.append(cell(f"• {label}: not compared (see the notes)", "bold red"))
     for v in report.variants:
         if v.pass_at_k is not None and v.pass_hat_k is not None:
             parts.append(
                 cell(
-                    f"  {v.label}: pass@{v.repeats} {f.percent(v.pass_at_k)}, "
-                    f"pass^{v.repeats} {f.percent(v.pass_hat_k)}",
+                    f"  {v.label}: pass@{v.k} {f.percent(v.pass_at_k)}, "
+                    f"pass^{v.k} {f.percent(v.pass_hat_k)}",
                     "dim",
                 )
             )
