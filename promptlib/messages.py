@@ -7,6 +7,7 @@ serializes to JSON and back without loss (:meth:`Prompt.to_json`, :meth:`Prompt.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, cast
 
 from typing_extensions import Self, TypeVar
 
-from promptlib._hashing import content_hash
+from promptlib._hashing import canonical_json
 from promptlib.errors import PromptFormatError
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec, parse_json_answer
 
@@ -133,6 +134,12 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         return {"role": self.role, "content": [p.to_dict() for p in self.content]}
 
+    @cached_property
+    def _json(self) -> str:
+        """Canonical JSON of ``to_dict()``, made once: a template's fixed messages (system,
+        examples) are the same objects in every prompt it renders."""
+        return canonical_json(self.to_dict())
+
 
 class Section(NamedTuple):
     """Where one block's text landed in the rendered prompt.
@@ -223,7 +230,16 @@ class Prompt(Generic[OutputT]):
 
         Two prompts with the same hash make the same request, whatever template made them.
         """
-        return content_hash(self._content())
+        # The canonical JSON of _content(), assembled from parts made once per message and
+        # output schema (keys in sorted order, as canonical_json writes them).
+        output = self.output._json if self.output else "null"
+        reasoning = canonical_json(self.reasoning.to_dict()) if self.reasoning else "null"
+        text = (
+            f'{{"messages":[{",".join(m._json for m in self.messages)}],'
+            f'"model":{canonical_json(self.model)},"output":{output},'
+            f'"params":{canonical_json(dict(self.params))},"reasoning":{reasoning}}}'
+        )
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _content(self) -> dict[str, Any]:
         return {

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from promptlib._hashing import canonical_json
 from promptlib._validation import schema_violations
 from promptlib.errors import OutputParseError
 
@@ -41,6 +43,11 @@ class OutputSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "schema": self.schema, "strict": self.strict}
+
+    @cached_property
+    def _json(self) -> str:
+        """Canonical JSON of ``to_dict()``, made once: every prompt's hash includes it."""
+        return canonical_json(self.to_dict())
 
 
 @dataclass(frozen=True)

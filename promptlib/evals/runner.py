@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import logging
 import os
@@ -33,6 +34,7 @@ from promptlib.errors import (
     ProviderError,
     QuotaExceededError,
 )
+from promptlib.evals.commits import GroupCommit
 from promptlib.evals.experiment import Experiment, Variant
 from promptlib.evals.limits import RateLimiter
 from promptlib.evals.store import ResultRow, Store
@@ -304,7 +306,9 @@ class _Runner:
         self.over_budget = False
         self.budget = None if experiment.budget is None else Decimal(str(experiment.budget))
         self.providers: dict[str, tuple[Provider, str]] = {}
+        self.redactors: dict[str, Callable[[str], str]] = {}
         self.limiters: dict[str, RateLimiter] = {}
+        self.commits = GroupCommit(store)
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -491,13 +495,12 @@ class _Runner:
                 row = await self._process(item, run_id, prompt, error)
             finally:
                 self.reserved -= reservation
-            self.store.add(self._redacted(row, item.model))
             self.sent += 1
             self.errors += row.error is not None
             if row.cost is not None:
-                self.spent += Decimal(row.cost)
+                self.spent += Decimal(row.cost)  # before the wait: the budget sees it at once
+            await self.commits.add(row, self._redactor(item.model))
             bar.advance(row.error is not None, self.spent)
-            await asyncio.sleep(0)  # let others run (and Ctrl-C land) even when replies are instant
 
     def _render(self, item: _Item) -> tuple[Prompt[Any] | None, str | None]:
         try:
@@ -515,29 +518,18 @@ class _Runner:
             found = self.providers[model] = self.provider_for(model)
         return found
 
-    def _redacted(self, row: ResultRow, model: str) -> ResultRow:
-        """``row`` without the provider's keys, wherever a server may have echoed them."""
-        provider = self._provider(model)[0]
-        secrets_of = getattr(provider, "_secrets", None)
-        secrets = tuple(secrets_of()) if callable(secrets_of) else ()
-        from promptlib._secrets import redact
+    def _redactor(self, model: str) -> Callable[[str], str]:
+        """What removes the provider's keys from a text, wherever a server may have
+        echoed them (and anything key-shaped)."""
+        found = self.redactors.get(model)
+        if found is None:
+            from promptlib._secrets import redact
 
-        def clean(value: Any) -> Any:
-            if isinstance(value, str):
-                return redact(value, secrets)
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [clean(v) for v in value]
-            return value
-
-        return dataclasses.replace(
-            row,
-            text=clean(row.text),
-            output=clean(row.output),
-            error=clean(row.error),
-            scores=clean(dict(row.scores)),
-        )
+            provider = self._provider(model)[0]
+            secrets_of = getattr(provider, "_secrets", None)
+            secrets = tuple(secrets_of()) if callable(secrets_of) else ()
+            found = self.redactors[model] = functools.partial(redact, secrets=secrets)
+        return found
 
     def _limiter(self, model: str) -> RateLimiter | None:
         limits = self.experiment.rate_limits

@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -296,33 +296,21 @@ class Store:
 
     # --- results -----------------------------------------------------------------------------
 
-    def add(self, row: ResultRow) -> None:
-        """Store one result; it is committed before this returns."""
-        self._db.execute(
-            _INSERT,
-            (
-                row.run_id,
-                row.variant,
-                row.model,
-                row.case_id,
-                row.repeat,
-                row.template,
-                row.template_hash,
-                _dumps(dict(row.params)),
-                row.prompt_hash,
-                row.text,
-                None if row.output is None else _dumps(row.output),
-                _dumps({k: dict(v) for k, v in row.scores.items()}),
-                row.input_tokens,
-                row.output_tokens,
-                row.cached_input_tokens,
-                row.cost,
-                row.latency,
-                row.attempts,
-                row.error,
-                row.finished or time.time(),
-            ),
-        )
+    def add(self, row: ResultRow, *, redact: Callable[[str], str] | None = None) -> None:
+        """Store one result; it is committed before this returns.
+
+        ``redact`` cleans every text stored: the answer, the error, and the JSON of the
+        output, scores and parameters.
+        """
+        self._db.execute(_INSERT, _values(row, redact or _unchanged))
+
+    def add_many(self, rows: Iterable[tuple[ResultRow, Callable[[str], str] | None]]) -> None:
+        """Store results (each with its ``redact``, as :meth:`add`) in one transaction:
+        committed together before this returns, or not at all."""
+        values = [_values(row, redact or _unchanged) for row, redact in rows]
+        with self._db:  # BEGIN ... COMMIT, or ROLLBACK on an error
+            self._db.execute("BEGIN")
+            self._db.executemany(_INSERT, values)
 
     def done(self, run_id: str) -> set[tuple[str, str, str, int]]:
         """The (variant, model, case id, repeat) keys the run has final results for: a
@@ -408,6 +396,59 @@ TRANSIENT_ERRORS = (
     "ProviderUnavailableError",
     "RateLimitError",
 )
+
+
+def _values(row: ResultRow, clean: Callable[[str], str]) -> tuple[Any, ...]:
+    return (
+        row.run_id,
+        row.variant,
+        row.model,
+        row.case_id,
+        row.repeat,
+        row.template,
+        row.template_hash,
+        _json(dict(row.params), clean) if row.params else "{}",
+        row.prompt_hash,
+        None if row.text is None else clean(row.text),
+        None if row.output is None else _json(row.output, clean),
+        _json({k: dict(v) for k, v in row.scores.items()}, clean),
+        row.input_tokens,
+        row.output_tokens,
+        row.cached_input_tokens,
+        row.cost,
+        row.latency,
+        row.attempts,
+        None if row.error is None else clean(row.error),
+        row.finished or time.time(),
+    )
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _json(value: Any, clean: Callable[[str], str]) -> str:
+    """``value`` as JSON, cleaned: the text at once, which is one search when there is
+    nothing to remove; value by value if cleaning the text would break its JSON."""
+    text = _dumps(value)
+    cleaned = clean(text)
+    if cleaned == text:
+        return text
+    try:
+        json.loads(cleaned)
+    except ValueError:
+        return _dumps(_walk(value, clean))
+    return cleaned
+
+
+def _walk(value: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: _walk(v, clean) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, clean) for v in value]
+    return value
 
 
 def transient(error: str | None) -> bool:
