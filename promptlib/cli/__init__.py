@@ -61,19 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="promptlib",
         description="Render, check, release and compare versioned prompt templates.",
     )
-    parser.add_argument(
-        "--templates",
-        metavar="DIR",
-        help="templates folder (default: [tool.promptlib] templates in pyproject.toml, "
-        "else ./templates)",
-    )
-    parser.add_argument(
-        "--catalog",
-        metavar="FILE",
-        help="a model catalog to add to promptlib's own (default: [tool.promptlib] models "
-        "in pyproject.toml)",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _global_options(parser, None)
     parser.add_argument("--version", action="version", version=f"promptlib {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -89,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = add("list", "list templates, their versions and labels")
     cmd.add_argument("--json", action="store_true", help=json_help)
+    cmd.add_argument(
+        "--refs", action="store_true", help="one reference per line: NAME, NAME@LABEL, NAME@VERSION"
+    )
 
     cmd = add("show", "show one template version: metadata, inputs, output and source")
     cmd.add_argument("ref", metavar="NAME[@REF]")
@@ -129,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the template's model)",
     )
     cmd.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. Ollama")
+    cmd.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print the reply as it arrives (default: on a terminal, without --json)",
+    )
     inputs_and_json(cmd)
 
     cmd = add("test", "run the test cases stored in template files")
@@ -136,6 +133,15 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     add_eval_commands(sub, json_help)
+
+    cmd = add("demo", "the whole workflow on the shipped project, offline, with no key")
+    cmd.add_argument(
+        "--dir", metavar="DIR", help="make the project here (default: a new temp folder)"
+    )
+    cmd.add_argument("--store", metavar="FILE", help=argparse.SUPPRESS)
+
+    cmd = add("completion", "print a shell completion script: bash, zsh or tcsh")
+    cmd.add_argument("shell", choices=["bash", "zsh", "tcsh"])
 
     cmd = add("diff", "compare two versions: their files and, given inputs, their prompts")
     cmd.add_argument("ref_a", metavar="NAME@A")
@@ -146,7 +152,58 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when the versions differ (their files, or their prompts for --var)",
     )
+    _accept_global_options_anywhere(parser)
+    _complete_template_references(parser)
     return parser
+
+
+# Shell functions the completion scripts call to offer template references.
+_COMPLETION_PREAMBLE = {
+    "bash": '_promptlib_refs() { compgen -W "$(promptlib list --refs 2>/dev/null)" -- "$1"; }\n',
+    "zsh": '_promptlib_refs() { compadd -- ${(f)"$(promptlib list --refs 2>/dev/null)"}; }\n',
+}
+
+
+def _complete_template_references(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _complete_template_references(sub)
+        elif action.metavar in ("NAME[@REF]", "NAME@A", "NAME@B"):
+            action.complete = {"bash": "_promptlib_refs", "zsh": "_promptlib_refs"}  # type: ignore[attr-defined]
+
+
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """--templates, --catalog and --debug; ``default`` SUPPRESS on subcommands, so that
+    given after the subcommand they count, and not given they leave the main value."""
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        default=default,
+        help="templates folder (default: [tool.promptlib] templates in pyproject.toml, "
+        "else ./templates)",
+    )
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        default=default,
+        help="a model catalog to add to promptlib's own (default: [tool.promptlib] models "
+        "in pyproject.toml)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if default is None else default,
+        help="show tracebacks on errors",
+    )
+
+
+def _accept_global_options_anywhere(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _global_options(sub, argparse.SUPPRESS)
+                _accept_global_options_anywhere(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
+        if args.command == "completion":
+            return _completion(args.shell)
+        if args.command == "demo":
+            from promptlib.cli.demo_command import cmd_demo
+
+            return cmd_demo(args)
         command = cmd_eval if args.command == "eval" else COMMANDS[args.command]
         return command(args)
     except CheckFailed as failed:
@@ -182,6 +245,15 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_PROVIDER if _provider_failed(exc) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
+
+
+def _completion(shell: str) -> int:
+    """Print the completion script (generated from this parser by shtab)."""
+    import shtab
+
+    preamble = _COMPLETION_PREAMBLE.get(shell, "")
+    sys.stdout.write(shtab.complete(_parser(), shell=shell, preamble=preamble))
+    return EXIT_OK
 
 
 def _provider_failed(exc: PromptlibError) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from promptlib._terminal import terminal_safe
-from promptlib.cli.config import templates_root
+from promptlib.cli.config import registry
 from promptlib.cli.variables import parse_variables
 from promptlib.messages import Prompt, TextPart
 from promptlib.repository import Registry, diff_versions
@@ -26,7 +26,7 @@ class CheckFailed(Exception):
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(templates_root(args.templates))
+    return registry(args.templates)
 
 
 def _print_json(data: Any) -> None:
@@ -71,6 +71,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     if args.json:
         _print_json({"templates": rows})
+        return 0
+    if args.refs:
+        for row in rows:
+            refs = [row["name"], *(f"{row['name']}@{label}" for label in sorted(row["labels"]))]
+            refs += [f"{row['name']}@{v['version']}" for v in row["versions"]]
+            sys.stdout.write("".join(f"{ref}\n" for ref in refs))
         return 0
     if not rows:
         sys.stdout.write(f"no templates under {registry.root}\n")

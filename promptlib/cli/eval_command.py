@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promptlib._terminal import terminal_safe
-from promptlib.cli.config import templates_root
+from promptlib.cli.config import registry
 from promptlib.errors import ConfigurationError
 
 __all__ = ["add_eval_commands", "cmd_eval"]
@@ -140,9 +140,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from promptlib.repository import Registry
 
-    return Registry(templates_root(args.templates))
+    return registry(args.templates)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -388,9 +387,9 @@ def _compare(args: argparse.Namespace) -> int:
     )
     target = args.output
     if target is None and args.format == "html" and sys.stdout.isatty():
-        target = f"compare-{report.runs[0]}.html"
+        target = f"compare-{report.runs[0]}.html"  # HTML is no use on a terminal
     if target is not None and target != "-":
-        Path(target).write_text(render(report, args.format), encoding="utf-8")
+        _write_report(Path(target), render(report, args.format), args)
         sys.stderr.write(f"wrote the {args.format} report to {target}\n")
         for c in report.comparisons:
             sys.stderr.write(f"  {c.verdict}\n")
@@ -400,11 +399,35 @@ def _compare(args: argparse.Namespace) -> int:
         print_text(report, sys.stdout)
     else:
         sys.stdout.write(render(report, args.format))
-    if args.fail_if_worse and report.worse:
+    if args.fail_if_worse and (report.worse or report.not_compared):
         for c in report.worse:
             sys.stderr.write(f"worse than the baseline: {c.verdict}\n")
+        for label in report.not_compared:
+            sys.stderr.write(f"not compared with the baseline (no shared scored cases): {label}\n")
         return EXIT_WORSE
     return 0
+
+
+def _write_report(target: Path, text: str, args: argparse.Namespace) -> None:
+    """Write a report, never over a results store (or any SQLite file)."""
+    from promptlib.evals.store import DEFAULT_STORE
+
+    store = Path(args.store or DEFAULT_STORE)
+    try:
+        with target.open("rb") as existing:
+            is_database = existing.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        is_database = False
+    if is_database or (store.exists() and target.resolve() == store.resolve()):
+        raise ConfigurationError(
+            f"{target} is a results store: a report never writes over one; give another -o"
+        )
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write the report to {target}: {exc.strerror or exc}; give another -o"
+        ) from None
 
 
 def _power(args: argparse.Namespace) -> int:

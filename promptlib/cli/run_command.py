@@ -10,11 +10,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from promptlib._terminal import terminal_safe
-from promptlib.cli.config import catalog_file, templates_root
+from promptlib.cli.config import catalog_file, registry
 from promptlib.cli.variables import parse_variables
 from promptlib.errors import ConfigurationError
 from promptlib.providers.registry import get_provider
-from promptlib.repository import Registry
 from promptlib.tokens import Catalog
 
 __all__ = ["cmd_run"]
@@ -27,7 +26,7 @@ def _jsonable(output: Any) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     extra = catalog_file(args.catalog)
     catalog = Catalog.default().extend(extra) if extra else Catalog.default()
-    prompt = Registry(templates_root(args.templates)).render(args.ref, **parse_variables(args.var))
+    prompt = registry(args.templates).render(args.ref, **parse_variables(args.var))
     target = args.model or prompt.model
     if not target:
         raise ConfigurationError(
@@ -41,7 +40,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         provider, model = get_provider(target, catalog=catalog)
         provider.catalog = catalog
-    completion = provider.complete(prompt, model)
+    stream = args.stream if args.stream is not None else sys.stdout.isatty() and not args.json
+    if stream and args.json:
+        raise ConfigurationError("--stream prints text as it arrives; leave it out with --json")
+    if stream:
+        streaming = provider.stream(prompt, model)
+        for delta in streaming:
+            _write(delta)
+            sys.stdout.flush()
+        completion = streaming.completion
+        sys.stdout.write("\n")
+    else:
+        completion = provider.complete(prompt, model)
     cost = completion.cost
     if args.json:
         data = {
@@ -75,9 +85,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     usage = completion.usage
     price = f"${cost.total}" if cost.total is not None else "unknown"
+    model_name = f"{completion.provider}:{completion.model}"
+    where = f"{completion.template}@{completion.version} on {model_name}"
     _write(
-        f"{shown}\n\n"
-        f"{completion.template}@{completion.version} on {completion.provider}:{completion.model}: "
+        ("" if stream and shown == completion.text else f"{shown}\n") + "\n" + f"{where}: "
         f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached), "
         f"{usage.output_tokens:,} out, cost {price}, {completion.latency:.2f}s, "
         f"{completion.attempts} attempt(s), request {completion.request_id or '-'}\n"

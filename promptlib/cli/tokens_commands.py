@@ -8,10 +8,9 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from promptlib.cli.config import catalog_file, templates_root
+from promptlib.cli.config import catalog_file, registry
 from promptlib.cli.variables import parse_variables
 from promptlib.messages import Prompt
-from promptlib.repository import Registry
 from promptlib.tokens import Catalog, count_tokens, estimate_cost
 
 __all__ = ["cmd_cost", "cmd_count"]
@@ -23,8 +22,8 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _prompt(args: argparse.Namespace) -> Prompt[Any]:
-    registry = Registry(templates_root(args.templates))
-    return registry.render(args.ref, **parse_variables(args.var))
+    templates = registry(args.templates)
+    return templates.render(args.ref, **parse_variables(args.var))
 
 
 def _dollars(value: Decimal | None) -> str:

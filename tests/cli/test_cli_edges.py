@@ -1,0 +1,163 @@
+"""Global options anywhere, completion scripts, streaming ``run``, ``demo``, and settings."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from promptlib.cli import main
+from promptlib.errors import TemplateError
+from promptlib.settings import UnknownSettingWarning, project_settings
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_global_options_work_after_the_command(project, capsys):
+    (project / "templates").rename(project / "prompts")
+    assert main(["list", "--templates", "prompts"]) == 0
+    assert "sentiment" in capsys.readouterr().out
+    assert main(["--templates", "prompts", "list"]) == 0
+    assert main(["eval", "list", "--templates", "prompts", "--store", "x.sqlite"]) == 2
+    capsys.readouterr()
+    assert main(["render", "nope", "--templates", "prompts"]) == 2
+    assert "promptlib: error: " in capsys.readouterr().err
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with pytest.raises(TemplateError):  # --debug after the command: the traceback shows
+            main(["render", "nope", "--templates", "prompts", "--debug"])
+    finally:  # --debug configured logging to this test's captured stderr
+        root.handlers[:], root.level = handlers, level
+
+
+def test_list_refs_gives_every_reference(project, capsys):
+    assert main(["list", "--refs"]) == 0
+    refs = capsys.readouterr().out.splitlines()
+    assert {"sentiment", "sentiment@production", "sentiment@1.0.0"} <= set(refs)
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
+def test_the_bash_completion_offers_commands_and_template_references(project, capsys):
+    assert main(["completion", "bash"]) == 0
+    script = project / "promptlib.bash"
+    script.write_text(capsys.readouterr().out)
+    launcher = project / "bin"
+    launcher.mkdir()
+    (launcher / "promptlib").write_text(f'#!/bin/sh\nexec {sys.executable} -m promptlib "$@"\n')
+    (launcher / "promptlib").chmod(0o755)
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        code = (
+            f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
+            f'COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; '
+            f"_shtab_promptlib promptlib {words[-1]} {words[-2]}; "
+            'printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        env = {"PATH": f"{launcher}:/usr/bin:/bin", "HOME": str(project)}
+        run = subprocess.run(
+            ["bash", "-c", code], capture_output=True, text=True, env=env, cwd=project
+        )
+        return run.stdout.split()
+
+    assert "render" in complete("promptlib", "ren")
+    assert set(complete("promptlib", "render", "senti")) == {
+        "sentiment",
+        "sentiment@production",
+        "sentiment@1.0.0",
+    }
+    assert "--stream" in complete("promptlib", "run", "--str")
+
+
+def test_zsh_and_tcsh_scripts_are_generated(capsys):
+    for shell in ("zsh", "tcsh"):
+        assert main(["completion", shell]) == 0
+        assert "promptlib" in capsys.readouterr().out
+
+
+def test_run_streams_when_asked_and_prints_the_summary(project, capsys):
+    args = ["run", "sentiment@production", "--model", "mock:gpt-4o-mini", "--var", "review=ok"]
+    assert main([*args, "--stream"]) == 0
+    streamed = capsys.readouterr().out
+    assert main([*args, "--no-stream"]) == 0
+    whole = capsys.readouterr().out
+    assert streamed.splitlines()[0] == whole.splitlines()[0] == "mock reply"
+    assert "sentiment@1.0.0 on mock:gpt-4o-mini" in streamed.splitlines()[-1]
+    assert main([*args, "--stream", "--json"]) == 2
+
+
+def test_demo_runs_the_whole_workflow_offline(tmp_path, capsys):
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    for step in ("1. render", "2. count", "3. send", "4. evaluate", "5. compare"):
+        assert f"== {step}" in out
+    assert (tmp_path / "demo" / "insurance-triage.html").is_file()
+    assert "no detectable difference" in out
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_settings_are_read_once_and_unknown_keys_warned(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.promptlib]\ntemplates = "p"\noutput_models = ["app.schemas"]\ntemplate = "x"\n'
+    )
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    with pytest.warns(UnknownSettingWarning, match="unknown key.*template;"):
+        settings = project_settings(sub)
+    assert settings.templates == tmp_path / "p"
+    assert settings.output_models == ("app.schemas",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert project_settings(sub) is settings  # read once
+
+
+def test_a_bad_output_models_setting_is_a_clear_error(tmp_path):
+    from promptlib.errors import UsageError
+
+    (tmp_path / "pyproject.toml").write_text('[tool.promptlib]\noutput_models = "app"\n')
+    with pytest.raises(
+        UsageError, match=r'must be a list of module names, e.g. output_models = \["app.schemas"\]'
+    ):
+        project_settings(tmp_path)
+
+
+def test_output_models_let_the_cli_use_a_file_whose_output_is_a_python_model(
+    tmp_path, monkeypatch, capsys
+):
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "schemas.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Label(BaseModel):\n    label: str\n"
+    )
+    folder = tmp_path / "templates" / "labeller"
+    folder.mkdir(parents=True)
+    (folder / "1.0.0.prompt").write_text(
+        '---\nname: labeller\nversion: "1.0.0"\ninputs:\n  text: {type: string}\n'
+        "output: {model: shop.schemas:Label}\n---\n[user]\nLabel {{ text }}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "pyproject.toml").write_text("[tool.promptlib]\n")
+    assert main(["run", "labeller@1.0.0", "--model", "mock:gpt-4o-mini", "--var", "text=x"]) == 2
+    assert "shop.schemas" in capsys.readouterr().err
+    (tmp_path / "pyproject.toml").write_text('[tool.promptlib]\noutput_models = ["shop"]\n')
+    from promptlib.settings import _read
+
+    _read.cache_clear()
+    assert main(["run", "labeller@1.0.0", "--model", "mock:gpt-4o-mini", "--var", "text=x"]) == 0
+    assert '{"label":' in capsys.readouterr().out
