@@ -228,7 +228,7 @@ class SecretsFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = tuple(secrets)
+        self.secrets: tuple[str, ...] = tuple(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NamedTuple, cast
 
 from typing_extensions import Self, TypeVar
 
@@ -222,7 +222,7 @@ class Prompt(Generic[OutputT]):
     sections: tuple[Section, ...] = ()
     output_model: type[Any] | None = field(default=None, compare=False, repr=False)
 
-    __hash__ = None  # type: ignore[assignment]  # holds mappings; use .hash for identity
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # holds mappings: use .hash
 
     @cached_property
     def hash(self) -> str:

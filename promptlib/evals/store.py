@@ -159,7 +159,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True) -> None:
-        self.path = Path(path)
+        self.path: Path = Path(path)
         if not create and not self.path.is_file():
             raise StoreError(
                 f"no results store at {self.path}: run an evaluation first (promptlib eval "

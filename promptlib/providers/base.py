@@ -89,7 +89,7 @@ class SDKProvider:
         self._checked_key: str | None = None
         self._base_url = base_url
         self._timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.retry: RetryPolicy = retry or RetryPolicy()
         self.catalog = catalog
         self.native_schema = native_schema
 
@@ -332,7 +332,7 @@ class _StreamState:
 
     def __init__(self) -> None:
         self.parts: list[str] = []
-        self.usage = Usage(0, 0)
+        self.usage: Usage = Usage(0, 0)
         self.finish_reason: str | None = None
         self.request_id: str | None = None
         self.refusal: str | None = None

@@ -132,7 +132,7 @@ class OpenAIProvider(SDKProvider):
             native_schema=native_schema,
         )
         given = str(self._client.base_url) if self._client is not None else None
-        self.server = server_profile(server, base_url or given)
+        self.server: ServerProfile = server_profile(server, base_url or given)
         if strict not in (True, False, "auto"):
             raise ConfigurationError(
                 f"OpenAIProvider(strict={strict!r}): use 'auto', True or False"

@@ -11,10 +11,13 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import ConfigurationError
 from promptlib.tokens.catalog import Catalog
+
+if TYPE_CHECKING:
+    from promptlib.providers.protocol import Provider
 
 __all__ = ["get_provider", "register_provider"]
 
@@ -39,7 +42,7 @@ register_provider("anthropic", _lazy("promptlib.providers.anthropic", "Anthropic
 register_provider("mock", _lazy("promptlib.testing.mock", "MockProvider"))
 
 
-def get_provider(model: str, *, catalog: Catalog | None = None) -> tuple[Any, str]:
+def get_provider(model: str, *, catalog: Catalog | None = None) -> tuple[Provider, str]:
     """The provider for ``"provider:model"`` (or a catalog model name) and the model name.
 
     Raises:

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
+
+from pydantic import BaseModel
 
 from promptlib.errors import TemplateError
 from promptlib.messages import Prompt
@@ -23,6 +25,9 @@ from promptlib.repository.lockfile import LOCK_FILE, read_lock, write_lock
 from promptlib.repository.semver import Version
 from promptlib.templates.limits import current_limits
 from promptlib.templates.template import Template
+
+InputT = TypeVar("InputT", bound=BaseModel)
+OutputT = TypeVar("OutputT")
 
 __all__ = ["CheckProblem", "Registry", "parse_ref"]
 
@@ -80,7 +85,7 @@ class Registry:
         models: Mapping[str, type[Any]] | None = None,
         model_modules: Sequence[str] = (),
     ) -> None:
-        self.root = Path(root)
+        self.root: Path = Path(root)
         if not self.root.is_dir():
             raise TemplateError(
                 f"templates root {str(self.root)!r} is not a folder. Create it, or point "
@@ -92,6 +97,7 @@ class Registry:
         self._limits = current_limits()
         self._root = os.fspath(self.root)
         self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, int]]] = {}
+        self._typed: dict[Any, tuple[TemplateFile, Template[Any, Any]]] = {}
         # What was read from disk, and the modification stamps it was read under: a
         # reference resolves, and a file loads, again only when a stamp has changed.
         self._resolved: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
@@ -229,9 +235,37 @@ class Registry:
         self._files[key] = (loaded, stamp)
         return loaded
 
-    def get(self, ref: str) -> Template[Any, Any]:
-        """The template of a reference, e.g. ``registry.get("ticket-priority@production")``."""
-        return self.file(ref).template
+    @overload
+    def get(self, ref: str) -> Template[Any, Any]: ...
+    @overload
+    def get(
+        self, ref: str, *, inputs: type[InputT], output: type[OutputT]
+    ) -> Template[InputT, OutputT]: ...
+    @overload
+    def get(self, ref: str, *, inputs: type[InputT]) -> Template[InputT, Any]: ...
+    @overload
+    def get(self, ref: str, *, output: type[OutputT]) -> Template[Any, OutputT]: ...
+    def get(
+        self, ref: str, *, inputs: type[Any] | None = None, output: type[Any] | None = None
+    ) -> Template[Any, Any]:
+        """The template of a reference, e.g. ``registry.get("ticket-priority@production")``.
+
+        With ``inputs`` and/or ``output`` (pydantic classes), the file is checked against
+        them when it loads, and the template is typed with them: ``render`` takes an
+        ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
+        mismatch (see :mod:`promptlib.repository.typed`).
+        """
+        loaded = self.file(ref)
+        if inputs is None and output is None:
+            return loaded.template
+        key = (id(loaded), inputs, output)
+        found = self._typed.get(key)
+        if found is None or found[0] is not loaded:
+            from promptlib.repository.typed import typed_template
+
+            found = (loaded, typed_template(loaded.template, inputs, output))
+            self._typed[key] = found
+        return found[1]
 
     def render(self, ref: str, /, **inputs: Any) -> Prompt[Any]:
         """Shorthand for ``registry.get(ref).render(**inputs)``."""

@@ -135,7 +135,7 @@ class _TextBlock(Block):
             raise TemplateError(
                 f"{type(self).__name__}() takes template text, got {short_repr(text)}"
             )
-        self.text = _clean(text)
+        self.text: str = _clean(text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.text!r})"
@@ -165,14 +165,14 @@ class _TextBlock(Block):
 class System(_TextBlock):
     """System instructions (Jinja text). Untrusted inputs are refused here."""
 
-    role = "system"
+    role: ClassVar[Role] = "system"
     kind = "system"
 
 
 class Assistant(_TextBlock):
     """An assistant turn (Jinja text): a canned reply, or the start of the answer (prefill)."""
 
-    role = "assistant"
+    role: ClassVar[Role] = "assistant"
     kind = "assistant"
 
 
@@ -185,7 +185,7 @@ class User(_TextBlock):
             one (or an image URL string).
     """
 
-    role = "user"
+    role: ClassVar[Role] = "user"
     kind = "user"
 
     def __init__(self, text: str = "", *images: str | ImagePart) -> None:
@@ -266,8 +266,8 @@ class Context(Block):
         role: Literal["user", "assistant"] = "user",
     ) -> None:
         self.field = field
-        self.tag = validate_tag(tag or field)
-        self.note = _clean(note) if note else None
+        self.tag: str = validate_tag(tag or field)
+        self.note: str | None = _clean(note) if note else None
         if role not in ("user", "assistant"):
             raise TemplateError(
                 f"Context({field!r}) cannot be in the {role!r} role: untrusted text may not be "
@@ -331,13 +331,13 @@ class ChainOfThought(Block):
             raise TemplateError(
                 f"ChainOfThought(style={short_repr(style)}): use 'tags' or 'prefix'"
             )
-        self.spec = ReasoningSpec(
+        self.spec: ReasoningSpec = ReasoningSpec(
             style=style,
             reasoning_tag=validate_tag(reasoning_tag),
             answer_tag=validate_tag(answer_tag),
             answer_prefix=answer_prefix.strip() or "Final answer:",
         )
-        self.instruction = _clean(instruction) if instruction else None
+        self.instruction: str | None = _clean(instruction) if instruction else None
         self.role: Role = role
 
     def __repr__(self) -> str:
@@ -387,7 +387,7 @@ class JsonOutput(Block):
     def __init__(
         self, instruction: str | None = None, *, indent: int | None = None, role: Role = "system"
     ) -> None:
-        self.instruction = _clean(instruction) if instruction else None
+        self.instruction: str | None = _clean(instruction) if instruction else None
         self.indent = indent
         self.role: Role = role
 

@@ -91,11 +91,11 @@ class Budget:
     __slots__ = ("allocated", "deadline", "depth", "limits", "steps")
 
     def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.steps = 0
-        self.allocated = 0
-        self.depth = 0
-        self.deadline = time.monotonic() + limits.seconds
+        self.limits: Limits = limits
+        self.steps: int = 0
+        self.allocated: int = 0
+        self.depth: int = 0
+        self.deadline: float = time.monotonic() + limits.seconds
 
     def step(self) -> None:
         self.steps += 1

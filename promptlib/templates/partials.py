@@ -53,7 +53,7 @@ class RootLoader(BaseLoader):
     """Loads partials from one root folder, never outside it."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).resolve()
+        self.root: Path = Path(root).resolve()
 
     def get_source(
         self, environment: Environment, template: str

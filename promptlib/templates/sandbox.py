@@ -318,11 +318,11 @@ class _Bound(NodeTransformer):
 class BoundedEnvironment(SandboxedEnvironment):
     """A sandboxed environment whose operations are bounded by the current budget."""
 
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    intercepted_binops: frozenset[str] = frozenset({"*", "**", "+", "%"})
 
     def guard_filters(self) -> None:
         """Wrap the filters defined so far so that each is sized and accounted for."""
-        self.filters = {
+        self.filters: dict[str, Any] = {
             name: _guard_filter(name, function) for name, function in self.filters.items()
         }
         self.filters[_STEPS] = _steps

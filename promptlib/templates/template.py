@@ -31,7 +31,7 @@ from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.params import Params, check_params
 from promptlib.templates.blocks import Block, Blocks, ChainOfThought
 from promptlib.templates.inputs import InputSchema, no_inputs
-from promptlib.templates.limits import current_limits
+from promptlib.templates.limits import Limits, current_limits
 from promptlib.templates.partials import partials_environment
 from promptlib.templates.segments import BuildContext, Segment
 
@@ -173,17 +173,19 @@ class Template(Generic[InputT, OutputT]):
             raise TemplateError("version= must be a non-empty string such as '1.0.0'")
         self.name = name
         self.version = version
-        self.label = f"{name}@{version}"
+        self.label: str = f"{name}@{version}"
         self.description = description
         self.model = model
         self.params: Mapping[str, Any] = MappingProxyType(check_params(params, self.label))
         self.source = source
         # The bounds its definition and renders run under: those in force where it is defined.
-        self.limits = current_limits()
+        self.limits: Limits = current_limits()
         self.input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
+        self.output_model: type[Any] | None
+        self.output: OutputSpec | None
         self.output_model, self.output = _output(output, self.label)
-        self.blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
-        self.reasoning = _reasoning(self.blocks, self.label)
+        self.blocks: Blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
+        self.reasoning: ReasoningSpec | None = _reasoning(self.blocks, self.label)
 
         ctx = BuildContext(
             template=self.label,
@@ -204,7 +206,7 @@ class Template(Generic[InputT, OutputT]):
         self.includes: Mapping[str, str] = MappingProxyType(dict(sorted(ctx.includes.items())))
         self._check_unused(unused_inputs)
         self._steps = _plan(segments)
-        self.hash = _hash(self._spec(), self.label)
+        self.hash: str = _hash(self._spec(), self.label)
 
     @property
     def inputs(self) -> type[InputT]:

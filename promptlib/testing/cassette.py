@@ -63,8 +63,10 @@ class Cassette:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, record: bool | None = None) -> None:
-        self.path = Path(path)
-        self.recording = os.environ.get("PROMPTLIB_RECORD") == "1" if record is None else record
+        self.path: Path = Path(path)
+        self.recording: bool = (
+            os.environ.get("PROMPTLIB_RECORD") == "1" if record is None else record
+        )
         self.exchanges: list[dict[str, Any]] = load(self.path) if self.path.exists() else []
         self._secrets: tuple[str, ...] = ()
 

@@ -14,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from promptlib.repository import Registry
+    from promptlib.testing import MockProvider
 
 __all__: list[str] = []
 
@@ -55,7 +59,7 @@ def _promptlib_offline(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def mock_provider() -> Any:
+def mock_provider() -> MockProvider:
     """A fresh :class:`~promptlib.testing.MockProvider` (script it with ``.replies``)."""
     from promptlib.testing import MockProvider
 
@@ -63,7 +67,7 @@ def mock_provider() -> Any:
 
 
 @pytest.fixture
-def prompt_registry(pytestconfig: pytest.Config) -> Any:
+def prompt_registry(pytestconfig: pytest.Config) -> Registry:
     """The project's template :class:`~promptlib.Registry` ([tool.promptlib] or ./templates,
     allowed its ``output_models``)."""
     from promptlib.settings import project_settings
@@ -141,7 +145,9 @@ class TemplateCase(pytest.Item):
 
     def __init__(self, *, loaded: Any, case: Any, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.loaded, self.case, self.index = loaded, case, index
+        self.loaded: Any = loaded
+        self.case: Any = case
+        self.index: int = index
 
     def runtest(self) -> None:
         from promptlib.testing.cases import run_case
@@ -165,4 +171,6 @@ class TemplateCase(pytest.Item):
 class CaseFailed(Exception):
     def __init__(self, template: str, name: str, failures: list[str]) -> None:
         super().__init__(template, name, failures)
-        self.template, self.name, self.failures = template, name, failures
+        self.template: str = template
+        self.name: str = name
+        self.failures: list[str] = failures

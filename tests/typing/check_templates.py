@@ -85,3 +85,28 @@ answer(AnthropicProvider(), typed.render(ticket="x"))
 answer(MockProvider(), typed.render(ticket="x"))
 answer(Cassette("c.json").openai(), typed.render(ticket="x"))
 answer("not a provider", typed.render(ticket="x"))  # type: ignore[arg-type]
+
+
+# --- typed file templates and providers -------------------------------------------------------
+
+
+def typed_registry() -> None:
+    from typing import Literal
+
+    from promptlib import Registry
+    from promptlib.providers.registry import get_provider
+
+    class TicketIn(BaseModel):
+        ticket: str
+
+    class Priority(BaseModel):
+        priority: Literal["low", "medium", "high", "urgent"]
+
+    template = Registry("templates").get(
+        "ticket-priority@production", inputs=TicketIn, output=Priority
+    )
+    assert_type(template, Template[TicketIn, Priority])
+    prompt = template.render(TicketIn(ticket="Site is down"))
+    assert_type(prompt.parse('{"priority": "low"}'), Priority)
+    provider, _model = get_provider("mock:gpt-4o-mini")
+    assert_type(provider, Provider)
