@@ -2,16 +2,53 @@
 
     python docs/gen_reference.py
 
-The test suite fails when the committed reference is out of date.
+Docstrings (Google style) become Markdown: ``Args:`` and the like become lists, and
+Sphinx roles (``:class:`~promptlib.Template```) become links to the entry they name. The
+test suite fails when the committed reference is out of date, and the docs site build
+(``mkdocs build --strict``) fails on a link to nowhere.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
 import sys
 from pathlib import Path
 
 OUT = Path(__file__).parent / "reference.md"
+
+# (module, heading, note): every public module, in the order the reference shows them.
+MODULES = [
+    ("promptlib", "promptlib", "Everything a user of templates and providers needs."),
+    ("promptlib.settings", "promptlib.settings", ""),
+    (
+        "promptlib.testing",
+        "promptlib.testing",
+        "Test doubles, cassettes and snapshots; imported only by tests (see "
+        "[testing](testing.md)): `import promptlib` does not load it.",
+    ),
+    ("promptlib.testing.snapshots", "promptlib.testing.snapshots", ""),
+    (
+        "promptlib.evals",
+        "promptlib.evals",
+        "Evaluation and comparison (see [evaluation](evaluation.md)); loaded on first use.",
+    ),
+    ("promptlib.evals.stats", "promptlib.evals.stats", ""),
+    ("promptlib.evals.power", "promptlib.evals.power", ""),
+    ("promptlib.evals.report", "promptlib.evals.report", ""),
+]
+
+_SECTION = re.compile(
+    r"^(Args|Arguments|Attributes|Returns|Raises|Yields|Examples?|Notes?|Warns)\s*:\s*$"
+)
+_ROLE = re.compile(r":(?:class|func|meth|mod|attr|exc|data|obj):`(~?)([^`]+)`")
+_ITEM = re.compile(r"^(\*{0,2}[\w.,* \[\]]+?)\s*(\([^)]*\))?\s*:\s(.*)$")
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub and Python-Markdown both give a heading like ``## `a.B` ``."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def _signature(obj: object) -> str:
@@ -48,55 +85,123 @@ def _kind(obj: object) -> str:
     return "function" if callable(obj) else "value"
 
 
-def _entries(module: object, prefix: str = "") -> list[str]:
-    """One section per public name of ``module``: its signature and docstring."""
-    lines: list[str] = []
-    for name in module.__all__:  # type: ignore[attr-defined]
-        if name.startswith("_"):
-            continue
-        obj = getattr(module, name)
-        kind = _kind(obj)
-        lines.append(f"## `{prefix}{name}`")
-        lines.append("")
-        if kind in ("class", "function") and not getattr(obj, "__origin__", None):
-            signature = _signature(obj)
+class Reference:
+    def __init__(self) -> None:
+        self.modules = [(importlib.import_module(m), h, n) for m, h, n in MODULES]
+        # Every documented name, fully qualified, and the anchor of its entry.
+        self.anchors: dict[str, str] = {}
+        for module, heading, _ in self.modules:
+            self.anchors[module.__name__] = slug(f"`{heading}`")
+            for name in self._public(module):
+                self.anchors[f"{module.__name__}.{name}"] = slug(f"`{self._title(module, name)}`")
+
+    @staticmethod
+    def _public(module: object) -> list[str]:
+        return [n for n in getattr(module, "__all__", []) if not n.startswith("_")]
+
+    @staticmethod
+    def _title(module: object, name: str) -> str:
+        prefix = "" if module.__name__ == "promptlib" else f"{module.__name__}."  # type: ignore[attr-defined]
+        return f"{prefix}{name}"
+
+    def _link(self, target: str, short: bool, module: str) -> str:
+        shown = target.rsplit(".", 1)[-1] if short else target
+        for candidate in (target, f"promptlib.{target}", f"{module}.{target}"):
+            if candidate in self.anchors:
+                return f"[`{shown}`](#{self.anchors[candidate]})"
+            owner, _, member = candidate.rpartition(".")
+            if owner in self.anchors and member and owner != "promptlib":
+                return f"[`{shown}`](#{self.anchors[owner]})"
+        return f"`{shown}`"
+
+    def markdown(self, doc: str, module: str) -> str:
+        """A Google-style docstring as Markdown."""
+        doc = _ROLE.sub(lambda m: self._link(m.group(2), bool(m.group(1)), module), doc)
+        doc = re.sub(r"``([^`]+)``", r"`\1`", doc)
+        out: list[str] = []
+        lines = doc.splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            section = _SECTION.match(line)
+            if section:
+                out += ["", f"**{section.group(1)}**", ""]
+                i += 1
+                items: list[str] = []
+                while i < len(lines) and (not lines[i].strip() or lines[i].startswith("    ")):
+                    text = lines[i][4:]
+                    if not text.strip():
+                        i += 1
+                        continue
+                    item = _ITEM.match(text) if not text.startswith(" ") else None
+                    if item and section.group(1) not in ("Examples", "Example", "Returns"):
+                        names = ", ".join(f"`{n.strip()}`" for n in item.group(1).split(","))
+                        items.append(f"- {names}: {item.group(3)}")
+                    elif items:
+                        items[-1] += " " + text.strip()
+                    else:
+                        items.append(text.strip())
+                    i += 1
+                out += items
+                continue
+            if line.rstrip().endswith("::") and i + 1 < len(lines):
+                out.append(line.rstrip()[:-1])
+                i += 1
+                block: list[str] = []
+                while i < len(lines) and (not lines[i].strip() or lines[i].startswith("    ")):
+                    block.append(lines[i][4:])
+                    i += 1
+                while block and not block[-1].strip():
+                    block.pop()
+                out += ["", "```python", *[b for b in block if b or block], "```", ""]
+                continue
+            out.append(line.strip() if line.startswith("    ") else line)
+            i += 1
+        return "\n".join(out).strip()
+
+    def entries(self, module: object) -> list[str]:
+        lines: list[str] = []
+        for name in self._public(module):
+            obj = getattr(module, name)
+            kind = _kind(obj)
+            lines += [f"### `{self._title(module, name)}`", ""]
+            signature = ""
+            if kind in ("class", "exception", "function") and not getattr(obj, "__origin__", None):
+                signature = _signature(obj)
             if signature and not signature.startswith("(*args"):
                 lines += [f"*{kind}* `{name}{signature}`", ""]
             else:
                 lines += [f"*{kind}*", ""]
-        else:
-            lines += [f"*{kind}*", ""]
-        doc = inspect.getdoc(obj) if kind != "value" else None
-        if kind == "value" and name == "Untrusted":
-            doc = "An input field type for text that must not be trusted; see the security guide."
-        if doc and not doc.startswith(("str(object=", "Represent a PEP 604")):
-            summary, _, details = doc.partition("\n\n")
-            lines += [summary, ""]
-            if details:
-                lines += ["```text", details, "```", ""]
-    return lines
+            doc = inspect.getdoc(obj) if kind != "value" else None
+            if kind == "value" and name == "Untrusted":
+                doc = (
+                    "An input field type for text that must not be trusted; see "
+                    "[security](security.md)."
+                )
+            if doc and not doc.startswith(("str(object=", "Represent a PEP 604", "dict()")):
+                lines += [self.markdown(doc, module.__name__), ""]  # type: ignore[attr-defined]
+        return lines
+
+    def render(self) -> str:
+        lines = [
+            "# API reference",
+            "",
+            "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by "
+            "hand. One section per public module:",
+            "",
+            *(f"- [`{h}`](#{slug(f'`{h}`')})" for _, h, _ in self.modules),
+            "",
+        ]
+        for module, heading, note in self.modules:
+            lines += [f"## `{heading}`", ""]
+            if note:
+                lines += [note, ""]
+            lines += self.entries(module)
+        return "\n".join(lines).rstrip() + "\n"
 
 
 def render() -> str:
-    import promptlib.testing
-    import promptlib.testing.snapshots
-
-    lines = [
-        "# API reference",
-        "",
-        "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by hand.",
-        "Everything here is importable from `promptlib`, except the test doubles at the end,",
-        "importable from `promptlib.testing` (see [testing](testing.md)).",
-        "",
-        *_entries(promptlib),
-        "# Testing: `promptlib.testing`",
-        "",
-        "Imported only by tests: `import promptlib` does not load it.",
-        "",
-        *_entries(promptlib.testing, "promptlib.testing."),
-        *_entries(promptlib.testing.snapshots, "promptlib.testing.snapshots."),
-    ]
-    return "\n".join(lines).rstrip() + "\n"
+    return Reference().render()
 
 
 if __name__ == "__main__":
