@@ -153,7 +153,7 @@ class Reference:
                     i += 1
                 while block and not block[-1].strip():
                     block.pop()
-                out += ["", "```python", *[b for b in block if b or block], "```", ""]
+                out += ["", "```python notest", *block, "```", ""]
                 continue
             out.append(line.strip() if line.startswith("    ") else line)
             i += 1
