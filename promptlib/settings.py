@@ -10,6 +10,7 @@ The CLI, the pytest plugin and ``promptlib test`` all read them here::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import warnings
 from dataclasses import dataclass
@@ -53,7 +54,20 @@ class ProjectSettings:
         that may import the allowed output models."""
         from promptlib.repository import Registry
 
-        return Registry(templates or self.templates, model_modules=self.output_models)
+        return Registry(
+            templates or self.templates,
+            model_modules=self.output_models,
+            model_paths=self.import_paths,
+        )
+
+    @property
+    def import_paths(self) -> tuple[str, ...]:
+        """Where the project's own modules import from, installed or not: its folder and
+        its ``src/`` folder when there is one."""
+        if self.file is None:
+            return ()
+        root = self.file.parent
+        return tuple(str(p) for p in (root, root / "src") if p.is_dir())
 
 
 def project_settings(cwd: str | Path | None = None) -> ProjectSettings:
@@ -72,10 +86,11 @@ def _read(here: Path) -> ProjectSettings:
     tool = read_toml(pyproject, "the project file").get("tool", {})
     table = tool.get("promptlib") if isinstance(tool, dict) else None
     table = table if isinstance(table, dict) else {}
-    unknown = sorted(set(table) - set(KEYS))
-    if unknown:
+    for key in sorted(set(table) - set(KEYS)):
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         warnings.warn(
-            f"{pyproject}: [tool.promptlib] has unknown key(s) {', '.join(unknown)}; "
+            f"{pyproject}: [tool.promptlib] has an unknown key {key!r}; {hint}"
             f"promptlib reads {', '.join(KEYS)}",
             UnknownSettingWarning,
             stacklevel=2,

@@ -10,7 +10,9 @@ unless ``--debug`` is given.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +29,7 @@ from promptlib.errors import (
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_PROVIDER = 0, 1, 2, 3
+EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_PROVIDER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,9 +160,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Shell functions the completion scripts call to offer template references.
+# A --templates DIR already typed on the line is passed on.
 _COMPLETION_PREAMBLE = {
-    "bash": '_promptlib_refs() { compgen -W "$(promptlib list --refs 2>/dev/null)" -- "$1"; }\n',
-    "zsh": '_promptlib_refs() { compadd -- ${(f)"$(promptlib list --refs 2>/dev/null)"}; }\n',
+    "bash": (
+        "_promptlib_refs() {\n"
+        "  local i t=()\n"
+        "  for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do\n"
+        '    [[ ${COMP_WORDS[i]} == --templates ]] && t=(--templates "${COMP_WORDS[i+1]}")\n'
+        "  done\n"
+        '  compgen -W "$(promptlib "${t[@]}" list --refs 2>/dev/null)" -- "$1"\n'
+        "}\n"
+    ),
+    "zsh": (
+        "_promptlib_refs() {\n"
+        "  local t=()\n"
+        "  (( ${words[(I)--templates]} )) && t=(--templates ${words[${words[(I)--templates]}+1]})\n"
+        '  compadd -- ${(f)"$(promptlib $t list --refs 2>/dev/null)"}\n'
+        "}\n"
+    ),
 }
 
 
@@ -196,6 +213,8 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         default=False if default is None else default,
         help="show tracebacks on errors",
     )
+    if default is not None:  # on subcommands: the main parser has its own
+        parser.add_argument("--version", action="version", version=f"promptlib {_version()}")
 
 
 def _accept_global_options_anywhere(parser: argparse.ArgumentParser) -> None:
@@ -211,15 +230,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.debug:
         _debug_logging()
+    logger = logging.getLogger("promptlib")
+    propagate, quiet = logger.propagate, logging.NullHandler()
+    if not args.debug:
+        # Whatever the library logs is said again by the error that follows (or by the
+        # command's own output); --debug shows it.
+        logger.propagate = False
+        logger.addHandler(quiet)
     stdout = sys.stdout
     if stdout.isatty():
         # Text from templates, inputs, datasets and models may hold escape sequences: a
         # terminal shows them, and never acts on them.
         sys.stdout = _TerminalSafe(stdout)
     try:
-        return _main(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # shown once, as a line, whatever the filters
+            warnings.showwarning = _show_warning
+            return _main(args)
     finally:
         sys.stdout = stdout
+        logger.propagate = propagate
+        logger.removeHandler(quiet)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -245,6 +276,11 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_PROVIDER if _provider_failed(exc) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        sys.stderr.write("promptlib: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 def _completion(shell: str) -> int:
@@ -254,6 +290,18 @@ def _completion(shell: str) -> int:
     preamble = _COMPLETION_PREAMBLE.get(shell, "")
     sys.stdout.write(shtab.complete(_parser(), shell=shell, preamble=preamble))
     return EXIT_OK
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line each, not Python's two with a source line."""
+    sys.stderr.write(f"promptlib: warning: {redact(str(message))}\n")
 
 
 def _provider_failed(exc: PromptlibError) -> bool:

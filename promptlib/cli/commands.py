@@ -188,7 +188,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         lines += [f"- [{p.kind}] {p}" for p in problems]
         raise CheckFailed("\n".join(lines) + "\n")
     count = sum(len(registry.versions(n)) for n in registry.names())
-    sys.stdout.write(f"ok: {count} template versions, all released and unchanged\n")
+    versions = "template version" if count == 1 else "template versions"
+    sys.stdout.write(f"ok: {count} {versions}, all released and unchanged\n")
     return 0
 
 

@@ -34,22 +34,26 @@ def demo_project() -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    if args.dir is not None:
-        folder = Path(args.dir)
-        if folder.exists() and any(folder.iterdir()):
-            raise ConfigurationError(f"{folder} is not empty: give a new or empty folder")
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="promptlib-demo-"))
-    source = demo_project()
-    for part in ("templates", "evals"):
-        shutil.copytree(source / part, folder / part)
+    folder = Path(args.dir) if args.dir is not None else None
+    try:
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="promptlib-demo-"))
+        elif folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ConfigurationError(f"{folder} is not an empty folder: give a new or empty one")
+        source = demo_project()
+        for part in ("templates", "evals"):
+            shutil.copytree(source / part, folder / part)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot make the demo project in {folder}: {exc.strerror or exc}; give another --dir"
+        ) from None
     out = sys.stdout
     out.write(f"A promptlib project in {folder}: templates/ and evals/. No key, no network.\n")
     _send(folder)
     _evaluate(folder, args.store)
     out.write(
-        "\nNext: edit a template in templates/, then `promptlib check`, `promptlib lock`, "
-        "`promptlib eval run evals/insurance-triage.toml`; see the README.\n"
+        f"\nNext: cd {folder}, edit a template in templates/, then `promptlib check`, "
+        "`promptlib lock`, `promptlib eval run evals/insurance-triage.toml`; see the README.\n"
     )
     return 0
 
@@ -72,8 +76,8 @@ def _send(folder: Path) -> None:
     kind = "exact" if tokens.exact else "estimate"
     cost = estimate_cost(prompt, "gpt-4o-mini", output_tokens=6, requests=100_000)
     out.write(
-        f"{tokens.total} input tokens on gpt-4o-mini ({kind}, {tokens.method}); "
-        f"${cost.per_request.total} per request, ${cost.total:.2f} per 100,000\n"
+        f"{tokens.total} input tokens on gpt-4o-mini ({kind}, {tokens.method}); with a "
+        f"6-token reply, ${cost.per_request.total} per request, ${cost.total:.2f} per 100,000\n"
     )
     _step("3. send it through the mock provider (what tests use instead of a network)")
     provider, model = get_provider("mock:gpt-4o-mini")

@@ -184,14 +184,14 @@ def _finish(result: Any, args: argparse.Namespace) -> int:
         sys.stdout.write(
             f"run {result.run_id}: {result.status}, {result.done}/{result.total} results "
             f"(this session: {result.sent} sent, {result.errors} errors, ${result.spent:.4f})\n"
-            f"see it: promptlib eval show {result.run_id}\n"
+            f"see it: promptlib eval show {result.run_id}{_store_option(args)}\n"
         )
     if result.status == "over budget":
         return EXIT_STOPPED
     if result.status == "incomplete":
         sys.stderr.write(
             "some cases failed at the provider after every retry (an outage, a rate limit); "
-            f"send them again with: promptlib eval resume {result.run_id}\n"
+            f"send them again with: promptlib eval resume {result.run_id}{_store_option(args)}\n"
         )
         return EXIT_PROVIDER
     return 0
@@ -430,10 +430,18 @@ def _write_report(target: Path, text: str, args: argparse.Namespace) -> None:
         ) from None
 
 
+def _store_option(args: argparse.Namespace) -> str:
+    import shlex
+
+    return f" --store {shlex.quote(args.store)}" if getattr(args, "store", None) else ""
+
+
 def _power(args: argparse.Namespace) -> int:
     from promptlib.evals.power import cases_needed, power_paired
 
     p_a, delta = args.baseline, args.difference
+    if args.cases is not None and args.cases < 1:
+        raise ConfigurationError(f"--cases must be a positive number of cases, got {args.cases}")
     if not 0.0 <= p_a <= 1.0 or not 0.0 <= p_a + delta <= 1.0 or delta == 0:
         raise ConfigurationError(
             f"--baseline {p_a} and --difference {delta} must give two pass rates within 0 and 1 "

@@ -35,6 +35,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.base_url:
         from promptlib.providers.openai import OpenAIProvider
 
+        prefix = target.partition(":")[0] if ":" in target else ""
+        if prefix and prefix != "openai":
+            raise ConfigurationError(
+                f"--base-url is for OpenAI-compatible servers, but --model {target} names the "
+                f"{prefix!r} provider; give --model openai:MODEL or just the server's model name"
+            )
+
         provider: Any = OpenAIProvider(base_url=args.base_url, catalog=catalog)
         model = target.split(":", 1)[1] if target.startswith("openai:") else target
     else:
@@ -88,7 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     model_name = f"{completion.provider}:{completion.model}"
     where = f"{completion.template}@{completion.version} on {model_name}"
     _write(
-        ("" if stream and shown == completion.text else f"{shown}\n") + "\n" + f"{where}: "
+        ("" if stream and shown == completion.text else f"{'output: ' if stream else ''}{shown}\n")
+        + "\n"
+        + f"{where}: "
         f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached), "
         f"{usage.output_tokens:,} out, cost {price}, {completion.latency:.2f}s, "
         f"{completion.attempts} attempt(s), request {completion.request_id or '-'}\n"

@@ -68,6 +68,7 @@ class AnthropicProvider(SDKProvider):
     name: ClassVar[str] = "anthropic"
     sdk_module: ClassVar[str] = "anthropic"
     key_variable: ClassVar[str] = "ANTHROPIC_API_KEY"
+    resource: ClassVar[tuple[str, ...]] = ("messages",)
     request_id_header: ClassVar[str] = "request-id"
     official_host: ClassVar[str] = "api.anthropic.com"
     stream_end_marker: ClassVar[str] = "message_stop"

@@ -103,6 +103,7 @@ class OpenAIProvider(SDKProvider):
     name: ClassVar[str] = "openai"
     sdk_module: ClassVar[str] = "openai"
     key_variable: ClassVar[str] = "OPENAI_API_KEY"
+    resource: ClassVar[tuple[str, ...]] = ("chat", "completions")
     request_id_header: ClassVar[str] = "x-request-id"
     official_host: ClassVar[str] = "api.openai.com"
     stream_end_marker: ClassVar[str] = "a finish_reason"

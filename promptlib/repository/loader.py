@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +55,15 @@ class ModelResolver:
     Attributes:
         models: models by reference (``"app.schemas:Triage"``) or by class name.
         modules: module prefixes (e.g. ``"app"``) from which a referenced model may be
-            imported. Nothing is imported unless listed here.
+            imported, or single models (``"app.schemas:Triage"``). Nothing is imported
+            unless listed here.
+        paths: folders searched first for those modules (a project's root, where its
+            package may not be installed).
     """
 
     models: Mapping[str, type[Any]] = field(default_factory=dict)
     modules: Sequence[str] = ()
+    paths: Sequence[str] = ()
 
     def resolve(self, reference: str, source: SourceFile) -> type[Any]:
         from pydantic import BaseModel
@@ -74,26 +79,47 @@ class ModelResolver:
                 "output",
                 "model",
             )
-        allowed = any(module_name == m or module_name.startswith(f"{m}.") for m in self.modules)
+        allowed = any(
+            reference == m or module_name == m or module_name.startswith(f"{m}.")
+            for m in self.modules
+        )
         if not allowed:
+            top = module_name.split(".")[0]
             raise source.error(
                 f"output model {reference!r} may not be imported: template files only name "
-                "models you allow. Pass Registry(..., models={'" + class_name + "': "
-                f"{class_name}}}) or Registry(..., model_modules=['{module_name.split('.')[0]}'])",
+                f'models you allow. Add output_models = ["{top}"] under [tool.promptlib] in '
+                "pyproject.toml (for the promptlib command, promptlib test and pytest), or in "
+                f"Python pass Registry(..., model_modules=['{top}']) or "
+                f"Registry(..., models={{'{class_name}': {class_name}}})",
                 "output",
                 "model",
             )
         try:
-            model = getattr(importlib.import_module(module_name), class_name)
+            model = getattr(_import(module_name, self.paths), class_name)
         except (ImportError, AttributeError) as exc:
             raise source.error(
-                f"output model {reference!r} could not be loaded: {exc}", "output", "model"
+                f"output model {reference!r} could not be loaded: {exc}. Install your project "
+                "(pip install -e .) or run from its folder",
+                "output",
+                "model",
             ) from exc
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise source.error(
                 f"output model {reference!r} is not a pydantic model class", "output", "model"
             )
         return model
+
+
+def _import(name: str, paths: Sequence[str]) -> Any:
+    """Import ``name``, also from ``paths`` (put ahead of sys.path while importing)."""
+    missing = [p for p in paths if p not in sys.path]
+    sys.path[:0] = missing
+    try:
+        return importlib.import_module(name)
+    finally:
+        for p in missing:
+            if p in sys.path:
+                sys.path.remove(p)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,10 @@ class Registry:
         models: pydantic models that files may name as ``output: {model: ...}``, by
             reference (``"app.schemas:Triage"``) or class name.
         model_modules: module prefixes (e.g. ``["app"]``) from which files may import the
-            models they name. Nothing is imported unless allowed here.
+            models they name, or single models (``"app.schemas:Triage"``). Nothing is
+            imported unless allowed here.
+        model_paths: folders to import those modules from when they are not installed
+            (the ``promptlib`` command and the pytest plugin pass the project's folder).
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Registry:
         *,
         models: Mapping[str, type[Any]] | None = None,
         model_modules: Sequence[str] = (),
+        model_paths: Sequence[str | PathLike[str]] = (),
     ) -> None:
         self.root: Path = Path(root)
         if not self.root.is_dir():
@@ -92,7 +96,9 @@ class Registry:
                 "promptlib at yours (--templates DIR, or [tool.promptlib] templates = "
                 "'...' in pyproject.toml)"
             )
-        self._resolver = ModelResolver(dict(models or {}), tuple(model_modules))
+        self._resolver = ModelResolver(
+            dict(models or {}), tuple(model_modules), tuple(str(p) for p in model_paths)
+        )
         # Files load under the limits in force now (see promptlib.templates.use_limits).
         self._limits = current_limits()
         self._root = os.fspath(self.root)
@@ -274,10 +280,9 @@ class Registry:
     def _unknown(self, name: str) -> TemplateError:
         names = self.names()
         hint = difflib.get_close_matches(name, names, n=1)
-        fix = f"did you mean {hint[0]!r}? " if hint else ""
+        fix = f"; did you mean {hint[0]!r}?" if hint else ""
         return TemplateError(
-            f"no template {name!r} under {self.root}; {fix}"
-            f"(templates: {', '.join(names) or 'none'})"
+            f"no template {name!r} under {self.root}{fix} (templates: {', '.join(names) or 'none'})"
         )
 
     # --- releasing -----------------------------------------------------------------------
@@ -317,7 +322,10 @@ class Registry:
         blocking = [p for p in problems if p.kind in ("invalid", "changed", "removed")]
         if blocking:
             details = "\n".join(f"  - {p}" for p in blocking)
-            raise TemplateError(f"cannot lock while released versions are not intact:\n{details}")
+            raise TemplateError(
+                "cannot lock until these are fixed (a file that does not load, or a released "
+                f"version that changed or is gone):\n{details}"
+            )
         added = []
         for name, versions in sorted(hashes.items()):
             for version, digest in sorted(versions.items(), key=lambda kv: _sort_key(kv[0])):

@@ -133,8 +133,9 @@ class TemplateCases(pytest.File):
         from promptlib.repository.loader import ModelResolver, load_file
         from promptlib.settings import project_settings
 
-        allowed = project_settings(self.path.parent).output_models
-        loaded = load_file(self.path, self.path.parents[1], ModelResolver({}, allowed))
+        settings = project_settings(self.path.parent)
+        resolver = ModelResolver({}, settings.output_models, settings.import_paths)
+        loaded = load_file(self.path, self.path.parents[1], resolver)
         for index, case in enumerate(loaded.tests):
             name = str(case.get("name") or f"case {index + 1}")
             yield TemplateCase.from_parent(self, name=name, loaded=loaded, case=case, index=index)

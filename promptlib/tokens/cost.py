@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.counting import TokenCount, count_tokens
@@ -173,7 +174,17 @@ def estimate_cost(
         batch: price with the provider's batch prices.
         client: an Anthropic client, for exact input counts on Anthropic models.
         catalog: the model catalog (default: promptlib's own).
+
+    Raises:
+        ConfigurationError: ``output_tokens`` or ``requests`` is negative (or not a whole
+            number), or the model has no price.
     """
+    for name, value in (("output_tokens", output_tokens), ("requests", requests)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(
+                f"{name} is a whole number of zero or more (--{name.replace('_', '-')} on "
+                f"the command line), got {value!r}"
+            )
     tokens = count_tokens(prompt, model, client=client, catalog=catalog)
     usage = Usage(input_tokens=tokens.total, output_tokens=output_tokens)
     cost = cost_of(usage, model or tokens.model, batch=batch, catalog=catalog)

@@ -107,7 +107,7 @@ def test_demo_runs_the_whole_workflow_offline(tmp_path, capsys):
     assert (tmp_path / "demo" / "insurance-triage.html").is_file()
     assert "no detectable difference" in out
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 2
-    assert "is not empty" in capsys.readouterr().err
+    assert "is not an empty folder" in capsys.readouterr().err
 
 
 def test_settings_are_read_once_and_unknown_keys_warned(tmp_path):
@@ -116,7 +116,9 @@ def test_settings_are_read_once_and_unknown_keys_warned(tmp_path):
     )
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
-    with pytest.warns(UnknownSettingWarning, match="unknown key.*template;"):
+    with pytest.warns(
+        UnknownSettingWarning, match="unknown key 'template'; did you mean 'templates'"
+    ):
         settings = project_settings(sub)
     assert settings.templates == tmp_path / "p"
     assert settings.output_models == ("app.schemas",)

@@ -79,7 +79,7 @@ def test_lock_then_check_then_edit_a_released_file(write):
     assert [(p.kind, p.ref) for p in problems] == [("changed", "greet@1.0.0")]
     assert "Released versions are immutable" in problems[0].message
     assert "greet/1.0.1.prompt" in problems[0].message
-    with pytest.raises(TemplateError, match="cannot lock while released versions are not intact"):
+    with pytest.raises(TemplateError, match="cannot lock until these are fixed"):
         Registry(root).lock()
 
 
