@@ -187,7 +187,8 @@ class Reference:
             "# API reference",
             "",
             "Generated from the docstrings by `python docs/gen_reference.py`; do not edit by "
-            "hand. One section per public module:",
+            "hand. These modules are the whole public API; every other module is internal "
+            "(see [architecture](architecture.md#the-public-api)). One section per module:",
             "",
             *(f"- [`{h}`](#{slug(f'`{h}`')})" for _, h, _ in self.modules),
             "",
