@@ -15,7 +15,6 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
-from promptlib._frozen import assemble
 from promptlib.errors import (
     ConfigurationError,
     ModelRefusalError,
@@ -205,8 +204,7 @@ def completion_of(
 ) -> Completion[Any]:
     """The :class:`Completion` of a parsed reply; cost, latency, reasoning and the prompt's
     provenance are derived here, for every provider alike."""
-    return assemble(
-        Completion,
+    return Completion(
         text=text,
         output=output,
         provider=provider,

@@ -36,14 +36,7 @@ from promptlib.errors import (
     RequestRejectedError,
 )
 
-__all__ = [
-    "RetryPolicy",
-    "acall_with_retries",
-    "call_with_retries",
-    "error_in_body",
-    "is_transport_error",
-    "translate",
-]
+__all__ = ["RetryPolicy"]  # the rest serves the adapters: internal
 
 T = TypeVar("T")
 _log = logging.getLogger("promptlib.providers")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 from typing_extensions import TypeVar
 
-from promptlib._frozen import assemble
 from promptlib._hashing import content_hash
 from promptlib._shown import short_repr
 from promptlib.errors import InputError, TemplateError, UnusedInputWarning
@@ -276,15 +275,13 @@ class Template(Generic[InputT, OutputT]):
             validated = self.input_schema.check_instance(inputs, self.label)
         checked = self.input_schema.values(validated, self.label, self.limits)
         messages, sections = self._render_messages(checked)
-        return assemble(
-            Prompt,
+        return Prompt(
             messages=messages,
             output=self.output,
             reasoning=self.reasoning,
             model=self.model,
             params=self.params,
-            meta=assemble(
-                PromptMeta,
+            meta=PromptMeta(
                 template=self.name,
                 version=self.version,
                 template_hash=self.hash,

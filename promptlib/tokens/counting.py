@@ -22,7 +22,6 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from promptlib._frozen import assemble
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
 from promptlib.tokens.catalog import Catalog, ModelInfo
@@ -300,8 +299,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
         )
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
-    return assemble(
-        TokenCount,
+    return TokenCount(
         total=total,
         exact=exact,
         method=method,
