@@ -479,8 +479,10 @@ def _retrying(policy: RetryPolicy, sdk: Any, provider: str, asynchronous: bool) 
             attempt = state.attempt_number + 1
             log_retry(provider, failure, state.next_action.sleep, attempt, policy.attempts)
 
-    # The first attempt is made before tenacity is involved (it is the fast path), so
-    # tenacity makes the remaining attempts, numbering them from the second.
+    # The first attempt is made before tenacity is involved, so tenacity makes the
+    # remaining attempts, numbering them from the second. Measured: letting tenacity make
+    # every attempt costs 2-5 points of throughput at 64 in flight (0.96x -> 0.94x of the
+    # raw SDK for OpenAI, 0.95x -> 0.90x for Anthropic; benchmarks/bench_providers.py).
     options: dict[str, Any] = {
         "stop": tenacity.stop_after_attempt(policy.attempts - 1),
         "wait": _wait(policy, offset=1),
