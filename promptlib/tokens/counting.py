@@ -297,6 +297,16 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             "the output schema, sent as native structured output, adds tokens no public "
             "formula predicts; it is estimated as its compact JSON"
         )
+    unmodelled = _unmodelled(prompt)
+    if unmodelled:
+        exact = False
+        tools = prompt.params["extra"].get("tools") or prompt.params["extra"].get("functions")
+        if isinstance(tools, list) and tools:
+            tool_tokens = _openai_tools_tokens(tools, encoding)
+            blocks.append(_block("tools", f"{len(tools)} tool(s)", None, tool_tokens))
+            total += tool_tokens
+        method += "+estimate:" + ",".join(unmodelled)
+        notes.append(_UNMODELLED_NOTE.format(fields=", ".join(unmodelled)))
     if info.count != "exact":
         notes.append(f"local counts for {info.name} are not verified against the provider")
     return TokenCount(
@@ -359,6 +369,58 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
 # What messages.count_tokens takes of a Messages request.
 _COUNTED_FIELDS = ("model", "system", "messages", "tools", "tool_choice")
 
+# Request fields passed through params.extra that add no input tokens. Any other field
+# (tools, tool_choice, response_format, prediction, ...) makes a local count an estimate.
+_NEUTRAL_EXTRA = frozenset(
+    {"user", "seed", "n", "logprobs", "top_logprobs", "logit_bias", "store", "metadata",
+     "service_tier", "stream_options", "presence_penalty", "frequency_penalty", "top_k",
+     "top_p", "temperature", "stop", "stop_sequences", "max_tokens", "max_completion_tokens",
+     "reasoning_effort", "verbosity", "parallel_tool_calls", "safety_identifier",
+     "prompt_cache_key", "extra_headers", "extra_query"}
+)  # fmt: skip
+_UNMODELLED_NOTE = (
+    "{fields} in params.extra: the count's method does not model them, so it is an "
+    "estimate. Tools are counted by OpenAI's cookbook formula, which on 53 recorded "
+    "requests was within 25% for the gpt-4o and gpt-4.1 families (median 4% low; two with "
+    "nested schemas 44% and 75% low) and 26-66% low for gpt-5 models"
+)
+
+
+def _unmodelled(prompt: Prompt[Any]) -> list[str]:
+    """The fields in ``params.extra`` that add input tokens the count does not model."""
+    extra = prompt.params.get("extra")
+    return sorted(k for k in extra if k not in _NEUTRAL_EXTRA) if extra else []
+
+
+def _openai_tools_tokens(tools: list[Any], encoding: str) -> int:
+    """Tokens of function definitions, by the formula in OpenAI's cookbook ("How to count
+    tokens with tiktoken", tools section): each function's name and description, each
+    parameter's name, type, description and enum values, and fixed overheads."""
+    function_start = 7 if encoding == "o200k_base" else 10
+    total = 12
+    for tool in tools:
+        function = tool.get("function", tool) if isinstance(tool, dict) else {}
+        if not isinstance(function, dict):
+            continue
+        description = str(function.get("description") or "").rstrip(".")
+        total += function_start + _text_tokens(
+            encoding, f"{function.get('name', '')}:{description}"
+        )
+        parameters = function.get("parameters")
+        properties = parameters.get("properties") if isinstance(parameters, dict) else None
+        if not isinstance(properties, dict) or not properties:
+            continue
+        total += 3
+        for key, prop in properties.items():
+            prop = prop if isinstance(prop, dict) else {}
+            total += 3
+            values = prop.get("enum")
+            if isinstance(values, list):
+                total += -3 + sum(3 + _text_tokens(encoding, str(v)) for v in values)
+            text = str(prop.get("description") or "").rstrip(".")
+            total += _text_tokens(encoding, f"{key}:{prop.get('type', '')}:{text}")
+    return total
+
 
 def _anthropic_count_request(prompt: Prompt[Any], model: str) -> dict[str, Any]:
     """The count-tokens request for what ``AnthropicProvider`` would send (tools included)."""
@@ -368,13 +430,24 @@ def _anthropic_count_request(prompt: Prompt[Any], model: str) -> dict[str, Any]:
     return {key: request[key] for key in _COUNTED_FIELDS if key in request}
 
 
-def _anthropic_exact(info: ModelInfo, input_tokens: Any) -> TokenCount:
+def _unsent(prompt: Prompt[Any]) -> list[str]:
+    """Fields of params.extra the count-tokens endpoint is not given."""
+    return [k for k in _unmodelled(prompt) if k not in _COUNTED_FIELDS]
+
+
+def _anthropic_exact(info: ModelInfo, input_tokens: Any, unsent: list[str]) -> TokenCount:
+    note = "counted by the Anthropic API; no breakdown by block is available"
+    if unsent:
+        note += (
+            f"; {', '.join(unsent)} in params.extra cannot be sent to the count-tokens "
+            "endpoint, so this is an estimate"
+        )
     return TokenCount(
         total=int(input_tokens),
-        exact=True,
-        method="anthropic:count_tokens",
+        exact=not unsent,
+        method="anthropic:count_tokens" + (f"+estimate:{','.join(unsent)}" if unsent else ""),
         model=info.name,
-        note="counted by the Anthropic API; no breakdown by block is available",
+        note=note,
     )
 
 
@@ -414,7 +487,8 @@ def count_tokens(
     if info.provider == "anthropic":
         if client is not None:
             request = _anthropic_count_request(prompt, name)
-            return _anthropic_exact(info, client.messages.count_tokens(**request).input_tokens)
+            counted = client.messages.count_tokens(**request).input_tokens
+            return _anthropic_exact(info, counted, _unsent(prompt))
         return _count_anthropic_estimate(prompt, info)
     return _count_openai(prompt, info)
 
@@ -434,7 +508,7 @@ async def acount_tokens(
     if info.provider == "anthropic" and client is not None:
         request = _anthropic_count_request(prompt, name)
         response = await client.messages.count_tokens(**request)
-        return _anthropic_exact(info, response.input_tokens)
+        return _anthropic_exact(info, response.input_tokens, _unsent(prompt))
     return count_tokens(prompt, model, catalog=catalog)
 
 
