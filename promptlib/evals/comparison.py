@@ -41,6 +41,7 @@ from promptlib.evals.stats import (
     wilson,
 )
 from promptlib.evals.store import ResultRow, RunInfo, transient
+from promptlib.evals.summary import quantile
 
 if TYPE_CHECKING:
     from promptlib.evals.runner import RunResult
@@ -600,8 +601,8 @@ def _variant_stats(
         output_tokens=sum(r.output_tokens for r in rows),
         cost=sum((Decimal(r.cost) for r in rows if r.cost is not None), Decimal(0)),
         cost_unknown=sum(r.cost is None and r.error is None for r in rows),
-        latency_p50=_quantile(latencies, 0.5),
-        latency_p95=_quantile(latencies, 0.95),
+        latency_p50=quantile(latencies, 0.5),
+        latency_p95=quantile(latencies, 0.95),
     )
 
 
@@ -626,15 +627,6 @@ def _repeated_interval(per_case: list[list[float]], kind: Kind, level: float) ->
         return bounded_mean([math.fsum(c) / len(c) for c in per_case], level)
     i = clustered.interval
     return Interval(max(0.0, i.low), min(1.0, i.high), level, i.method)
-
-
-def _quantile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _outcome(stats: Comparison, alpha: float) -> Outcome:

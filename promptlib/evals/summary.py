@@ -57,7 +57,8 @@ class VariantSummary:
         }
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values``, interpolated linearly (``None`` when empty)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -93,8 +94,8 @@ def summarize(rows: Iterable[ResultRow]) -> list[VariantSummary]:
                 output_tokens=sum(r.output_tokens for r in group),
                 cost=sum((Decimal(r.cost) for r in group if r.cost is not None), Decimal(0)),
                 cost_unknown=sum(r.cost is None and r.error is None for r in group),
-                latency_p50=_quantile(latencies, 0.5),
-                latency_p95=_quantile(latencies, 0.95),
+                latency_p50=quantile(latencies, 0.5),
+                latency_p95=quantile(latencies, 0.95),
             )
         )
     return summaries
