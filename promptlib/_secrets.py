@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "SecretsFilter",
     "check_key",
+    "may_hold_a_key_shape",
     "redact",
     "redact_exception",
     "redact_url",
@@ -30,10 +31,21 @@ REDACTED = "[redacted]"
 
 _SHAPES = (
     # Provider keys: sk-..., sk-proj-..., sk-ant-api03-..., and the like.
-    (re.compile(r"\b(sk-(?:ant-|proj-|svcacct-|admin-)?)[A-Za-z0-9_\-]{8,}"), r"\1" + REDACTED),
-    (re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)\b(basic\s+)[A-Za-z0-9+/=_\-]{6,}"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",;]+"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?<![A-Za-z])(sk-(?:ant-|proj-|svcacct-|admin-)?)[A-Za-z0-9_\-]{8,}"),
+        r"\1" + REDACTED,
+    ),
+    # Whitespace may be written as a JSON or C escape (\t, \n), quotes as \"; a model's
+    # JSON text holds them that way.
+    (
+        re.compile(r"(?i)\b(bearer(?:\s|\\[tnr])+(?:\\?['\"])?)[^\s'\",;\\]+"),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"(?i)\b(basic(?:\s|\\[tnr])+)[A-Za-z0-9+/=_\-]{6,}"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)(x-api-key(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?)[^\s'\",;\\]+"),
+        r"\1" + REDACTED,
+    ),
     (
         re.compile(
             r"(?i)([?&](?:api[-_]?key|key|token|access_token|secret|password|sig)=)[^&\s#'\"]+"
@@ -58,6 +70,12 @@ _ANY_SHAPE = re.compile(
 # also equates the long s, the Kelvin sign and the Turkish i's with ASCII letters); a text
 # holding none is skipped in far less time than the search takes.
 _FOLD = str.maketrans({"\u017f": "s", "\u212a": "k", "\u0131": "i", "\u0130": "i"})
+
+
+def may_hold_a_key_shape(text: str) -> bool:
+    """Whether ``text`` could hold a key shape at all (a cheap check before the search;
+    JSON encoding leaves the literals it looks for as they are)."""
+    return _may_hold_a_shape(text)
 
 
 def _may_hold_a_shape(text: str) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
 from promptlib.errors import UsageError
@@ -37,6 +38,7 @@ from promptlib.evals.stats import (
     normal_mean,
     pass_at_k,
     pass_hat_k,
+    t_quantile,
     verdict,
     wilson,
 )
@@ -314,8 +316,10 @@ def compare_rows(
     seed: int = 0,
 ) -> ComparisonReport:
     """Compare stored results (see :func:`compare`); ``runs`` adds their manifests' facts."""
-    if not 0.0 < level < 1.0:
-        raise ComparisonError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    if not 0.5 <= level <= 0.9999:
+        raise ComparisonError(
+            f"level must be between 0.5 and 0.9999 (e.g. 0.95 for 95% intervals), got {level!r}"
+        )
     if not 0.0 < detect < 1.0:
         raise ComparisonError(f"detect must be between 0 and 1 (e.g. 0.05), got {detect!r}")
     if not resamples >= 100:
@@ -608,25 +612,37 @@ def _variant_stats(
 
 def _repeated_interval(per_case: list[list[float]], kind: Kind, level: float) -> Interval:
     """Repeats of a case are correlated, so the standard error is clustered by case
-    (Miller 2024). Pass/fail scores get Wilson's interval at the effective number of scores
-    that error implies (Korn & Graubard 1998), never fewer than the cases: it stays within
-    [0, 1] and keeps its width at 0% and 100%. Graded scores on few cases get the bounded
-    interval of their case means."""
+    (Miller 2024), with the small-sample factor G/(G - 1) for G cases and Student's t on
+    G - 1 degrees of freedom. Pass/fail scores get Wilson's interval at the effective number
+    of scores that error implies, never fewer than the cases, scaled by (z/t)^2 (Korn &
+    Graubard 1998): it stays within [0, 1] and keeps its width at 0% and 100%. Graded
+    scores on few cases get the bounded interval of their case means."""
     clustered = clustered_mean(per_case, level)
     cases = len(per_case)
+    correction = cases / (cases - 1) if cases > 1 else 1.0
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    t = t_quantile(0.5 + level / 2, max(cases - 1, 1))
     if kind == "pass/fail":
         flat = [s for case in per_case for s in case]
         p = math.fsum(flat) / len(flat)
         effective = float(cases)
-        if clustered.standard_error > 0 and 0.0 < p < 1.0:
-            effective = p * (1.0 - p) / clustered.standard_error**2
-        effective = min(max(effective, cases), len(flat))
+        variance = clustered.standard_error**2 * correction
+        if variance > 0 and 0.0 < p < 1.0:
+            effective = p * (1.0 - p) / variance
+        effective = min(max(effective, cases), len(flat)) * (z / t) ** 2
         w = wilson(p * effective, effective, level)
-        return Interval(w.low, w.high, level, "Wilson, effective N from SE clustered by case")
+        return Interval(
+            w.low, w.high, level, "Wilson, effective N from SE clustered by case (t-adjusted)"
+        )
     if cases < SMALL_N:
         return bounded_mean([math.fsum(c) / len(c) for c in per_case], level)
-    i = clustered.interval
-    return Interval(max(0.0, i.low), min(1.0, i.high), level, i.method)
+    half = t * clustered.standard_error * math.sqrt(correction)
+    return Interval(
+        max(0.0, clustered.mean - half),
+        min(1.0, clustered.mean + half),
+        level,
+        "t, cluster-robust SE by case",
+    )
 
 
 def _outcome(stats: Comparison, alpha: float) -> Outcome:

@@ -17,6 +17,7 @@ import functools
 import gc
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,11 +34,12 @@ from promptlib.errors import (
     PromptlibError,
     ProviderError,
     QuotaExceededError,
+    RequestRejectedError,
 )
 from promptlib.evals.commits import GroupCommit
 from promptlib.evals.experiment import Experiment, Variant
 from promptlib.evals.limits import RateLimiter
-from promptlib.evals.store import ResultRow, Store
+from promptlib.evals.store import ResultRow, Store, StoreError
 
 if TYPE_CHECKING:
     from promptlib.evals.dataset import Case
@@ -60,7 +62,8 @@ class RunResult:
         run_id: the run's id in the store.
         status: ``finished``; ``incomplete`` (some cases failed at the provider after every
             retry: a resume sends them again); ``over budget``; ``interrupted``; or
-            ``failed`` (stopped by a refused key or an account out of credit).
+            ``failed`` (stopped by a refused key, an account out of credit or an unknown
+            model).
         total: the work items of the run (variants × models × cases × repeats).
         done: items with a result now (this time and before).
         sent: items processed this time.
@@ -377,8 +380,8 @@ class _Runner:
         ]
         try:
             await asyncio.gather(*workers)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            status = "interrupted"
+        except (asyncio.CancelledError, KeyboardInterrupt, StoreError):
+            status = "interrupted"  # a resume goes on from the results written
             raise
         except BaseException:
             # A key the provider refused, an account out of credit: no case will get
@@ -389,12 +392,17 @@ class _Runner:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            if status == "finished" and self.over_budget:
-                status = "over budget"
-            elif status == "finished" and self.store.unfinished(run_id):
-                status = "incomplete"
-            self.store.set_status(run_id, status)
             bar.close()
+            try:
+                if status == "finished" and self.over_budget:
+                    status = "over budget"
+                elif status == "finished" and self.store.unfinished(run_id):
+                    status = "incomplete"
+                self.store.set_status(run_id, status)
+            except sqlite3.Error:  # the store cannot be written: say why, not this
+                if status == "finished":
+                    raise
+                _log.warning("%s: could not record the run's status %r", run_id, status)
         return RunResult(
             run_id,
             status,
@@ -596,6 +604,8 @@ class _Runner:
         except QuotaExceededError:
             raise  # no case will get through until credit is added: stop the run
         except (ProviderError, ModelOutputError) as exc:
+            if isinstance(exc, RequestRejectedError) and exc.status == 404:
+                raise  # an unknown model or endpoint: every case would fail the same way
             usage = getattr(exc, "usage", None)
             text = getattr(exc, "text", None)
             attempts = exc.attempts if isinstance(exc, ProviderError) else 0
@@ -692,7 +702,10 @@ def _run_lock(store: Store, run_id: str) -> Iterator[None]:
     import hashlib
 
     digest = hashlib.sha256(run_id.encode()).hexdigest()[:16]
-    path = store.path.with_name(f"{store.path.name}.{digest}.lock")
+    # Beside the store's real file, so a path through a symlink meets the same lock. (Hard
+    # links to an SQLite file are unsafe in themselves: each name gets its own journal.)
+    real = store.path.resolve()
+    path = real.with_name(f"{real.name}.{digest}.lock")
     with path.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

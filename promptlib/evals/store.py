@@ -308,9 +308,16 @@ class Store:
         """Store results (each with its ``redact``, as :meth:`add`) in one transaction:
         committed together before this returns, or not at all."""
         values = [_values(row, redact or _unchanged) for row, redact in rows]
-        with self._db:  # BEGIN ... COMMIT, or ROLLBACK on an error
-            self._db.execute("BEGIN")
-            self._db.executemany(_INSERT, values)
+        try:
+            with self._db:  # BEGIN ... COMMIT, or ROLLBACK on an error
+                self._db.execute("BEGIN")
+                self._db.executemany(_INSERT, values)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot write results to the store {self.path}: {exc}. The results written "
+                "before are kept: fix the cause (disk space, permissions, another program "
+                "holding the file) and resume the run"
+            ) from exc
 
     def done(self, run_id: str) -> set[tuple[str, str, str, int]]:
         """The (variant, model, case id, repeat) keys the run has final results for: a
@@ -428,24 +435,22 @@ def _unchanged(text: str) -> str:
 
 
 def _json(value: Any, clean: Callable[[str], str]) -> str:
-    """``value`` as JSON, cleaned: the text at once, which is one search when there is
-    nothing to remove; value by value if cleaning the text would break its JSON."""
+    """``value`` as JSON, cleaned. Value by value (keys too) when the text could hold a key
+    shape at all, since JSON escapes (a tab as ``\\t``) can hide one from a search of the
+    encoded text; otherwise the text at once, for the secrets known by value."""
+    from promptlib._secrets import may_hold_a_key_shape
+
     text = _dumps(value)
-    cleaned = clean(text)
-    if cleaned == text:
-        return text
-    try:
-        json.loads(cleaned)
-    except ValueError:
-        return _dumps(_walk(value, clean))
-    return cleaned
+    if may_hold_a_key_shape(text):
+        text = _dumps(_walk(value, clean))
+    return clean(text)
 
 
 def _walk(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {k: _walk(v, clean) for k, v in value.items()}
+        return {clean(str(k)): _walk(v, clean) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_walk(v, clean) for v in value]
     return value

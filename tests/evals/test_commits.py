@@ -9,7 +9,7 @@ import pytest
 
 from promptlib.evals import run
 from promptlib.evals.commits import GroupCommit
-from promptlib.evals.store import Store
+from promptlib.evals.store import Store, StoreError
 from tests.evals.test_compare import row
 from tests.evals.test_runner import experiment, mock
 
@@ -76,6 +76,6 @@ def test_a_group_is_one_transaction(tmp_path):
     store.start_run("r", "x", {})
     good = row("A", "c1", 1.0, run_id="r")
     bad = row("A", "c2", 1.0, run_id="r", latency=object())  # cannot be bound: the insert fails
-    with pytest.raises(sqlite3.Error):
+    with pytest.raises(StoreError):
         store.add_many([(good, None), (bad, None)])
     assert list(store.results("r")) == []

@@ -89,25 +89,39 @@ def _flips(c: VariantComparison, limit: int) -> list[str]:
     ]
 
 
+def _verdicts(report: ComparisonReport, room: int) -> list[str]:
+    """Verdict lines, the worse ones first, within ``room`` characters."""
+    rank = {"worse": 0, "better": 1, "no detectable difference": 2}
+    ordered = sorted(report.comparisons, key=lambda c: rank[c.outcome])
+    lines = [f"- {_ICON[c.outcome]} {escape(_shortened(c.verdict, report))}" for c in ordered]
+    not_compared = [
+        f"- ⚠️ {escape(label, _LABEL)}: not compared (see the notes)"
+        for label in report.not_compared
+    ]
+    worse = sum(c.outcome == "worse" for c in ordered)
+    lines = lines[:worse] + not_compared + lines[worse:]
+    kept, used = [], 0
+    for i, line in enumerate(lines):
+        if used + len(line) + 1 > room:
+            kept.append(f"- … and {len(lines) - i} more verdicts: the JSON report has them all")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return kept
+
+
 def render_markdown(report: ComparisonReport) -> str:
-    """The report as GitHub-flavoured Markdown of at most ``LIMIT`` characters."""
-    head = [
+    """The report as GitHub-flavoured Markdown of at most ``LIMIT`` characters: the verdicts
+    (worse ones first) always, then the table, pass@k, flipped cases and notes as room
+    allows."""
+    title = [
         f"### Evaluation: {escape(report.baseline, _LABEL)} against "
         f"{len(report.variants) - 1} candidate(s)",
         "",
         escape(f.headline(report)),
         "",
-        *_table(report),
-        "",
-        *(
-            f"- {_ICON[c.outcome]} {escape(_shortened(c.verdict, report))}"
-            for c in report.comparisons
-        ),
-        *(
-            f"- ⚠️ {escape(label, _LABEL)}: not compared (see the notes)"
-            for label in report.not_compared
-        ),
     ]
+    head = [*title, *_verdicts(report, LIMIT // 2), "", *_table(report)]
     extra = [
         f"- {escape(v.label, _LABEL)}: pass@{v.k} {f.percent(v.pass_at_k)}, "
         f"pass^{v.k} {f.percent(v.pass_hat_k)}"
@@ -117,8 +131,8 @@ def render_markdown(report: ComparisonReport) -> str:
     tail = [f"> {escape(note)}" for note in report.notes]
     limit = max((len(c.wins) + len(c.losses) for c in report.comparisons), default=0)
     while True:
-        body = [line for c in report.comparisons for line in _flips(c, limit)]
-        text = "\n".join([*head, *extra, "", *body, "", *tail]).rstrip() + "\n"
+        body = [line for c in report.comparisons for line in _flips(c, limit)] if limit else []
+        text = "\n".join([*head, "", *extra, "", *body, "", *tail]).rstrip() + "\n"
         if len(text) <= LIMIT or limit == 0:
             return text if len(text) <= LIMIT else text[: LIMIT - len(_CUT)] + _CUT
         limit = limit * 2 // 3 if limit > 3 else 0
