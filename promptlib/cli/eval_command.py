@@ -45,6 +45,12 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
         help="run on this model instead of the file's models (repeatable)",
     )
     cmd.add_argument("--run-id", metavar="ID", help="the run's id (default: a new one)")
+    cmd.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only the I-th of N parts of the cases (give every part the same --run-id; "
+        "join their stores with eval merge)",
+    )
     cmd.add_argument("--budget", type=float, metavar="DOLLARS", help="spend at most this")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmd.add_argument("--json", action="store_true", help=json_help)
@@ -126,6 +132,13 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--power", type=float, default=0.8, help="power wanted (0.8)")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
+    help = "join stores of a sharded run (or any runs) into one store"
+    cmd = actions.add_parser("merge", help=help, description=help)
+    cmd.add_argument("sources", metavar="STORE", nargs="+", help="stores to merge from")
+    cmd.add_argument("--run", metavar="RUN", help="only this run (default: every run in them)")
+    cmd.add_argument("--json", action="store_true", help=json_help)
+    store(cmd)
+
     cmd = actions.add_parser("export", help="write a run's results as JSON lines")
     cmd.add_argument("run_id", metavar="RUN")
     cmd.add_argument("--output", "-o", metavar="FILE", help="default: RUN.jsonl; - for stdout")
@@ -152,6 +165,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _resume(args)
     if action == "power":
         return _power(args)
+    if action == "merge":
+        return _merge(args)
     if action == "compare":
         return _compare(args)
     with _store(args) as store:
@@ -206,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
     experiment = load_experiment(args.config, registry=_registry(args), models=args.model)
     if args.budget is not None:
         experiment = dataclasses.replace(experiment, budget=args.budget)
+    if args.shard is not None:
+        experiment = dataclasses.replace(experiment, shard=_shard(args.shard))
     expected = estimate(experiment)
     budget = f", budget ${experiment.budget:g}" if experiment.budget is not None else ""
     sys.stderr.write(f"{experiment.name}: {expected}{budget}\n")
@@ -237,6 +254,10 @@ def _resume(args: argparse.Namespace) -> int:
         )
     models = [m for m in info.manifest.get("models", []) if m] or None
     experiment = load_experiment(config, registry=_registry(args), models=models)
+    if info.manifest.get("shard"):
+        import dataclasses
+
+        experiment = dataclasses.replace(experiment, shard=_shard(info.manifest["shard"]))
     budget = args.budget if args.budget is not None else info.manifest.get("budget")
     if experiment.budget != budget:
         import dataclasses
@@ -428,6 +449,41 @@ def _write_report(target: Path, text: str, args: argparse.Namespace) -> None:
         raise ConfigurationError(
             f"cannot write the report to {target}: {exc.strerror or exc}; give another -o"
         ) from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, parts = text.partition("/")
+    if not (index.isdigit() and parts.isdigit() and 1 <= int(index) <= int(parts)):
+        raise ConfigurationError(
+            f"--shard is I/N with 1 <= I <= N, e.g. --shard 2/3 for the second of three parts; "
+            f"got {text!r}"
+        )
+    return int(index), int(parts)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from promptlib.evals.merge import merge_run
+    from promptlib.evals.store import DEFAULT_STORE, Store
+
+    target_path = Path(args.store or DEFAULT_STORE)
+    merged = []
+    with Store(target_path) as target:
+        for source_path in args.sources:
+            if Path(source_path).resolve() == target_path.resolve():
+                raise ConfigurationError(f"{source_path} is the store merged into; name others")
+            with Store(source_path, create=False) as source:
+                run_ids = [args.run] if args.run else [r.run_id for r in source.runs()]
+                for run_id in run_ids:
+                    merged.append(merge_run(target, source, run_id))
+    if args.json:
+        sys.stdout.write(json.dumps([m.__dict__ for m in merged], indent=2) + "\n")
+        return 0
+    for m in merged:
+        sys.stdout.write(
+            f"run {m.run_id}: {m.added} results added, {m.kept} already there; "
+            f"{m.done}/{m.total} done ({m.status})\n"
+        )
+    return 0
 
 
 def _store_option(args: argparse.Namespace) -> str:

@@ -107,6 +107,10 @@ class Experiment:
             server: ``{"local": OpenAIProvider(base_url=..., server="vllm")}`` with
             ``models=["local:llama3"]``); other names go to
             :func:`promptlib.get_provider`.
+        shard: ``(i, n)``: run only the i-th of n parts of the cases (1-based), so that n
+            machines share one evaluation; ``promptlib eval merge`` joins their stores. A case
+            goes to a part by a hash of its id, so every variant, model and repeat of it is
+            run together.
         rate_limits: requests and tokens per minute per provider, by the name before the
             colon in model strings (``{"openai": RateLimit(requests_per_minute=500)}``),
             or by the whole model string.
@@ -129,11 +133,19 @@ class Experiment:
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: MappingProxyType({}))
+    shard: tuple[int, int] | None = None
     resolved: tuple[Variant, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.variants:
             raise ConfigurationError(f"experiment {self.name!r} has no variants to run")
+        if self.shard is not None:
+            index, parts = self.shard if len(self.shard) == 2 else (0, 0)
+            if not (isinstance(index, int) and isinstance(parts, int) and 1 <= index <= parts):
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: shard is (i, n) with 1 <= i <= n, e.g. (2, 3) "
+                    f"for the second of three parts (--shard 2/3), got {self.shard!r}"
+                )
         if (
             isinstance(self.repeats, bool)
             or not isinstance(self.repeats, int)

@@ -117,7 +117,7 @@ def estimate(
     from promptlib.tokens.counting import count_tokens
 
     lookup = _provider_lookup(providers, experiment.providers)
-    cases = list(experiment.dataset)
+    cases = [c for c in experiment.dataset if in_shard(c.id, experiment.shard)]
     total: Decimal | None = Decimal(0)
     unpriced: list[str] = []
     requests = 0
@@ -444,6 +444,7 @@ class _Runner:
                 f"({dataset.get('hash')} then, {experiment.dataset.hash} now): start a new run"
             )
         settings = {
+            "shard": _shard_text(experiment.shard),
             "repeats": experiment.repeats,
             "params": dict(experiment.params),
             "models": list(experiment.models),
@@ -469,10 +470,11 @@ class _Runner:
 
     def _items(self) -> Iterator[_Item]:
         experiment = self.experiment
+        cases = [c for c in experiment.dataset if in_shard(c.id, experiment.shard)]
         for variant in experiment.resolved:
             for model in experiment.models:
                 chosen = experiment.model_for(variant, model)
-                for case in experiment.dataset:
+                for case in cases:
                     for repeat in range(experiment.repeats):
                         yield _Item(variant, chosen, case, repeat)
 
@@ -669,6 +671,7 @@ class _Runner:
                 self.provider_for,
             ),
             "scorers": [getattr(s, "name", type(s).__name__) for s in experiment.scorers],
+            "shard": _shard_text(experiment.shard),
             "repeats": experiment.repeats,
             "params": dict(experiment.params),
             "concurrency": experiment.concurrency,
@@ -676,6 +679,21 @@ class _Runner:
             "seed": experiment.seed,
             "config": experiment.config,
         }
+
+
+def in_shard(case_id: str, shard: tuple[int, int] | None) -> bool:
+    """Whether case ``case_id`` belongs to part ``shard`` = (i, n): by a hash of the id, the
+    same on every machine and Python version."""
+    if shard is None:
+        return True
+    import hashlib
+
+    digest = int.from_bytes(hashlib.sha256(case_id.encode("utf-8")).digest()[:8], "big")
+    return digest % shard[1] == shard[0] - 1
+
+
+def _shard_text(shard: tuple[int, int] | None) -> str | None:
+    return None if shard is None else f"{shard[0]}/{shard[1]}"
 
 
 def _no_running_loop(name: str) -> None:

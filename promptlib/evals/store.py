@@ -280,6 +280,12 @@ class Store:
             )
         return self._run_info(rows[0])
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with exactly this id is stored."""
+        with self._reading():
+            found = self._db.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            return found is not None
+
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         with self._reading():
