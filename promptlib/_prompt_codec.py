@@ -47,6 +47,7 @@ class _Image(_Strict):
 class _Message(_Strict):
     role: Literal["system", "user", "assistant"]
     content: list[Annotated[_Text | _Image, Field(discriminator="type")]]
+    name: str | None = None
 
 
 class _Output(_Strict):
@@ -121,7 +122,9 @@ def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
                 f"{output.name if output else None!r}; pass the model the prompt was rendered with"
             )
     prompt: Prompt[Any] = Prompt(
-        messages=tuple(Message(m.role, tuple(_part(p) for p in m.content)) for m in doc.messages),
+        messages=tuple(
+            Message(m.role, tuple(_part(p) for p in m.content), m.name) for m in doc.messages
+        ),
         output=output,
         reasoning=ReasoningSpec(**doc.reasoning.model_dump()) if doc.reasoning else None,
         model=doc.model,

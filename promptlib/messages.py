@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,7 @@ __all__ = [
 
 Role = Literal["system", "user", "assistant"]
 ROLES: frozenset[str] = frozenset(("system", "user", "assistant"))
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORMAT = "promptlib.prompt/1"
 
 OutputT = TypeVar("OutputT", default=str)
@@ -108,10 +110,23 @@ Part = TextPart | ImagePart
 
 @dataclass(frozen=True)
 class Message:
-    """One message of a conversation: a role and its content parts, in order."""
+    """One message of a conversation: a role and its content parts, in order.
+
+    ``name`` tells apart participants who share a role (OpenAI's ``name``: letters,
+    digits, ``_`` and ``-``, at most 64); providers without names refuse a prompt that
+    uses one rather than drop it.
+    """
 
     role: Role
     content: tuple[Part, ...]
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None and not _NAME.fullmatch(str(self.name)):
+            raise PromptFormatError(
+                f"message name {self.name!r}: use 1 to 64 letters, digits, '_' or '-' "
+                "(as OpenAI's API requires), e.g. 'example_user'"
+            )
 
     @classmethod
     def system(cls, text: str) -> Self:
@@ -132,7 +147,10 @@ class Message:
         return texts[0] if len(texts) == 1 else "\n\n".join(texts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "content": [p.to_dict() for p in self.content]}
+        data: dict[str, Any] = {"role": self.role, "content": [p.to_dict() for p in self.content]}
+        if self.name is not None:  # absent otherwise: hashes of unnamed messages stay as they were
+            data["name"] = self.name
+        return data
 
     @cached_property
     def _json(self) -> str:

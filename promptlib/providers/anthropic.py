@@ -88,6 +88,12 @@ class AnthropicProvider(SDKProvider):
                 f"Anthropic's API has no {', '.join(unsupported)}; remove it from the "
                 "template's params for this provider"
             )
+        named = [m.name for m in prompt.messages if m.name is not None]
+        if named:
+            raise ConfigurationError(
+                f"Anthropic's Messages API has no message names ({', '.join(named[:3])}); "
+                "put the speaker into the message text, or send this prompt to OpenAI"
+            )
         request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
         request.update(anthropic_messages(prompt))
         # Sampling settings go in the body as extra fields: recent SDKs no longer take them

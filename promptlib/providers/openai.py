@@ -50,10 +50,14 @@ def _part(part: Part) -> dict[str, Any]:
 
 def _message(message: Message) -> dict[str, Any]:
     if len(message.content) == 1 and isinstance(message.content[0], TextPart):
-        return {"role": message.role, "content": message.content[0].text}
-    if message.role != "user":
-        return {"role": message.role, "content": message.text}
-    return {"role": message.role, "content": [_part(p) for p in message.content]}
+        sent: dict[str, Any] = {"role": message.role, "content": message.content[0].text}
+    elif message.role != "user":
+        sent = {"role": message.role, "content": message.text}
+    else:
+        sent = {"role": message.role, "content": [_part(p) for p in message.content]}
+    if message.name is not None:
+        sent["name"] = message.name
+    return sent
 
 
 def _usage(usage: Any) -> Usage:

@@ -207,10 +207,17 @@ _MESSAGE_COUNTS_MAX = 4096
 
 
 def _count_message(
-    encoding: str, message_tokens: int, index: int, message: Message, sections: Sequence[Section]
+    encoding: str,
+    message_tokens: int,
+    index: int,
+    message: Message,
+    sections: Sequence[Section],
+    name_tokens: int = 1,
 ) -> _MessageCount:
     """Count a message in any shape (``_count_openai`` inlines the one-block text message)."""
     overhead = message_tokens + _role_tokens(encoding, message.role)
+    if message.name is not None:  # OpenAI's method: the name's tokens and one more
+        overhead += _text_tokens(encoding, message.name) + name_tokens
     content = message.content
     exact = True
     if len(content) == 1 and type(content[0]) is TextPart:
@@ -259,7 +266,8 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
         if counted is not None and counted[1] == index and counted[2] == own:
             pass
         elif (
-            len(own) == 1
+            message.name is None
+            and len(own) == 1
             and len(content := message.content) == 1
             and type(part := content[0]) is TextPart
             and own[0].start == 0
@@ -275,7 +283,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             counted = counts[id(message)] = (message, index, own, pair, overhead + tokens, True)
         else:
             counted = counts[id(message)] = _count_message(
-                encoding, message_tokens, index, message, own
+                encoding, message_tokens, index, message, own, info.name_tokens
             )
         if not counted[5]:
             exact = False
