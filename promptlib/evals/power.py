@@ -7,6 +7,7 @@ binomial distribution of discordant pairs, so it carries the exact test's conser
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -119,6 +120,7 @@ def _cdf(k: int, n: int, p: float) -> float:
     return total
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same m recur across power evaluations
 def _critical_count(m: int, alpha: float) -> int:
     """The largest min(b01, b10) the exact test rejects at ``alpha`` with m discordant pairs.
 
