@@ -14,6 +14,7 @@ import importlib
 import inspect
 import re
 import sys
+import typing
 from pathlib import Path
 
 OUT = Path(__file__).parent / "reference.md"
@@ -73,13 +74,24 @@ class _Named:
 
 def _stable(param: inspect.Parameter) -> inspect.Parameter:
     default = param.default
+    if isinstance(param.annotation, str):  # postponed annotations: shown without quotes
+        param = param.replace(annotation=_Named(param.annotation))
+    if repr(default) == "<factory>":
+        return param.replace(default=_Named("..."))
     if callable(default) and not isinstance(default, type):
         module = getattr(default, "__module__", "") or ""
         return param.replace(default=_Named(f"{module}.{default.__qualname__}".lstrip(".")))
     return param
 
 
+def _is_alias(obj: object) -> bool:
+    module = type(obj).__module__
+    return typing.get_origin(obj) is not None or module in ("typing", "typing_extensions")
+
+
 def _kind(obj: object) -> str:
+    if _is_alias(obj):
+        return "type"
     if inspect.isclass(obj):
         return "exception" if issubclass(obj, BaseException) else "class"
     return "function" if callable(obj) else "value"
@@ -133,8 +145,12 @@ class Reference:
                     if not text.strip():
                         i += 1
                         continue
+                    if section.group(1) in ("Examples", "Example"):
+                        items.append(text)
+                        i += 1
+                        continue
                     item = _ITEM.match(text) if not text.startswith(" ") else None
-                    if item and section.group(1) not in ("Examples", "Example", "Returns"):
+                    if item and section.group(1) != "Returns":
                         names = ", ".join(f"`{n.strip()}`" for n in item.group(1).split(","))
                         items.append(f"- {names}: {item.group(3)}")
                     elif items:
@@ -142,6 +158,8 @@ class Reference:
                     else:
                         items.append(text.strip())
                     i += 1
+                if section.group(1) in ("Examples", "Example"):
+                    items = ["```py", *items, "```"]
                 out += items
                 continue
             if line.rstrip().endswith("::") and i + 1 < len(lines):
@@ -153,7 +171,7 @@ class Reference:
                     i += 1
                 while block and not block[-1].strip():
                     block.pop()
-                out += ["", "```python notest", *block, "```", ""]
+                out += ["", "```py", *block, "```", ""]
                 continue
             out.append(line.strip() if line.startswith("    ") else line)
             i += 1
@@ -168,12 +186,15 @@ class Reference:
             signature = ""
             if kind in ("class", "exception", "function") and not getattr(obj, "__origin__", None):
                 signature = _signature(obj)
-            if signature and not signature.startswith("(*args"):
+            if kind == "type":
+                shown = repr(obj).replace("typing_extensions.", "").replace("typing.", "")
+                lines += [f"*type* `{name} = {shown}`", ""]
+            elif signature and not signature.startswith("(*args"):
                 lines += [f"*{kind}* `{name}{signature}`", ""]
             else:
                 lines += [f"*{kind}*", ""]
-            doc = inspect.getdoc(obj) if kind != "value" else None
-            if kind == "value" and name == "Untrusted":
+            doc = inspect.getdoc(obj) if kind not in ("value", "type") else None
+            if name == "Untrusted":
                 doc = (
                     "An input field type for text that must not be trusted; see "
                     "[security](security.md)."

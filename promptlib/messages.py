@@ -122,23 +122,25 @@ class Message:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name is not None and not _NAME.fullmatch(str(self.name)):
+        if self.name is not None and not (
+            isinstance(self.name, str) and _NAME.fullmatch(self.name)
+        ):
             raise PromptFormatError(
                 f"message name {self.name!r}: use 1 to 64 letters, digits, '_' or '-' "
                 "(as OpenAI's API requires), e.g. 'example_user'"
             )
 
     @classmethod
-    def system(cls, text: str) -> Self:
-        return cls("system", (TextPart(text),))
+    def system(cls, text: str, *, name: str | None = None) -> Self:
+        return cls("system", (TextPart(text),), name)
 
     @classmethod
-    def user(cls, text: str, *images: ImagePart) -> Self:
-        return cls("user", (TextPart(text), *images))
+    def user(cls, text: str, *images: ImagePart, name: str | None = None) -> Self:
+        return cls("user", (TextPart(text), *images), name)
 
     @classmethod
-    def assistant(cls, text: str) -> Self:
-        return cls("assistant", (TextPart(text),))
+    def assistant(cls, text: str, *, name: str | None = None) -> Self:
+        return cls("assistant", (TextPart(text),), name)
 
     @property
     def text(self) -> str:
@@ -301,7 +303,8 @@ class Prompt(Generic[OutputT]):
         blocks = []
         for message in self.messages:
             body = "\n\n".join(_describe_part(p) for p in message.content)
-            blocks.append(f"[{message.role}]\n{body}")
+            who = message.role if message.name is None else f"{message.role} {message.name}"
+            blocks.append(f"[{who}]\n{body}")
         return "\n\n".join(blocks)
 
     def to_dict(self) -> dict[str, Any]:

@@ -85,6 +85,13 @@ def _read(here: Path) -> ProjectSettings:
         return ProjectSettings(None, here / "templates")
     tool = read_toml(pyproject, "the project file").get("tool", {})
     table = tool.get("promptlib") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        warnings.warn(
+            f"{pyproject}: tool.promptlib is {table!r}, not a table; write [tool.promptlib] "
+            "with its keys under it",
+            UnknownSettingWarning,
+            stacklevel=2,
+        )
     table = table if isinstance(table, dict) else {}
     for key in sorted(set(table) - set(KEYS)):
         close = difflib.get_close_matches(key, KEYS, n=1)

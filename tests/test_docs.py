@@ -1,4 +1,4 @@
-"""Code in the docs runs: every ```python block not marked `notest`, in order, per file."""
+"""Code in the docs runs: every ```python block, in order, per file (```py: shown, not run)."""
 
 import re
 from pathlib import Path

@@ -55,3 +55,11 @@ def test_names_survive_json_and_change_the_hash_only_when_given():
 def test_a_name_openai_would_refuse_is_refused_here(bad):
     with pytest.raises(PromptFormatError, match="message name"):
         named("user", "Hi", bad)
+
+
+def test_a_name_must_be_text_and_shows_in_format():
+    with pytest.raises(PromptFormatError, match="message name 5"):
+        Message("user", (TextPart("x"),), 5)  # type: ignore[arg-type]
+    prompt = Prompt((Message.user("Hi", name="alice"), Message.user("Hello", name="bob")))
+    assert prompt.format() == "[user alice]\nHi\n\n[user bob]\nHello"
+    assert Message.assistant("ok", name="helper").name == "helper"

@@ -52,8 +52,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _send(folder)
     _evaluate(folder, args.store)
     out.write(
-        f"\nNext: cd {folder}, edit a template in templates/, then `promptlib check`, "
-        "`promptlib lock`, `promptlib eval run evals/insurance-triage.toml`; see the README.\n"
+        f"\nNext: cd {folder}; add a version of a template (copy "
+        "templates/sentiment/1.0.0.prompt to 1.1.0.prompt, set its version and edit "
+        "it), then `promptlib diff sentiment@1.0.0 sentiment@1.1.0`, `promptlib "
+        "lock`, and `promptlib eval run evals/insurance-triage.toml`; see the README.\n"
     )
     return 0
 

@@ -88,8 +88,9 @@ class ModelResolver:
             raise source.error(
                 f"output model {reference!r} may not be imported: template files only name "
                 f'models you allow. Add output_models = ["{top}"] under [tool.promptlib] in '
-                "pyproject.toml (for the promptlib command, promptlib test and pytest), or in "
-                f"Python pass Registry(..., model_modules=['{top}']) or "
+                "pyproject.toml (for the promptlib command, promptlib test and pytest; in Python "
+                "promptlib.settings.project_settings().registry() applies it), or pass "
+                f"Registry(..., model_modules=['{top}']) or "
                 f"Registry(..., models={{'{class_name}': {class_name}}})",
                 "output",
                 "model",

@@ -50,10 +50,10 @@ def test_every_mismatch_is_named_with_the_file():
     message = str(raised.value)
     assert "ticket-priority@1.0.0" in message
     assert "1.0.0.prompt" in message
-    assert "input extra in Wrong but not in the file" in message
-    assert "input ticket is string in the file, integer in Wrong" in message
-    assert "output field priority in the file but not in WrongOut" in message
-    assert "output field level in WrongOut but not in the file" in message
+    assert "input extra is in Wrong but not in the file" in message
+    assert "input ticket is integer in Wrong, string in the file" in message
+    assert "output field priority is in the file but not in WrongOut" in message
+    assert "output field level is required by WrongOut but not in the file" in message
 
 
 class OptionalTicket(BaseModel):
@@ -61,7 +61,9 @@ class OptionalTicket(BaseModel):
 
 
 def test_an_optional_input_the_file_requires_is_refused():
-    with pytest.raises(TemplateError, match="input ticket required by the file, optional in"):
+    with pytest.raises(
+        TemplateError, match="input ticket is required by the file, optional in OptionalTicket"
+    ):
         Registry(ROOT).get("ticket-priority@production", inputs=OptionalTicket)
 
 
@@ -73,3 +75,36 @@ def test_a_text_template_cannot_be_typed_with_an_output_model():
 def test_non_model_classes_are_refused():
     with pytest.raises(TemplateError, match="inputs= must be a pydantic model class"):
         Registry(ROOT).get("ticket-priority@production", inputs=dict)  # type: ignore[type-var]
+
+
+class NarrowEnum(BaseModel):
+    priority: Literal["low", "medium", "high"]
+
+
+class Nested(BaseModel):
+    level: str
+
+
+class NestedPriority(BaseModel):
+    priority: Nested
+
+
+class Articles(BaseModel):
+    ticket: str
+    articles: list[int]
+
+
+def test_answers_the_file_allows_must_parse_into_the_class():
+    registry = Registry(ROOT)
+    with pytest.raises(TemplateError, match="may be 'urgent' in the file, which NarrowEnum"):
+        registry.get("ticket-priority@production", output=NarrowEnum)
+    with pytest.raises(TemplateError, match="priority is string in the file, object in"):
+        registry.get("ticket-priority@production", output=NestedPriority)
+
+
+def test_typed_inputs_are_checked_through_lists_and_report_the_class():
+    registry = Registry(ROOT)
+    with pytest.raises(TemplateError, match=r"input articles\[\] is integer in Articles, string"):
+        registry.get("support-reply@production", inputs=Articles)
+    typed = registry.get("ticket-priority@production", inputs=TicketIn)
+    assert typed.inputs is TicketIn
