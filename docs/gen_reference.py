@@ -201,6 +201,29 @@ class Reference:
                 )
             if doc and not doc.startswith(("str(object=", "Represent a PEP 604", "dict()")):
                 lines += [self.markdown(doc, module.__name__), ""]  # type: ignore[attr-defined]
+            if kind in ("class", "exception") and not issubclass(obj, BaseException):
+                lines += self.members(obj, name, module.__name__)  # type: ignore[attr-defined]
+        return lines
+
+    def members(self, cls: type, name: str, module: str) -> list[str]:
+        """The public methods and properties a class defines itself, with their docs."""
+        lines: list[str] = []
+        for attribute, value in vars(cls).items():
+            if attribute.startswith("_"):
+                continue
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            target = value.fget if isinstance(value, property) else value
+            doc = inspect.getdoc(target) if callable(target) else None
+            if not doc or not callable(target):
+                continue
+            if isinstance(value, property) or getattr(value, "attrname", None):
+                heading = f"`{name}.{attribute}`"
+            else:
+                signature = _signature(target)
+                params = signature.replace("(self, ", "(").replace("(self)", "()")
+                heading = f"`{name}.{attribute}{params}`"
+            lines += [f"#### {heading}", "", self.markdown(doc, module), ""]
         return lines
 
     def render(self) -> str:
