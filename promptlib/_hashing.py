@@ -6,10 +6,13 @@ import hashlib
 import json
 from typing import Any
 
+# Made once: json.dumps with options builds a new encoder at every call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
 
 def canonical_json(value: Any) -> str:
     """Serialize ``value`` deterministically: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def content_hash(value: Any) -> str:
