@@ -29,31 +29,44 @@ __all__ = [
 
 REDACTED = "[redacted]"
 
+# Whitespace may be written as a JSON or C escape (\t, \n, \u0020), a dash as \u002d and
+# quotes as \"; a model's JSON text holds them that way.
+_SPACE = r"(?:\s|\\[tnr]|\\u0020)"
+_DASH = r"(?:-|\\u002[dD])"
 _SHAPES = (
     # Provider keys: sk-..., sk-proj-..., sk-ant-api03-..., and the like.
     (
-        re.compile(r"(?<![A-Za-z])(sk-(?:ant-|proj-|svcacct-|admin-)?)[A-Za-z0-9_\-]{8,}"),
+        re.compile(
+            rf"(?<![A-Za-z])(sk{_DASH}(?:(?:ant|proj|svcacct|admin){_DASH})?)[A-Za-z0-9_\-]{{8,}}"
+        ),
         r"\1" + REDACTED,
     ),
-    # Whitespace may be written as a JSON or C escape (\t, \n), quotes as \"; a model's
-    # JSON text holds them that way.
     (
-        re.compile(r"(?i)\b(bearer(?:\s|\\[tnr])+(?:\\?['\"])?)[^\s'\",;\\]+"),
+        re.compile(rf"(?i)\b(bearer{_SPACE}+(?:\\?['\"])?)[^\s'\",;\\]+"),
         r"\1" + REDACTED,
     ),
-    (re.compile(r"(?i)\b(basic(?:\s|\\[tnr])+)[A-Za-z0-9+/=_\-]{6,}"), r"\1" + REDACTED),
+    (re.compile(rf"(?i)\b(basic{_SPACE}+)[A-Za-z0-9+/=_\-]{{6,}}"), r"\1" + REDACTED),
     (
         re.compile(r"(?i)(x-api-key(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?)[^\s'\",;\\]+"),
         r"\1" + REDACTED,
     ),
+    # Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
     (
         re.compile(
-            r"(?i)([?&](?:api[-_]?key|key|token|access_token|secret|password|sig)=)[^&\s#'\"]+"
+            rf"(?i)(authorization(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?(?:[A-Za-z]+{_SPACE}+)?)"
+            r"[^\s'\",;\\]{8,}"
         ),
         r"\1" + REDACTED,
     ),
-    # user:password@ in a URL
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)[^/\s@]+@"), r"\1" + REDACTED + "@"),
+    (
+        re.compile(
+            r"(?i)((?:[?&]|&amp;)(?:api[-_]?key|key|token|access_token|secret|password|sig)=)"
+            r"[^&\s#'\"]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # user:password@ in a URL (the user may be empty, the password may hold an @)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s]+@"), r"\1" + REDACTED + "@"),
 )
 
 # One search for any of the shapes first: most text holds none, and then one pass over it
@@ -80,7 +93,16 @@ def may_hold_a_key_shape(text: str) -> bool:
 
 def _may_hold_a_shape(text: str) -> bool:
     f = (text if text.isascii() else text.translate(_FOLD)).lower()
-    return "=" in f or "sk-" in f or "://" in f or "bearer" in f or "basic" in f or "x-api-key" in f
+    return (
+        "=" in f
+        or "sk-" in f
+        or "://" in f
+        or "bearer" in f
+        or "basic" in f
+        or "x-api-key" in f
+        or "authorization" in f
+        or "\\u00" in f
+    )
 
 
 # Below this length a secret's base64 or hex fragments are too short to remove safely.

@@ -325,7 +325,14 @@ def compare_rows(
     if not resamples >= 100:
         raise ComparisonError(f"resamples must be at least 100 (10,000 is usual), got {resamples}")
     dataset = _same_dataset(runs)
-    arms = _group(rows, runs)
+    given: Any = rows
+    listed: list[Any] = [given] if given is None or isinstance(given, str | bytes) else list(given)
+    if not all(isinstance(row, ResultRow) for row in listed):
+        raise ComparisonError(
+            "compare_rows takes the ResultRows of a store (Store(path).results(run_id)); "
+            "to compare stored runs by id, use compare(run_id, store=...)"
+        )
+    arms = _group(listed, runs)
     if not arms:
         raise ComparisonError("there are no results to compare: run the evaluation first")
     name = _scorer(arms, runs, scorer)
@@ -373,6 +380,7 @@ def compare_rows(
                 [y == 1.0 for y in ys],
                 level=level,
                 detect=detect,
+                tests=max(1, len(arms) - 1),
             )
         else:
             stats = compare_scores(
@@ -384,6 +392,7 @@ def compare_rows(
                 detect=detect,
                 resamples=resamples,
                 seed=seed,
+                tests=max(1, len(arms) - 1),
             )
         changed = flips(shared, xs, ys)
         raw.append((stats, changed.wins, changed.losses, changed.ties, unpaired))

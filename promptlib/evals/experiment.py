@@ -140,12 +140,15 @@ class Experiment:
         if not self.variants:
             raise ConfigurationError(f"experiment {self.name!r} has no variants to run")
         if self.shard is not None:
-            index, parts = self.shard if len(self.shard) == 2 else (0, 0)
-            if not (isinstance(index, int) and isinstance(parts, int) and 1 <= index <= parts):
+            shard = self.shard
+            fits = isinstance(shard, tuple | list) and len(shard) == 2
+            index, parts = shard if fits else (0, 0)
+            if not (type(index) is int and type(parts) is int and 1 <= index <= parts):
                 raise ConfigurationError(
                     f"experiment {self.name!r}: shard is (i, n) with 1 <= i <= n, e.g. (2, 3) "
                     f"for the second of three parts (--shard 2/3), got {self.shard!r}"
                 )
+            object.__setattr__(self, "shard", (index, parts))
         if (
             isinstance(self.repeats, bool)
             or not isinstance(self.repeats, int)

@@ -56,11 +56,20 @@ def merge_run(target: Store, source: Store, run_id: str) -> Merged:
     Raises:
         StoreError: the target's run of that id was another experiment.
     """
+    if not (isinstance(target, Store) and isinstance(source, Store)):
+        raise StoreError(
+            "merge_run takes two open stores: merge_run(Store(target), Store(source), run_id)"
+        )
     info = source.run(run_id)
     part = info.manifest.get("shard")
     if target.has_run(info.run_id):
         mine = target.run(info.run_id)
-        ours, theirs = _identity(mine.manifest), _identity(info.manifest)
+        try:
+            ours, theirs = _identity(mine.manifest), _identity(info.manifest)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise StoreError(
+                f"the record of run {info.run_id} is damaged ({exc}); merge from an intact copy"
+            ) from exc
         different = [key for key in _SAME if ours[key] != theirs[key]]
         if different:
             raise StoreError(
@@ -68,7 +77,10 @@ def merge_run(target: Store, source: Store, run_id: str) -> Merged:
                 f"{target.path} (their {', '.join(different)} differ): merge only the parts "
                 "of one run"
             )
-        shards = sorted({*mine.manifest.get("shards", []), *([part] if part else [])})
+        own = mine.manifest.get("shard")  # merging into one of the parts: it counts too
+        shards = sorted(
+            {*mine.manifest.get("shards", []), *([own] if own else []), *([part] if part else [])}
+        )
         target.update_manifest(info.run_id, shard=None, shards=shards)
     else:
         manifest = dict(info.manifest) | {"shard": None, "shards": [part] if part else []}

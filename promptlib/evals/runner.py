@@ -39,7 +39,7 @@ from promptlib.errors import (
 from promptlib.evals.commits import GroupCommit
 from promptlib.evals.experiment import Experiment, Variant
 from promptlib.evals.limits import RateLimiter
-from promptlib.evals.store import ResultRow, Store, StoreError
+from promptlib.evals.store import ResultRow, Store, StoreError, redacted
 
 if TYPE_CHECKING:
     from promptlib.evals.dataset import Case
@@ -317,6 +317,7 @@ class _Runner:
 
     async def go(self, run_id: str | None, resume: bool) -> RunResult:
         experiment = self.experiment
+        _no_keys_in_names(experiment)
         items = list(self._items())
         for model in dict.fromkeys(item.model for item in items):
             self._provider(model)  # an unknown model fails before anything is stored or sent
@@ -399,7 +400,7 @@ class _Runner:
                 elif status == "finished" and self.store.unfinished(run_id):
                     status = "incomplete"
                 self.store.set_status(run_id, status)
-            except sqlite3.Error:  # the store cannot be written: say why, not this
+            except (sqlite3.Error, StoreError):  # the store cannot be written: say why, not this
                 if status == "finished":
                     raise
                 _log.warning("%s: could not record the run's status %r", run_id, status)
@@ -451,7 +452,7 @@ class _Runner:
             "scorers": [getattr(s, "name", type(s).__name__) for s in experiment.scorers],
         }
         for key, now_value in settings.items():
-            if key in manifest and manifest[key] != now_value:
+            if key in manifest and manifest[key] != redacted(now_value):
                 raise ConfigurationError(
                     f"the experiment's {key} changed since the run started "
                     f"({manifest[key]!r} then, {now_value!r} now): results made under "
@@ -679,6 +680,24 @@ class _Runner:
             "seed": experiment.seed,
             "config": experiment.config,
         }
+
+
+def _no_keys_in_names(experiment: Experiment) -> None:
+    """Case ids, variant labels and model names are stored and shown as they are: one that
+    looks like a credential is refused before anything is stored or sent."""
+    from promptlib._secrets import redact
+
+    named = [("case id", case.id) for case in experiment.dataset]
+    named += [("variant", v.label) for v in experiment.resolved]
+    named += [("model", m) for m in experiment.models if m]
+    for what, name in named:
+        shown = redact(name)
+        if shown != name:
+            raise ConfigurationError(
+                f"the {what} {shown!r} holds what looks like a key or password; results are "
+                f"stored and reported under it, so rename it (for a server's password, use "
+                "[providers.NAME] with api_key_env)"
+            )
 
 
 def in_shard(case_id: str, shard: tuple[int, int] | None) -> bool:

@@ -642,8 +642,12 @@ def compare_pass_fail(
     *,
     level: float = 0.95,
     detect: float = 0.05,
+    tests: int = 1,
 ) -> Comparison:
     """Pass/fail comparison: Tango's score interval and McNemar's exact test.
+
+    ``tests``: how many candidates share the baseline; cases needed are then planned at
+    ``alpha / tests``, the level Holm's procedure asks of its first test.
 
     ``cases_needed`` uses the observed discordance when it is at least ``detect`` (the
     smallest discordance compatible with that difference), otherwise independence.
@@ -662,7 +666,7 @@ def compare_pass_fail(
     p_b = p_a + target
     if discordance is not None:  # no more than the two pass rates leave room for
         discordance = min(discordance, min(p_b, 1.0 - p_a) + min(p_a, 1.0 - p_b))
-    needed = cases_needed(p_a, target, discordance=discordance, alpha=1.0 - level)
+    needed = cases_needed(p_a, target, discordance=discordance, alpha=(1.0 - level) / tests)
     return Comparison(
         baseline=baseline,
         candidate=candidate,
@@ -754,6 +758,7 @@ def compare_scores(
     resamples: int = 10_000,
     seed: int = 0,
     normal_above: int = NORMAL_ABOVE,
+    tests: int = 1,
 ) -> Comparison:
     """Graded comparison: paired BCa bootstrap interval and sign-flip permutation test.
 
@@ -805,7 +810,7 @@ def compare_scores(
         difference, interval = paired_bootstrap_difference(a, b, level, resamples, seed)
         test = sign_flip_test(diffs, resamples, seed)
         name = "sign-flip permutation" + (" (exact)" if test.exact else "")
-    z = _z(level) + _NORMAL.inv_cdf(0.8)
+    z = _NORMAL.inv_cdf(1.0 - (1.0 - level) / (2 * tests)) + _NORMAL.inv_cdf(0.8)
     # Plan with the spread the interval assumed: the largest differences in [-1, 1] can
     # have under 20 cases (as the bounded interval does), and with none observed the
     # least a real difference of ``detect`` implies; never "any N will do".
@@ -813,7 +818,7 @@ def compare_scores(
     if n < SMALL_N:
         spread = max(spread, math.sqrt(max(1.0 - difference**2, 0.0)))
     spread = max(spread, math.sqrt(abs(detect)))
-    needed = max(_fewest_cases(1.0 - level), math.ceil((z * spread / detect) ** 2))
+    needed = max(_fewest_cases((1.0 - level) / tests), math.ceil((z * spread / detect) ** 2))
     return Comparison(
         baseline=baseline,
         candidate=candidate,
@@ -853,7 +858,7 @@ def verdict(comparison: Comparison, *, alpha: float | None = None) -> str:
     holm_note = ", Holm" if c.adjusted_p is not None else ""
     ci = (
         f"{round(100 * c.interval.level)}% CI {_points(c.interval.low)} to "
-        f"{_points(c.interval.high)}"
+        f"{_points(c.interval.high)}" + (" unadjusted" if c.adjusted_p is not None else "")
     )
     if p < alpha and c.interval.excludes(0.0):
         verb = "beats" if c.difference > 0 else "trails"

@@ -206,11 +206,32 @@ class Store:
         """A damaged store (a dropped column, text that is not JSON) says so, by name."""
         try:
             yield
-        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+        except sqlite3.OperationalError as exc:
+            raise self._unusable(exc) from exc
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StoreError(
                 f"the results store {self.path} is damaged ({type(exc).__name__}: {exc}); "
                 "restore it from a copy, or start a new one with --store"
             ) from exc
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from exc
+
+    def _unusable(self, exc: sqlite3.Error) -> StoreError:
+        cause = str(exc)
+        if "locked" in cause or "busy" in cause:
+            return StoreError(
+                f"the results store {self.path} is locked by another program ({cause}); wait "
+                "for it to finish, or use another --store"
+            )
+        return StoreError(
+            f"cannot use the results store {self.path}: {cause}; fix the cause (disk space, "
+            "permissions) and run the command again: what was written is kept"
+        )
 
     def __enter__(self) -> Store:
         return self
@@ -228,23 +249,30 @@ class Store:
                 "starting with a letter or digit"
             )
         try:
-            self._db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
-                (run_id, name, time.time(), _dumps(dict(manifest))),
-            )
-        except sqlite3.IntegrityError:
+            with self._writing():
+                self._db.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
+                    (run_id, name, time.time(), _json(dict(manifest), _redact)),
+                )
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise
             raise ConfigurationError(
                 f"a run {run_id!r} already exists in {self.path}: resume it "
                 f"(promptlib eval resume {run_id}) or choose another id"
             ) from None
 
     def set_status(self, run_id: str, status: str) -> None:
-        self._db.execute("UPDATE runs SET status=? WHERE run_id=?", (status, run_id))
+        with self._writing():
+            self._db.execute("UPDATE runs SET status=? WHERE run_id=?", (status, run_id))
 
     def update_manifest(self, run_id: str, **changes: Any) -> None:
         """Record changed settings (e.g. a new budget) in the run's manifest."""
         manifest = dict(self.run(run_id).manifest) | changes
-        self._db.execute("UPDATE runs SET manifest=? WHERE run_id=?", (_dumps(manifest), run_id))
+        with self._writing():
+            self._db.execute(
+                "UPDATE runs SET manifest=? WHERE run_id=?", (_json(manifest, _redact), run_id)
+            )
 
     def spent(self, run_id: str) -> Decimal:
         """Dollars the run's stored results cost (their requests and their judges')."""
@@ -298,7 +326,10 @@ class Store:
         count = self._db.execute(
             "SELECT COUNT(*) FROM results WHERE run_id=?", (row[0],)
         ).fetchone()[0]
-        return RunInfo(row[0], row[1], row[2], row[3], json.loads(row[4]), count)
+        manifest = json.loads(row[4])
+        if not isinstance(manifest, dict):
+            raise ValueError(f"the record of run {row[0]!r} is not a JSON object")
+        return RunInfo(row[0], row[1], row[2], row[3], manifest, count)
 
     # --- results -----------------------------------------------------------------------------
 
@@ -308,7 +339,8 @@ class Store:
         ``redact`` cleans every text stored: the answer, the error, and the JSON of the
         output, scores and parameters.
         """
-        self._db.execute(_INSERT, _values(row, redact or _unchanged))
+        with self._writing():
+            self._db.execute(_INSERT, _values(row, redact or _unchanged))
 
     def add_many(self, rows: Iterable[tuple[ResultRow, Callable[[str], str] | None]]) -> None:
         """Store results (each with its ``redact``, as :meth:`add`) in one transaction:
@@ -434,6 +466,17 @@ def _values(row: ResultRow, clean: Callable[[str], str]) -> tuple[Any, ...]:
         None if row.error is None else clean(row.error),
         row.finished or time.time(),
     )
+
+
+def _redact(text: str) -> str:
+    from promptlib._secrets import redact
+
+    return redact(text)
+
+
+def redacted(value: Any) -> Any:
+    """``value`` (JSON data) as a manifest stores it: every key shape removed."""
+    return _walk(value, _redact)
 
 
 def _unchanged(text: str) -> str:

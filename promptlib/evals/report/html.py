@@ -29,6 +29,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .meta,.note{color:#59636e}table{border-collapse:collapse;margin:.5rem 0}
 th,td{padding:.3rem .6rem;border-bottom:1px solid #d1d9e0;text-align:right;
 white-space:nowrap}
+th:first-child,td:first-child{white-space:normal;overflow-wrap:anywhere;max-width:24rem}
 th:first-child,td:first-child{text-align:left}
 .better{color:#116329}.worse{color:#a40e26}.no-detectable-difference{color:#7d4e00}
 .chart text{font:12px system-ui,sans-serif;fill:#1f2328}

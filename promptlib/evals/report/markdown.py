@@ -110,6 +110,18 @@ def _verdicts(report: ComparisonReport, room: int) -> list[str]:
     return kept
 
 
+def _fitted(table: list[str], room: int) -> list[str]:
+    """The table's header and as many rows as fit in ``room`` characters."""
+    kept, used = table[:2], sum(len(line) + 1 for line in table[:2])
+    for i, line in enumerate(table[2:]):
+        if used + len(line) + 1 > room:
+            more = len(table) - 2 - i
+            return [*kept, f"| … and {more} more variants: the JSON report lists all |"]
+        kept.append(line)
+        used += len(line) + 1
+    return kept
+
+
 def render_markdown(report: ComparisonReport) -> str:
     """The report as GitHub-flavoured Markdown of at most ``LIMIT`` characters: the verdicts
     (worse ones first) always, then the table, pass@k, flipped cases and notes as room
@@ -121,7 +133,9 @@ def render_markdown(report: ComparisonReport) -> str:
         escape(f.headline(report)),
         "",
     ]
-    head = [*title, *_verdicts(report, LIMIT // 2), "", *_table(report)]
+    verdicts = _verdicts(report, LIMIT // 2)
+    room = LIMIT - sum(len(line) + 1 for line in [*title, *verdicts]) - 2_000
+    head = [*title, *verdicts, "", *_fitted(_table(report), room)]
     extra = [
         f"- {escape(v.label, _LABEL)}: pass@{v.k} {f.percent(v.pass_at_k)}, "
         f"pass^{v.k} {f.percent(v.pass_hat_k)}"
@@ -134,5 +148,7 @@ def render_markdown(report: ComparisonReport) -> str:
         body = [line for c in report.comparisons for line in _flips(c, limit)] if limit else []
         text = "\n".join([*head, "", *extra, "", *body, "", *tail]).rstrip() + "\n"
         if len(text) <= LIMIT or limit == 0:
-            return text if len(text) <= LIMIT else text[: LIMIT - len(_CUT)] + _CUT
+            if len(text) <= LIMIT:
+                return text
+            return text[: LIMIT - len(_CUT)].rsplit("\n", 1)[0] + _CUT
         limit = limit * 2 // 3 if limit > 3 else 0

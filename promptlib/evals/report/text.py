@@ -58,14 +58,25 @@ def _build(report: ComparisonReport, width: int) -> list[object]:
     keep = len(headers)
     # The variant column takes at least this; each other column its width plus " │ ".
     label_width = min(16, max(len("variant"), *(len(r[0]) for r in rows)))
-    while keep > 3 and sum(widths[:keep]) + 3 * keep + label_width > width:
+    while keep > 1 and sum(widths[:keep]) + 3 * keep + label_width > width:
         keep -= 1
-    table = Table(header_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("variant", overflow="fold", min_width=label_width)
-    for header, size in zip(headers[:keep], widths[:keep], strict=True):
-        table.add_column(header, justify="right", no_wrap=True, min_width=size)
-    for label, style, cells in rows:
-        table.add_row(cell(label, style), *(cell(c) for c in cells[:keep]))
+    table: object
+    if widths[0] + 3 + label_width > width:
+        # Too narrow for any table: one line per variant and figure, never a cut number.
+        table = Text("\n").join(
+            cell(
+                f"{label}: " + "; ".join(f"{h} {c}" for h, c in zip(headers, cells, strict=True)),
+                style,
+            )
+            for label, style, cells in rows
+        )
+    else:
+        table = Table(header_style="bold", show_edge=False, pad_edge=False)
+        table.add_column("variant", overflow="fold", min_width=label_width)
+        for header, size in zip(headers[:keep], widths[:keep], strict=True):
+            table.add_column(header, justify="right", no_wrap=True, min_width=size)
+        for label, style, cells in rows:
+            table.add_row(cell(label, style), *(cell(c) for c in cells[:keep]))
     parts: list[object] = [cell(f.headline(report), "dim"), table]
     for c in report.comparisons:
         parts.append(cell("• " + c.verdict, _STYLE[c.outcome]))
