@@ -135,31 +135,3 @@ def test_a_bad_output_models_setting_is_a_clear_error(tmp_path):
         UsageError, match=r'must be a list of module names, e.g. output_models = \["app.schemas"\]'
     ):
         project_settings(tmp_path)
-
-
-def test_output_models_let_the_cli_use_a_file_whose_output_is_a_python_model(
-    tmp_path, monkeypatch, capsys
-):
-    package = tmp_path / "shop"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "schemas.py").write_text(
-        "from pydantic import BaseModel\n\n\nclass Label(BaseModel):\n    label: str\n"
-    )
-    folder = tmp_path / "templates" / "labeller"
-    folder.mkdir(parents=True)
-    (folder / "1.0.0.prompt").write_text(
-        '---\nname: labeller\nversion: "1.0.0"\ninputs:\n  text: {type: string}\n'
-        "output: {model: shop.schemas:Label}\n---\n[user]\nLabel {{ text }}\n"
-    )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    (tmp_path / "pyproject.toml").write_text("[tool.promptlib]\n")
-    assert main(["run", "labeller@1.0.0", "--model", "mock:gpt-4o-mini", "--var", "text=x"]) == 2
-    assert "shop.schemas" in capsys.readouterr().err
-    (tmp_path / "pyproject.toml").write_text('[tool.promptlib]\noutput_models = ["shop"]\n')
-    from promptlib.settings import _read
-
-    _read.cache_clear()
-    assert main(["run", "labeller@1.0.0", "--model", "mock:gpt-4o-mini", "--var", "text=x"]) == 0
-    assert '{"label":' in capsys.readouterr().out
