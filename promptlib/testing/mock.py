@@ -10,6 +10,7 @@ fails where production would: the same attempts, usage, errors and exception typ
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -254,6 +255,7 @@ class MockProvider:
     name: str = "mock"
     _cursor: dict[str, int] = field(default_factory=dict, repr=False)
     _adapters: dict[str, SDKProvider] = field(default_factory=dict, repr=False)
+    _warm: bool = field(default=False, repr=False, compare=False)
 
     # --- the adapters ----------------------------------------------------------------------
 
@@ -288,7 +290,14 @@ class MockProvider:
     def _call(self, prompt: Prompt[Any], model: str | None) -> tuple[SDKProvider, _Call]:
         name = self._model(prompt, model)
         family = self._family(name)
-        return self._adapter(family), _Call(prompt, name.split(":", 1)[-1], family)
+        call = _Call(prompt, name.split(":", 1)[-1], family)
+        if not self._warm:
+            # The scripted server counts tokens with tiktoken: load its data before the
+            # request is timed, so a first call's latency is not the tokenizer's loading.
+            self._warm = True
+            with contextlib.suppress(Exception):  # a warm-up: the call reports any error
+                self._input_tokens(call, {})
+        return self._adapter(family), call
 
     # --- sending ---------------------------------------------------------------------------
 
