@@ -12,13 +12,14 @@ import base64
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
     "SecretsFilter",
     "check_key",
+    "clean_strings",
     "may_hold_a_key_shape",
     "redact",
     "redact_exception",
@@ -191,18 +192,27 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
     return (password,) if password else ()
 
 
-def _redact_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+def clean_strings(value: Any, clean: Callable[[str], str], limit: int = 20) -> Any:
+    """``value`` with ``clean`` applied to every string in it, dictionary keys included,
+    down to ``limit`` levels of nesting."""
     if isinstance(value, str):
-        return redact(value, secrets)
-    if depth > 20:
+        return clean(value)
+    if limit <= 0:
         return value
     if isinstance(value, dict):
-        return {k: _redact_value(v, secrets, depth + 1) for k, v in value.items()}
+        return {
+            clean(k) if isinstance(k, str) else k: clean_strings(v, clean, limit - 1)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_redact_value(v, secrets, depth + 1) for v in value]
+        return [clean_strings(v, clean, limit - 1) for v in value]
     if isinstance(value, tuple):
-        return tuple(_redact_value(v, secrets, depth + 1) for v in value)
+        return tuple(clean_strings(v, clean, limit - 1) for v in value)
     return value
+
+
+def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    return clean_strings(value, lambda text: redact(text, secrets))
 
 
 def redact_exception(exc: BaseException, secrets: Iterable[str] = ()) -> None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from promptlib._secrets import clean_strings, may_hold_a_key_shape, redact
 from promptlib.errors import ConfigurationError, UsageError
 
 __all__ = ["DEFAULT_STORE", "ResultRow", "RunInfo", "Store", "StoreError"]
@@ -252,7 +253,7 @@ class Store:
             with self._writing():
                 self._db.execute(
                     "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
-                    (run_id, name, time.time(), _json(dict(manifest), _redact)),
+                    (run_id, name, time.time(), _json(dict(manifest), redact)),
                 )
         except StoreError as exc:
             if not isinstance(exc.__cause__, sqlite3.IntegrityError):
@@ -271,7 +272,7 @@ class Store:
         manifest = dict(self.run(run_id).manifest) | changes
         with self._writing():
             self._db.execute(
-                "UPDATE runs SET manifest=? WHERE run_id=?", (_json(manifest, _redact), run_id)
+                "UPDATE runs SET manifest=? WHERE run_id=?", (_json(manifest, redact), run_id)
             )
 
     def spent(self, run_id: str) -> Decimal:
@@ -468,15 +469,13 @@ def _values(row: ResultRow, clean: Callable[[str], str]) -> tuple[Any, ...]:
     )
 
 
-def _redact(text: str) -> str:
-    from promptlib._secrets import redact
-
-    return redact(text)
+# Deeper than any output schema may nest (MAX_SCHEMA_DEPTH): every string is reached.
+_MAX_DEPTH = 128
 
 
 def redacted(value: Any) -> Any:
     """``value`` (JSON data) as a manifest stores it: every key shape removed."""
-    return _walk(value, _redact)
+    return clean_strings(value, redact, _MAX_DEPTH)
 
 
 def _unchanged(text: str) -> str:
@@ -487,22 +486,10 @@ def _json(value: Any, clean: Callable[[str], str]) -> str:
     """``value`` as JSON, cleaned. Value by value (keys too) when the text could hold a key
     shape at all, since JSON escapes (a tab as ``\\t``) can hide one from a search of the
     encoded text; otherwise the text at once, for the secrets known by value."""
-    from promptlib._secrets import may_hold_a_key_shape
-
     text = _dumps(value)
     if may_hold_a_key_shape(text):
-        text = _dumps(_walk(value, clean))
+        text = _dumps(clean_strings(value, clean, _MAX_DEPTH))
     return clean(text)
-
-
-def _walk(value: Any, clean: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, dict):
-        return {clean(str(k)): _walk(v, clean) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_walk(v, clean) for v in value]
-    return value
 
 
 def transient(error: str | None) -> bool:

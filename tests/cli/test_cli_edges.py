@@ -49,12 +49,12 @@ def test_list_refs_gives_every_reference(project, capsys):
     assert {"sentiment", "sentiment@production", "sentiment@1.0.0"} <= set(refs)
 
 
-@pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
-def test_the_bash_completion_offers_commands_and_template_references(project, capsys):
+def bash_completer(folder: Path):
+    """``complete(*words)``: what the generated bash completion offers for the last word,
+    with ``promptlib`` on PATH as this interpreter's."""
     assert main(["completion", "bash"]) == 0
-    script = project / "promptlib.bash"
-    script.write_text(capsys.readouterr().out)
-    launcher = project / "bin"
+    script = folder / "promptlib.bash"
+    launcher = folder / "bin"
     launcher.mkdir()
     (launcher / "promptlib").write_text(f'#!/bin/sh\nexec {sys.executable} -m promptlib "$@"\n')
     (launcher / "promptlib").chmod(0o755)
@@ -67,11 +67,19 @@ def test_the_bash_completion_offers_commands_and_template_references(project, ca
             f"_shtab_promptlib promptlib {words[-1]} {words[-2]}; "
             'printf "%s\\n" "${COMPREPLY[@]}"'
         )
-        env = {"PATH": f"{launcher}:/usr/bin:/bin", "HOME": str(project)}
+        env = {"PATH": f"{launcher}:/usr/bin:/bin", "HOME": str(folder)}
         run = subprocess.run(
-            ["bash", "-c", code], capture_output=True, text=True, env=env, cwd=project
+            ["bash", "-c", code], capture_output=True, text=True, env=env, cwd=folder
         )
         return run.stdout.split()
+
+    return script, complete
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
+def test_the_bash_completion_offers_commands_and_template_references(project, capsys):
+    script, complete = bash_completer(project)
+    script.write_text(capsys.readouterr().out)
 
     assert "render" in complete("promptlib", "ren")
     assert set(complete("promptlib", "render", "senti")) == {

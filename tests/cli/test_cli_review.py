@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -170,23 +169,9 @@ def test_messages_read_well(capsys, monkeypatch, tmp_path):
 
 @pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
 def test_bash_completion_follows_a_templates_option_on_the_line(tmp_path, capsys):
-    assert main(["completion", "bash"]) == 0
-    script = tmp_path / "promptlib.bash"
+    from tests.cli.test_cli_edges import bash_completer
+
+    script, complete = bash_completer(tmp_path)
     script.write_text(capsys.readouterr().out)
-    launcher = tmp_path / "bin"
-    launcher.mkdir()
-    (launcher / "promptlib").write_text(f'#!/bin/sh\nexec {sys.executable} -m promptlib "$@"\n')
-    (launcher / "promptlib").chmod(0o755)
-    words = ["promptlib", "--templates", str(ROOT / "templates"), "render", "senti"]
-    line = " ".join(words)
-    code = (
-        f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
-        f'COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; '
-        f"_shtab_promptlib promptlib senti render; "
-        'printf "%s\\n" "${COMPREPLY[@]}"'
-    )
-    env = {"PATH": f"{launcher}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    run = subprocess.run(
-        ["bash", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
-    assert "sentiment@production" in run.stdout.split()
+    offered = complete("promptlib", "--templates", str(ROOT / "templates"), "render", "senti")
+    assert "sentiment@production" in offered
