@@ -38,6 +38,12 @@ MODULES = [
     ("promptlib.evals.stats", "promptlib.evals.stats", ""),
     ("promptlib.evals.power", "promptlib.evals.power", ""),
     ("promptlib.evals.report", "promptlib.evals.report", ""),
+    (
+        "promptlib.batch",
+        "promptlib.batch",
+        "Batch jobs on the providers' batch APIs (see [batch jobs](batch.md)); loaded on "
+        "first use.",
+    ),
 ]
 
 _SECTION = re.compile(

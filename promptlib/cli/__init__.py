@@ -18,6 +18,7 @@ from typing import Any
 
 from promptlib._secrets import SecretsFilter, redact
 from promptlib._terminal import terminal_safe
+from promptlib.cli.batch_command import add_batch_commands, cmd_batch
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
 from promptlib.errors import (
@@ -135,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     add_eval_commands(sub, json_help)
+    add_batch_commands(sub, json_help)
 
     cmd = add("demo", "the whole workflow on the shipped project, offline, with no key")
     cmd.add_argument(
@@ -261,6 +263,8 @@ def _main(args: argparse.Namespace) -> int:
             from promptlib.cli.demo_command import cmd_demo
 
             return cmd_demo(args)
+        if args.command == "batch":
+            return cmd_batch(args)
         command = cmd_eval if args.command == "eval" else COMMANDS[args.command]
         return command(args)
     except CheckFailed as failed:

@@ -52,6 +52,12 @@ def add_eval_commands(sub: Any, json_help: str) -> None:
         "join their stores with eval merge)",
     )
     cmd.add_argument("--budget", type=float, metavar="DOLLARS", help="spend at most this")
+    cmd.add_argument(
+        "--batch",
+        action="store_true",
+        help="send through the provider's batch API: half the price, results within 24 h "
+        "(waits for them; interrupt and eval resume to collect later)",
+    )
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmd.add_argument("--json", action="store_true", help=json_help)
     store(cmd)
@@ -223,6 +229,8 @@ def _run(args: argparse.Namespace) -> int:
         experiment = dataclasses.replace(experiment, budget=args.budget)
     if args.shard is not None:
         experiment = dataclasses.replace(experiment, shard=_shard(args.shard))
+    if args.batch:
+        experiment = dataclasses.replace(experiment, batch=True)
     expected = estimate(experiment)
     budget = f", budget ${experiment.budget:g}" if experiment.budget is not None else ""
     sys.stderr.write(f"{experiment.name}: {expected}{budget}\n")
@@ -258,6 +266,10 @@ def _resume(args: argparse.Namespace) -> int:
         import dataclasses
 
         experiment = dataclasses.replace(experiment, shard=_shard(info.manifest["shard"]))
+    if info.manifest.get("batch"):
+        import dataclasses
+
+        experiment = dataclasses.replace(experiment, batch=True)
     budget = args.budget if args.budget is not None else info.manifest.get("budget")
     if experiment.budget != budget:
         import dataclasses

@@ -8,6 +8,7 @@ models = ["mock:gpt-4o-mini"]                   # optional: each template's own 
 repeats = 1
 concurrency = 8
 budget = 0.50                                   # dollars, optional
+batch = false                                   # true: the provider's batch API
 
 [[scorers]]
 type = "exact"
@@ -44,7 +45,7 @@ __all__ = ["load_experiment"]
 _KEYS = {
     "name", "dataset", "variants", "models", "repeats", "concurrency", "budget", "params",
     "scorers", "expected_output_tokens", "seed", "columns", "tags", "providers",
-    "rate_limits",
+    "rate_limits", "batch",
 }  # fmt: skip
 _PROVIDER_KEYS = {"type", "base_url", "server", "api_key_env", "timeout"}
 
@@ -109,6 +110,10 @@ def load_experiment(
         if isinstance(budget, bool) or not isinstance(budget, int | float):
             raise ConfigurationError(f"{where}: budget must be a number of dollars")
         options["budget"] = float(budget)
+    if "batch" in data:
+        if not isinstance(data["batch"], bool):
+            raise ConfigurationError(f"{where}: batch must be true or false")
+        options["batch"] = data["batch"]
     return Experiment(
         name=str(data.get("name") or file.stem),
         dataset=dataset,

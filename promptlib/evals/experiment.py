@@ -114,6 +114,10 @@ class Experiment:
         rate_limits: requests and tokens per minute per provider, by the name before the
             colon in model strings (``{"openai": RateLimit(requests_per_minute=500)}``),
             or by the whole model string.
+        batch: send through the provider's batch API (:mod:`promptlib.batch`): half the
+            price, results within the provider's 24-hour window, no repairs. The batch
+            handles are kept beside the store, so a resumed run collects what was
+            submitted instead of sending it again.
     """
 
     name: str
@@ -134,6 +138,7 @@ class Experiment:
     )
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: MappingProxyType({}))
     shard: tuple[int, int] | None = None
+    batch: bool = False
     resolved: tuple[Variant, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

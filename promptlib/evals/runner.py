@@ -112,7 +112,8 @@ def estimate(
 ) -> RunEstimate:
     """The expected cost of running ``experiment``: input tokens counted on up to ``sample``
     cases per variant and model, and each reply's ``max_tokens`` (else the experiment's
-    ``expected_output_tokens``), priced from the catalog. Nothing is sent."""
+    ``expected_output_tokens``), priced from the catalog (at batch prices for a batched
+    experiment). Nothing is sent."""
     from promptlib.tokens.cost import Usage, cost_of
     from promptlib.tokens.counting import count_tokens
 
@@ -138,7 +139,7 @@ def estimate(
                 output = limit if isinstance(limit, int) else experiment.expected_output_tokens
                 try:
                     tokens = count_tokens(prompt, name).total
-                    price = cost_of(Usage(tokens, output), name).total
+                    price = cost_of(Usage(tokens, output), name, batch=experiment.batch).total
                 except ConfigurationError:
                     price = None
                 if price is None:
@@ -377,9 +378,13 @@ class _Runner:
         status = "finished"
         workers = [
             asyncio.create_task(self._worker(queue, run_id, bar))
-            for _ in range(min(experiment.concurrency, len(todo)))
+            for _ in range(0 if experiment.batch else min(experiment.concurrency, len(todo)))
         ]
         try:
+            if experiment.batch:
+                from promptlib.evals.batched import run_batched
+
+                await run_batched(self, run_id, todo, bar)
             await asyncio.gather(*workers)
         except (asyncio.CancelledError, KeyboardInterrupt, StoreError):
             status = "interrupted"  # a resume goes on from the results written
@@ -427,10 +432,15 @@ class _Runner:
                 info = Catalog.default().get(name)
             except ConfigurationError:
                 info = None
-            if info is None or info.input is None or info.output is None:
+            batched = self.experiment.batch
+            prices = (info.batch_input, info.batch_output) if info and batched else None
+            if info is not None and not batched:
+                prices = (info.input, info.output)
+            if prices is None or None in prices:
+                kind = "batch price" if batched else "price"
                 raise ConfigurationError(
                     f"experiment {self.experiment.name!r}: a budget cannot be kept for model "
-                    f"{model!r}: the catalog has no price for {name!r}. Add its prices to "
+                    f"{model!r}: the catalog has no {kind} for {name!r}. Add its prices to "
                     'your catalog ([tool.promptlib] models = "models.toml"), or run '
                     "without a budget"
                 )
@@ -506,12 +516,16 @@ class _Runner:
                 row = await self._process(item, run_id, prompt, error)
             finally:
                 self.reserved -= reservation
-            self.sent += 1
-            self.errors += row.error is not None
-            if row.cost is not None:
-                self.spent += Decimal(row.cost)  # before the wait: the budget sees it at once
-            await self.commits.add(row, self._redactor(item.model))
-            bar.advance(row.error is not None, self.spent)
+            await self.record(item, row, bar)
+
+    async def record(self, item: _Item, row: ResultRow, bar: _Progress) -> None:
+        """Account for a result and store it (committed with the others of this turn)."""
+        self.sent += 1
+        self.errors += row.error is not None
+        if row.cost is not None:
+            self.spent += Decimal(row.cost)  # before the wait: the budget sees it at once
+        await self.commits.add(row, self._redactor(item.model))
+        bar.advance(row.error is not None, self.spent)
 
     def _render(self, item: _Item) -> tuple[Prompt[Any] | None, str | None]:
         try:
@@ -575,9 +589,12 @@ class _Runner:
         output = limit if isinstance(limit, int) else self.experiment.expected_output_tokens
         try:
             tokens = count_tokens(prompt, name).total
-            total = cost_of(Usage(tokens, max(output, 0)), name).total
+            batched = self.experiment.batch
+            total = cost_of(Usage(tokens, max(output, 0)), name, batch=batched).total
         except ConfigurationError:
             return Decimal(0)  # a model without a price: refused with a budget beforehand
+        if batched:
+            return total or Decimal(0)  # a batch does not repair
         # A repair sends the conversation again: reserve for every request a call may send.
         policy = getattr(self._provider(model)[0], "retry", None)
         repairs = getattr(policy, "repairs", 2)
@@ -586,17 +603,7 @@ class _Runner:
     async def _process(
         self, item: _Item, run_id: str, prompt: Prompt[Any] | None, error: str | None
     ) -> ResultRow:
-        common: dict[str, Any] = {
-            "run_id": run_id,
-            "variant": item.variant.label,
-            "model": item.model,
-            "case_id": item.case.id,
-            "repeat": item.repeat,
-            "template": item.variant.template.label,
-            "template_hash": item.variant.template_hash,
-            "params": dict(prompt.params) if prompt is not None else {},
-            "prompt_hash": prompt.hash if prompt is not None else None,
-        }
+        common = row_identity(run_id, item, prompt)
         if prompt is None:
             return _failed(common, error or "", None, None, 0)
         provider, name = self._provider(item.model)
@@ -672,6 +679,7 @@ class _Runner:
                 self.provider_for,
             ),
             "scorers": [getattr(s, "name", type(s).__name__) for s in experiment.scorers],
+            "batch": experiment.batch,
             "shard": _shard_text(experiment.shard),
             "repeats": experiment.repeats,
             "params": dict(experiment.params),
@@ -680,6 +688,21 @@ class _Runner:
             "seed": experiment.seed,
             "config": experiment.config,
         }
+
+
+def row_identity(run_id: str, item: _Item, prompt: Prompt[Any] | None) -> dict[str, Any]:
+    """The fields of a result row that say which item and prompt it is for."""
+    return {
+        "run_id": run_id,
+        "variant": item.variant.label,
+        "model": item.model,
+        "case_id": item.case.id,
+        "repeat": item.repeat,
+        "template": item.variant.template.label,
+        "template_hash": item.variant.template_hash,
+        "params": dict(prompt.params) if prompt is not None else {},
+        "prompt_hash": prompt.hash if prompt is not None else None,
+    }
 
 
 def _no_keys_in_names(experiment: Experiment) -> None:
@@ -842,6 +865,8 @@ def _prices(models: set[str], provider_for: ProviderFor) -> dict[str, Any]:
         prices[model] = {
             "input": None if info.input is None else str(info.input),
             "output": None if info.output is None else str(info.output),
+            "batch_input": None if info.batch_input is None else str(info.batch_input),
+            "batch_output": None if info.batch_output is None else str(info.batch_output),
             "source": getattr(info, "source", None),
         }
     return prices

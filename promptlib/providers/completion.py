@@ -174,14 +174,14 @@ def unreadable(provider: str, response: Any, exc: Exception, attempts: int) -> P
     )
 
 
-def price(usage: Usage, model: str, catalog: Catalog | None) -> Cost:
-    """The cost of ``usage``, or an unknown cost for a model the catalog does not list, or
-    when the server reported no usage at all (some compatible servers' streams): zero
-    tokens would otherwise pass for a known, free reply."""
+def price(usage: Usage, model: str, catalog: Catalog | None, *, batch: bool = False) -> Cost:
+    """The cost of ``usage`` (at batch prices with ``batch=True``), or an unknown cost for
+    a model the catalog does not list, or when the server reported no usage at all (some
+    compatible servers' streams): zero tokens would otherwise pass for a known, free reply."""
     if usage.input_tokens == 0 and usage.output_tokens == 0:
         return Cost(model, False, None, None, None, ("usage",), "the server reported no usage")
     try:
-        return cost_of(usage, model, catalog=catalog)
+        return cost_of(usage, model, batch=batch, catalog=catalog)
     except ConfigurationError:
         return Cost(model, False, None, None, None, ("model",), "model not in the catalog")
 
@@ -201,6 +201,7 @@ def completion_of(
     request_id: str | None = None,
     finish_reason: str | None = None,
     raw: Any = None,
+    batch: bool = False,
 ) -> Completion[Any]:
     """The :class:`Completion` of a parsed reply; cost, latency, reasoning and the prompt's
     provenance are derived here, for every provider alike."""
@@ -210,7 +211,7 @@ def completion_of(
         provider=provider,
         model=model,
         usage=usage,
-        cost=price(usage, model, catalog),
+        cost=price(usage, model, catalog, batch=batch),
         latency=time.perf_counter() - started,
         attempts=attempts,
         repairs=repairs,

@@ -357,6 +357,21 @@ def error_in_body(
     return _status_failure(reported, provider, attempts, None)
 
 
+def line_failure(
+    error: dict[str, Any], status: int | None, provider: str, request_id: str | None = None
+) -> PromptlibError:
+    """The promptlib error for one failed line of a provider batch (an error object with
+    the HTTP status the line got, when it says)."""
+    reported = SimpleNamespace(
+        body={"error": error},
+        message=str(error.get("message") or error.get("type") or error.get("code") or error),
+        status_code=status,
+        request_id=request_id,
+        response=None,
+    )
+    return _status_failure(reported, provider, 1, None)
+
+
 def _status_failure(
     exc: Any, provider: str, attempts: int, policy: RetryPolicy | None
 ) -> PromptlibError:

@@ -205,6 +205,24 @@ class _MockOpenAI(_Wired, OpenAIProvider):
     name: ClassVar[str] = "mock"
 
 
+class _Batched(SDKProvider):
+    """An adapter whose SDK client talks to the mock's in-memory batch API."""
+
+    mock: MockProvider
+
+    def _sync_http_client(self) -> Any:
+        http = http_module(self._sdk())
+        return http.Client(transport=http.MockTransport(self.mock._batch_emulator().handle))
+
+
+class _BatchedOpenAI(_Batched, OpenAIProvider):
+    name: ClassVar[str] = "mock"
+
+
+class _BatchedAnthropic(_Batched, AnthropicProvider):
+    name: ClassVar[str] = "mock"
+
+
 class _MockAnthropic(_Wired, AnthropicProvider):
     name: ClassVar[str] = "mock"
 
@@ -256,6 +274,8 @@ class MockProvider:
     _cursor: dict[str, int] = field(default_factory=dict, repr=False)
     _adapters: dict[str, SDKProvider] = field(default_factory=dict, repr=False)
     _warm: bool = field(default=False, repr=False, compare=False)
+    _batches: Any = field(default=None, repr=False, compare=False)
+    _batch_prompts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     # --- the adapters ----------------------------------------------------------------------
 
@@ -334,6 +354,66 @@ class MockProvider:
     def astream(self, prompt: Prompt[OutputT], model: str | None = None) -> MockStream[OutputT]:
         """The async twin of :meth:`stream` (``async for`` works on the same object)."""
         return self.stream(prompt, model)
+
+    # --- batches ---------------------------------------------------------------------------
+
+    def batch_api(self, model: str, limits: Any = None) -> Any:
+        """The batch API :mod:`promptlib.batch` uses for this mock: the real batch code and
+        SDK calls, answered in memory (``batch_emulator`` holds the batches)."""
+        from promptlib.batch.backends import api_for
+
+        name = self._model(Prompt(messages=()), model)
+        family = self._family(name)
+        key = f"batch-{family}"
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            retry = self.retry or _no_sleep(self.waits)
+            made: _Batched
+            if family == "anthropic":
+                made = _BatchedAnthropic(api_key="mock-key", retry=retry, catalog=self.catalog)
+            else:
+                made = _BatchedOpenAI(
+                    api_key="mock-key", retry=retry, catalog=self.catalog, server=self.server
+                )
+            made.mock = self
+            adapter = self._adapters[key] = made
+        api = api_for(adapter, limits)
+        api.on_create = self._remember_prompts
+        return api
+
+    @property
+    def batch_emulator(self) -> Any:
+        """The in-memory batch API (:class:`~promptlib.testing.batch_emulator.BatchEmulator`):
+        set ``expire``, ``lose_answers``, ... on it to test how your code copes."""
+        return self._batch_emulator()
+
+    def _batch_emulator(self) -> Any:
+        if self._batches is None:
+            from promptlib.testing.batch_emulator import BatchEmulator
+
+            self._batches = BatchEmulator(self._batch_answer)
+        return self._batches
+
+    def _remember_prompts(self, requests: Sequence[Any]) -> None:
+        for request in requests:
+            self._batch_prompts[request.sent_id] = request.prompt
+
+    def _batch_answer(
+        self, family: str, custom_id: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        kept = self._batch_prompts.get(custom_id)
+        prompt: Prompt[Any] = Prompt.from_dict(kept) if kept else Prompt(messages=())
+        call = _Call(prompt, str(body.get("model", "")), family, request=body)
+        adapter = self._adapters[f"batch-{family}"]
+        http = http_module(adapter._sdk())
+        token = _current.set(call)
+        try:
+            response = self._handle(http.Request("POST", "https://mock.invalid/v1", json=body))
+            return response.status_code, response.json()
+        except (http.HTTPError, ValueError):  # a dropped connection or a page that is not JSON
+            return 500, {"error": {"message": "server error", "type": "server_error"}}
+        finally:
+            _current.reset(token)
 
     # --- the transport ---------------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""An evaluation run sent through the providers' batch APIs (``Experiment(batch=True)``).
+
+The items of a run go to one batch job per model. Each job's handle is saved beside the
+results store, named by run and model, before anything is created at the provider, and
+every custom id is derived from the item (variant, model, case, repeat): a resumed run
+loads the handles, collects what was submitted, and submits only items no handle holds.
+Items already in the store are never sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptlib.errors import OutputValidationError
+from promptlib.providers.completion import Completion
+
+if TYPE_CHECKING:
+    from promptlib.batch import BatchHandle
+    from promptlib.evals.runner import _Item, _Progress, _Runner
+    from promptlib.messages import Prompt
+
+__all__ = ["run_batched"]
+
+_log = logging.getLogger("promptlib.evals")
+
+
+def item_id(item: _Item) -> str:
+    """The item's custom id in a batch: the same in every session of the run."""
+    key = json.dumps(list(item.key), ensure_ascii=False)
+    return "e" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+
+
+def _folder(runner: _Runner, run_id: str) -> Path:
+    return runner.store.path.parent / "batches" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+
+
+def _handles(folder: Path, model: str, provider: Any) -> list[BatchHandle]:
+    from promptlib.batch import load
+
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", model)
+    return [load(path, provider=provider) for path in sorted(folder.glob(f"{slug}-*.json"))]
+
+
+async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: _Progress) -> None:
+    """Send ``todo`` as batch jobs, one per model, and store each result as it is collected."""
+    from promptlib import batch
+
+    folder = _folder(runner, run_id)
+    for model in dict.fromkeys(item.model for item in todo):
+        provider, name = runner._provider(model)
+        rendered: dict[str, tuple[_Item, Prompt[Any]]] = {}
+        for item in (i for i in todo if i.model == model):
+            prompt, error = runner._render(item)
+            if prompt is None:
+                await runner.record(item, await runner._process(item, run_id, None, error), bar)
+            else:
+                rendered[item_id(item)] = (item, prompt)
+        handles = _handles(folder, model, provider)
+        held = {r.custom_id for handle in handles for r in handle.requests}
+        fresh = {key: pair for key, pair in rendered.items() if key not in held}
+        fresh = _within_budget(runner, fresh, name)
+        if fresh:
+            slug = re.sub(r"[^A-Za-z0-9_.-]", "_", model)
+            path = folder / f"{slug}-{len(handles)}.json"
+            prompts = {key: prompt for key, (_, prompt) in fresh.items()}
+            handles.append(batch.submit(prompts, provider, name, path=path))
+        for handle in handles:
+            batch.wait(handle, progress=runner.show_progress)
+            mine = {
+                r.custom_id: rendered[r.custom_id]
+                for r in handle.requests
+                if r.custom_id in rendered
+            }
+            prompts = {key: prompt for key, (_, prompt) in mine.items()}
+            results = batch.collect(handle, prompts)
+            for key, (item, prompt) in mine.items():
+                row = await _row(runner, run_id, item, prompt, results[key])
+                await runner.record(item, row, bar)
+
+
+def _within_budget(
+    runner: _Runner, fresh: dict[str, tuple[_Item, Prompt[Any]]], model: str
+) -> dict[str, tuple[_Item, Prompt[Any]]]:
+    """The items whose worst-case cost fits in what the budget leaves (in order)."""
+    if runner.budget is None:
+        return fresh
+    room = runner.budget - runner.spent
+    kept: dict[str, tuple[_Item, Prompt[Any]]] = {}
+    for key, (item, prompt) in fresh.items():
+        cost = runner._worst_case(prompt, item.model)
+        if cost > room:
+            runner.over_budget = True
+            _log.warning(
+                "%s: the budget leaves room for %d of %d batched requests; the rest are not sent",
+                runner.experiment.name,
+                len(kept),
+                len(fresh),
+            )
+            break
+        room -= cost
+        kept[key] = (item, prompt)
+    return kept
+
+
+async def _row(runner: _Runner, run_id: str, item: _Item, prompt: Prompt[Any], result: Any) -> Any:
+    from promptlib.evals.runner import _failed, row_identity
+
+    common = row_identity(run_id, item, prompt)
+    if isinstance(result, Completion):
+        return await runner._scored(common, item.case, result)
+    error = result.error
+    usage = getattr(error, "usage", None)
+    text = getattr(error, "text", None)
+    if isinstance(error, OutputValidationError):
+        text = error.text
+    message = f"{type(error).__name__}: {error} (batch line {result.kind})"
+    return _failed(common, message, usage, text, result.attempts)
