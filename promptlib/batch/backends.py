@@ -107,6 +107,16 @@ def wire_body(request: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _expired(custom_id: str, provider: str) -> Line:
+    error = ProviderError("the batch's window closed before this request ran", provider=provider)
+    return Line(custom_id, kind="expired", error=error, retryable=True)
+
+
+def _canceled(custom_id: str, provider: str) -> Line:
+    error = ProviderError("the batch was cancelled before this request ran", provider=provider)
+    return Line(custom_id, kind="canceled", error=error)
+
+
 def _retryable(error: PromptlibError) -> bool:
     if isinstance(error, QuotaExceededError):
         return False
@@ -130,8 +140,8 @@ class BatchAPI:
     job_ids: ClassVar[bool] = False
 
     def __init__(self, adapter: SDKProvider, limits: BatchLimits | None = None) -> None:
-        self.adapter = adapter
-        self.limits = limits or self.default_limits
+        self.adapter: SDKProvider = adapter
+        self.limits: BatchLimits = limits or self.default_limits
         # Told the requests of each batch before it is created (the mock answers from them).
         self.on_create: Callable[[list[BatchRequest]], None] | None = None
 
@@ -283,20 +293,9 @@ class OpenAIBatches(BatchAPI):
         error = error or entry.get("error") or {"message": "the line has no response"}
         code = error.get("code")
         if code == "batch_expired":
-            return Line(
-                custom_id,
-                kind="expired",
-                error=ProviderError(
-                    "the batch expired before this request ran", provider=self.name
-                ),
-                retryable=True,
-            )
+            return _expired(custom_id, self.name)
         if code == "batch_cancelled":
-            return Line(
-                custom_id,
-                kind="canceled",
-                error=ProviderError("the batch was cancelled first", provider=self.name),
-            )
+            return _canceled(custom_id, self.name)
         failure = self.adapter._redacted(line_failure(error, status, self.name, request_id))
         assert isinstance(failure, PromptlibError)
         return Line(custom_id, kind="errored", error=failure, retryable=_retryable(failure))
@@ -417,20 +416,9 @@ class AnthropicBatches(BatchAPI):
         if result.type == "succeeded":
             return Line(custom_id, result.message)
         if result.type == "expired":
-            return Line(
-                custom_id,
-                kind="expired",
-                error=ProviderError(
-                    "the batch expired before this request ran", provider=self.name
-                ),
-                retryable=True,
-            )
+            return _expired(custom_id, self.name)
         if result.type == "canceled":
-            return Line(
-                custom_id,
-                kind="canceled",
-                error=ProviderError("the batch was canceled first", provider=self.name),
-            )
+            return _canceled(custom_id, self.name)
         inner = getattr(result.error, "error", None) or result.error
         error = {"type": getattr(inner, "type", None), "message": getattr(inner, "message", "")}
         request_id = getattr(result.error, "request_id", None)

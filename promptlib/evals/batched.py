@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import OutputValidationError
+from promptlib.evals.rows import failed_row, row_identity
 from promptlib.providers.completion import Completion
 
 if TYPE_CHECKING:
@@ -109,8 +110,6 @@ def _within_budget(
 
 
 async def _row(runner: _Runner, run_id: str, item: _Item, prompt: Prompt[Any], result: Any) -> Any:
-    from promptlib.evals.runner import _failed, row_identity
-
     common = row_identity(run_id, item, prompt)
     if isinstance(result, Completion):
         return await runner._scored(common, item.case, result)
@@ -120,4 +119,5 @@ async def _row(runner: _Runner, run_id: str, item: _Item, prompt: Prompt[Any], r
     if isinstance(error, OutputValidationError):
         text = error.text
     message = f"{type(error).__name__}: {error} (batch line {result.kind})"
-    return _failed(common, message, usage, text, result.attempts)
+    name = runner._provider(item.model)[1]
+    return failed_row(common, message, usage, text, result.attempts, name, batch=True)

@@ -39,6 +39,7 @@ from promptlib.errors import (
 from promptlib.evals.commits import GroupCommit
 from promptlib.evals.experiment import Experiment, Variant
 from promptlib.evals.limits import RateLimiter
+from promptlib.evals.rows import failed_row, row_identity
 from promptlib.evals.store import ResultRow, Store, StoreError, redacted
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from promptlib.messages import Prompt
     from promptlib.providers.completion import Completion
     from promptlib.providers.protocol import Provider
-    from promptlib.tokens.cost import Usage
 
 __all__ = ["RunEstimate", "RunResult", "arun", "estimate", "resume", "run"]
 
@@ -301,18 +301,20 @@ class _Runner:
         self.experiment = experiment
         self.store = store
         self.provider_for = provider_for
-        self.show_progress = sys.stderr.isatty() if progress is None else progress
-        self.spent = Decimal(0)
-        self.previous = Decimal(0)  # spent by earlier sessions of a resumed run
-        self.reserved = Decimal(0)
-        self.sent = 0
-        self.errors = 0
-        self.over_budget = False
-        self.budget = None if experiment.budget is None else Decimal(str(experiment.budget))
+        self.show_progress: bool = sys.stderr.isatty() if progress is None else progress
+        self.spent: Decimal = Decimal(0)
+        self.previous: Decimal = Decimal(0)  # spent by earlier sessions of a resumed run
+        self.reserved: Decimal = Decimal(0)
+        self.sent: int = 0
+        self.errors: int = 0
+        self.over_budget: bool = False
+        self.budget: Decimal | None = (
+            None if experiment.budget is None else Decimal(str(experiment.budget))
+        )
         self.providers: dict[str, tuple[Provider, str]] = {}
         self.redactors: dict[str, Callable[[str], str]] = {}
         self.limiters: dict[str, RateLimiter] = {}
-        self.commits = GroupCommit(store)
+        self.commits: GroupCommit = GroupCommit(store)
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -605,7 +607,7 @@ class _Runner:
     ) -> ResultRow:
         common = row_identity(run_id, item, prompt)
         if prompt is None:
-            return _failed(common, error or "", None, None, 0)
+            return failed_row(common, error or "", None, None, 0)
         provider, name = self._provider(item.model)
         started = time.perf_counter()
         repeat = repeat_index.set(item.repeat)  # recordings tell repeats apart by it
@@ -622,7 +624,7 @@ class _Runner:
             if isinstance(exc, OutputValidationError):
                 attempts = len(exc.attempts)
             message = f"{type(exc).__name__}: {exc}"
-            return _failed(
+            return failed_row(
                 common, message, usage, text, attempts, name, time.perf_counter() - started
             )
         finally:
@@ -688,21 +690,6 @@ class _Runner:
             "seed": experiment.seed,
             "config": experiment.config,
         }
-
-
-def row_identity(run_id: str, item: _Item, prompt: Prompt[Any] | None) -> dict[str, Any]:
-    """The fields of a result row that say which item and prompt it is for."""
-    return {
-        "run_id": run_id,
-        "variant": item.variant.label,
-        "model": item.model,
-        "case_id": item.case.id,
-        "repeat": item.repeat,
-        "template": item.variant.template.label,
-        "template_hash": item.variant.template_hash,
-        "params": dict(prompt.params) if prompt is not None else {},
-        "prompt_hash": prompt.hash if prompt is not None else None,
-    }
 
 
 def _no_keys_in_names(experiment: Experiment) -> None:
@@ -780,39 +767,6 @@ def _run_lock(store: Store, run_id: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _failed(
-    common: dict[str, Any],
-    error: str,
-    usage: Usage | None,
-    text: str | None,
-    attempts: int,
-    model: str | None = None,
-    latency: float | None = None,
-) -> ResultRow:
-    from promptlib.tokens.cost import Usage
-
-    spent = usage if isinstance(usage, Usage) else Usage(0, 0)
-    cost = None
-    if model is not None and (spent.input_tokens or spent.output_tokens):
-        from promptlib.providers.completion import price
-
-        total = price(spent, model, None).total
-        cost = None if total is None else str(total)
-    return ResultRow(
-        **common,
-        text=text,
-        output=None,
-        scores={},
-        input_tokens=spent.input_tokens,
-        output_tokens=spent.output_tokens,
-        cached_input_tokens=spent.cached_input_tokens,
-        cost=cost,
-        latency=latency,
-        attempts=attempts,
-        error=error,
-    )
-
-
 def _score_dict(score: Any) -> dict[str, Any]:
     usage = score.usage
     return {
@@ -876,9 +830,13 @@ class _Progress:
     """done/total, errors, spend and ETA on one terminal line; silent when not a terminal."""
 
     def __init__(self, total: int, done: int, show: bool) -> None:
-        self.total, self.done, self.errors, self.show = total, done, 0, show
-        self.started, self.first = time.monotonic(), done
-        self.last = 0.0
+        self.total: int = total
+        self.done: int = done
+        self.errors: int = 0
+        self.show: bool = show
+        self.started: float = time.monotonic()
+        self.first: int = done
+        self.last: float = 0.0
         self._draw(Decimal(0))
 
     def advance(self, error: bool, spent: Decimal) -> None:

@@ -79,17 +79,17 @@ class BatchEmulator:
         seed: int | None = None,
         base_url: str = "http://127.0.0.1",
     ) -> None:
-        self.answer = answer
-        self.polls = polls
-        self.seed = seed
-        self.base_url = base_url.rstrip("/")
+        self.answer: Answer = answer
+        self.polls: int = polls
+        self.seed: int | None = seed
+        self.base_url: str = base_url.rstrip("/")
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.expire: set[str] = set()
-        self.fail_validation = False
-        self.lose_answers = 0
-        self.refuse_creates = 0
-        self.creates = 0
+        self.fail_validation: bool = False
+        self.lose_answers: int = 0
+        self.refuse_creates: int = 0
+        self.creates: int = 0
         self.clock: Callable[[], float] = time.time
 
     # --- HTTP ------------------------------------------------------------------------------

@@ -292,19 +292,22 @@ class MockProvider:
             provider = "openai"
         return "anthropic" if provider == "anthropic" else "openai"
 
-    def _adapter(self, family: str) -> SDKProvider:
-        adapter = self._adapters.get(family)
+    def _adapter(self, family: str, *, batched: bool = False) -> SDKProvider:
+        """The real adapter for ``family``, its SDK client wired to the mock's transport
+        (``batched``: to its in-memory batch API)."""
+        key = f"batch-{family}" if batched else family
+        adapter = self._adapters.get(key)
         if adapter is None:
             retry = self.retry or _no_sleep(self.waits)
-            made: _Wired
-            if family == "anthropic":
-                made = _MockAnthropic(api_key="mock-key", retry=retry, catalog=self.catalog)
-            else:
-                made = _MockOpenAI(
-                    api_key="mock-key", retry=retry, catalog=self.catalog, server=self.server
-                )
+            kinds: dict[str, type[_Wired | _Batched]] = (
+                {"anthropic": _BatchedAnthropic, "openai": _BatchedOpenAI}
+                if batched
+                else {"anthropic": _MockAnthropic, "openai": _MockOpenAI}
+            )
+            options: dict[str, Any] = {"server": self.server} if family == "openai" else {}
+            made = kinds[family](api_key="mock-key", retry=retry, catalog=self.catalog, **options)
             made.mock = self
-            adapter = self._adapters[family] = made
+            adapter = self._adapters[key] = made
         return adapter
 
     def _call(self, prompt: Prompt[Any], model: str | None) -> tuple[SDKProvider, _Call]:
@@ -363,21 +366,7 @@ class MockProvider:
         from promptlib.batch.backends import api_for
 
         name = self._model(Prompt(messages=()), model)
-        family = self._family(name)
-        key = f"batch-{family}"
-        adapter = self._adapters.get(key)
-        if adapter is None:
-            retry = self.retry or _no_sleep(self.waits)
-            made: _Batched
-            if family == "anthropic":
-                made = _BatchedAnthropic(api_key="mock-key", retry=retry, catalog=self.catalog)
-            else:
-                made = _BatchedOpenAI(
-                    api_key="mock-key", retry=retry, catalog=self.catalog, server=self.server
-                )
-            made.mock = self
-            adapter = self._adapters[key] = made
-        api = api_for(adapter, limits)
+        api = api_for(self._adapter(self._family(name), batched=True), limits)
         api.on_create = self._remember_prompts
         return api
 
