@@ -21,6 +21,7 @@ from promptlib._terminal import terminal_safe
 from promptlib.cli.batch_command import add_batch_commands, cmd_batch
 from promptlib.cli.commands import COMMANDS, CheckFailed
 from promptlib.cli.eval_command import add_eval_commands, cmd_eval
+from promptlib.cli.finetune_command import add_finetune_commands, cmd_decide, cmd_finetune
 from promptlib.errors import (
     AuthenticationError,
     ModelOutputError,
@@ -137,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval_commands(sub, json_help)
     add_batch_commands(sub, json_help)
+    add_finetune_commands(sub, json_help)
 
     cmd = add("demo", "the whole workflow on the shipped project, offline, with no key")
     cmd.add_argument(
@@ -265,6 +267,10 @@ def _main(args: argparse.Namespace) -> int:
             return cmd_demo(args)
         if args.command == "batch":
             return cmd_batch(args)
+        if args.command == "finetune":
+            return cmd_finetune(args)
+        if args.command == "decide":
+            return cmd_decide(args)
         command = cmd_eval if args.command == "eval" else COMMANDS[args.command]
         return command(args)
     except CheckFailed as failed:

@@ -19,7 +19,7 @@ from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.counting import TokenCount, count_tokens
 from promptlib.tokens.encodings import get_encoding
 
-__all__ = ["Fitted", "fit"]
+__all__ = ["Fitted", "fit", "without_examples"]
 
 _SEPARATOR = "\n\n"
 _MARKER = "[... truncated:"
@@ -180,6 +180,15 @@ def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
     new_body = f"{kept}\n{marker}" if kept else marker
     piece.text = piece.text[: last.start("body")] + new_body + piece.text[last.end("body") :]
     return remove
+
+
+def without_examples(prompt: Prompt[Any]) -> Prompt[Any]:
+    """``prompt`` without its few-shot examples (e.g. for fine-tuning data, where the
+    training itself teaches by example)."""
+    draft = _Draft.of(prompt)
+    for _priority, label in draft.examples():
+        draft.drop_example(label)
+    return draft.build(prompt) if draft.dropped else prompt
 
 
 def fit(

@@ -1,0 +1,240 @@
+"""Prompt or fine-tune, settled head to head: the best prompt variant and the fine-tuned
+model on the same held-out cases, with the evaluation's paired statistics, their cost and
+latency, the break-even, and a recommendation that states its reasons and never claims
+more than the evidence holds."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from promptlib.errors import ConfigurationError
+from promptlib.finetune.roi import ROI, Serving, TrainingCost, roi, serving_from_run
+
+__all__ = ["Decision", "decide"]
+
+# A fine-tune that pays back later than this is not worth it on cost alone.
+PAYBACK_MONTHS = 12.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The head-to-head and what it recommends.
+
+    Attributes:
+        recommendation: ``"fine-tune"``, ``"keep the prompt"`` or ``"not enough evidence"``.
+        reasons: why, one sentence each, with the figures.
+        comparison: the evaluation's comparison of the two (baseline: the prompt).
+        roi: the cost side.
+    """
+
+    recommendation: str
+    reasons: tuple[str, ...]
+    comparison: Any
+    roi: ROI
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recommendation": self.recommendation,
+            "reasons": list(self.reasons),
+            "quality": self.comparison.to_dict(),
+            "cost": self.roi.to_dict(),
+        }
+
+
+def _money(value: Decimal | None, digits: int = 2) -> str:
+    if value is None:
+        return "unknown"
+    return f"${value:,.{digits}f}" if abs(value) >= 1 else f"${value:.6f}"
+
+
+def decide(
+    prompt_run: str,
+    prompt_variant: str,
+    finetuned_run: str,
+    finetuned_variant: str,
+    training: TrainingCost,
+    *,
+    requests_per_month: int,
+    store: str | Path | None = None,
+    scorer: str | None = None,
+    detect: float = 0.05,
+    level: float = 0.95,
+) -> Decision:
+    """Put ``finetuned_variant`` against ``prompt_variant`` on the same held-out cases.
+
+    The two may be in one run or in two runs of the same dataset (the test split the
+    export kept out of training).
+
+    Raises:
+        ConfigurationError: a run or variant is missing, or the runs are on different
+            datasets.
+    """
+    from promptlib.evals.comparison import ComparisonError, compare
+
+    runs = (prompt_run,) if prompt_run == finetuned_run else (prompt_run, finetuned_run)
+    try:
+        report = compare(
+            *runs, store=store, baseline=prompt_variant, scorer=scorer, detect=detect, level=level
+        )
+    except ComparisonError as exc:
+        raise ConfigurationError(f"the head-to-head cannot compare them: {exc}") from None
+    prompt = serving_from_run(prompt_run, prompt_variant, store=store)
+    finetuned = serving_from_run(finetuned_run, finetuned_variant, store=store)
+    found = [c for c in report.comparisons if _is(c.stats.candidate, finetuned_variant)]
+    if not found:
+        raise ConfigurationError(
+            f"variant {finetuned_variant!r} is not among the compared "
+            f"({', '.join(c.stats.candidate for c in report.comparisons) or 'none'}; not "
+            f"compared: {', '.join(report.not_compared) or 'none'})"
+        )
+    comparison = found[0]
+    money = roi(prompt, finetuned, training, requests_per_month=requests_per_month)
+    recommendation, reasons = _recommend(comparison, money, report.level, prompt, finetuned)
+    return Decision(recommendation, tuple(reasons), report, money)
+
+
+def _is(label: str, variant: str) -> bool:
+    return label == variant or label.split(" ", 1)[0] == variant or label.startswith(variant)
+
+
+def _recommend(
+    comparison: Any, money: ROI, level: float, prompt: Serving, finetuned: Serving
+) -> tuple[str, list[str]]:
+    stats = comparison.stats
+    quality = (
+        f"quality: the fine-tune scores {stats.difference * 100:+.1f} points against the "
+        f"prompt ({level:.0%} CI {stats.interval.low * 100:+.1f} to "
+        f"{stats.interval.high * 100:+.1f}, p = {stats.p_value:.3f}, {stats.n} paired cases)"
+    )
+    reasons = [quality]
+    cost = (
+        f"cost: {_money(prompt.cost_per_request, 6)} per request with the prompt, "
+        f"{_money(finetuned.cost_per_request, 6)} fine-tuned; at "
+        f"{money.requests_per_month:,} requests a month {_money(money.monthly_prompt)} "
+        f"against {_money(money.monthly_finetuned)}"
+    )
+    if money.missing:
+        cost += f" (not computable: {', '.join(money.missing)} unknown)"
+    reasons.append(cost)
+    one_off = money.training.total
+    if money.break_even_months is not None:
+        reasons.append(
+            f"payback: {_money(one_off)} once, recovered in {money.break_even_months:.1f} months"
+        )
+    elif money.monthly_saving is not None and money.monthly_saving <= 0:
+        reasons.append("payback: never — the fine-tune costs no less to serve")
+    latency = _latency(prompt, finetuned)
+    if latency:
+        reasons.append(latency)
+    if comparison.outcome == "worse":
+        return "keep the prompt", [*reasons, "the fine-tune is significantly worse"]
+    if comparison.outcome == "better":
+        pays = money.break_even_months is not None and money.break_even_months <= PAYBACK_MONTHS
+        if pays or (money.monthly_saving is not None and money.monthly_saving >= 0):
+            return "fine-tune", [*reasons, "the fine-tune is significantly better and pays back"]
+        extra = (
+            f"{_money(-money.monthly_saving)} a month"
+            if money.monthly_saving is not None
+            else "an unknown amount"
+        )
+        return "fine-tune", [
+            *reasons,
+            f"the fine-tune is significantly better, and costs {extra} more to serve: "
+            "worth it if that quality is worth the money",
+        ]
+    if stats.n < stats.cases_needed:
+        return "not enough evidence", [
+            *reasons,
+            f"not enough evidence yet: {stats.n} cases cannot detect a "
+            f"{stats.detect * 100:.0f}-point difference; about {stats.cases_needed:,} would",
+        ]
+    if money.break_even_months is not None and money.break_even_months <= PAYBACK_MONTHS:
+        return "fine-tune", [
+            *reasons,
+            "no difference in quality that these cases could detect, and the fine-tune pays "
+            f"back within {PAYBACK_MONTHS:.0f} months",
+        ]
+    return "keep the prompt", [
+        *reasons,
+        "no difference in quality that these cases could detect, and the fine-tune does not "
+        f"pay back within {PAYBACK_MONTHS:.0f} months"
+        + (" (or its cost is unknown)" if money.missing else ""),
+    ]
+
+
+def _latency(prompt: Serving, finetuned: Serving) -> str | None:
+    if prompt.latency_p50 is None or finetuned.latency_p50 is None:
+        return None
+    return (
+        f"latency: p50 {prompt.latency_p50 * 1000:.0f} ms / p95 "
+        f"{(prompt.latency_p95 or 0) * 1000:.0f} ms with the prompt, p50 "
+        f"{finetuned.latency_p50 * 1000:.0f} ms / p95 {(finetuned.latency_p95 or 0) * 1000:.0f} "
+        "ms fine-tuned"
+    )
+
+
+def render_text(decision: Decision) -> str:
+    """The decision for a terminal or a log."""
+    lines = [f"recommendation: {decision.recommendation}", ""]
+    lines += [f"- {reason}" for reason in decision.reasons]
+    lines += ["", _sensitivity_text(decision.roi)]
+    return "\n".join(lines) + "\n"
+
+
+def _sensitivity_rows(money: ROI) -> list[list[str]]:
+    rows = []
+    for volume, a, b, saving, months in money.sensitivity:
+        rows.append(
+            [
+                f"{volume:,}",
+                _money(a),
+                _money(b),
+                _money(saving),
+                "never" if months is None and saving is not None else
+                "unknown" if months is None else f"{months:.1f}",
+            ]
+        )  # fmt: skip
+    return rows
+
+
+_HEADER = ["requests/month", "prompt", "fine-tuned", "saving/month", "break-even (months)"]
+
+
+def _sensitivity_text(money: ROI) -> str:
+    rows = [_HEADER, *_sensitivity_rows(money)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def render_markdown(decision: Decision) -> str:
+    """The decision for a pull request or a wiki page."""
+    lines = [f"## Prompt or fine-tune: **{decision.recommendation}**", ""]
+    lines += [f"- {reason}" for reason in decision.reasons]
+    lines += ["", "| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in _sensitivity_rows(decision.roi)]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(decision: Decision) -> str:
+    """One self-contained HTML page (no scripts, no fetches)."""
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in _sensitivity_rows(decision.roi)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'\"><title>Prompt or fine-tune</title><style>"
+        "body{font:15px system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
+        "text-align:right}</style></head><body>"
+        f"<h1>Prompt or fine-tune: {html.escape(decision.recommendation)}</h1>"
+        f"<ul>{reasons}</ul><h2>By volume</h2><table><tr>{head}</tr>{body}</table>"
+        "</body></html>\n"
+    )

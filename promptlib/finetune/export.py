@@ -1,0 +1,224 @@
+"""Exporting training data: each case rendered through a template, its expected output as
+the assistant's answer, split into train, validation and test files without leakage."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from promptlib._validation import summary
+from promptlib.errors import ConfigurationError
+from promptlib.evals.dataset import Case, Dataset
+from promptlib.evals.splits import check_leakage, split
+from promptlib.messages import Prompt
+from promptlib.templates.template import Template
+from promptlib.tokens.budget import without_examples
+
+__all__ = ["ExportResult", "export_training_data"]
+
+Format = Literal["openai", "bedrock"]
+DEFAULT_SPLITS: Mapping[str, float] = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written.
+
+    Attributes:
+        files: split name → its JSONL file (``test`` holds the held-out cases the head-to-head
+            evaluation uses; keep them out of training).
+        counts: split name → examples written.
+        labels: split name → stratum → count (when stratified).
+        manifest: the file recording the template, dataset, seed and the case ids of each
+            split.
+    """
+
+    files: dict[str, Path]
+    counts: dict[str, int]
+    labels: dict[str, dict[str, int]]
+    manifest: Path
+    datasets: dict[str, Dataset]
+
+
+def _answer(template: Template[Any, Any], case: Case, prompt: Prompt[Any]) -> str:
+    expected = case.expected
+    if expected is None:
+        raise ConfigurationError(
+            f"case {case.id!r} has no expected output: the assistant's answer in the "
+            "training data is the case's expected value"
+        )
+    if prompt.output is None:
+        if not isinstance(expected, str):
+            raise ConfigurationError(
+                f"case {case.id!r}: template {template.label} answers in text, and the "
+                f"expected value is a {type(expected).__name__}; give text"
+            )
+        return expected
+    if prompt.output_model is not None:
+        try:
+            value = prompt.output_model.model_validate(expected)
+        except ValidationError as exc:
+            raise ConfigurationError(
+                f"case {case.id!r}: the expected value does not fit the output model "
+                f"{prompt.output_model.__name__} of {template.label} ({summary(exc)}); "
+                "fix the dataset, or export with a template whose output it fits"
+            ) from None
+        return value.model_dump_json() if isinstance(value, BaseModel) else json.dumps(value)
+    from promptlib._validation import schema_violations
+
+    problems = schema_violations(prompt.output.schema, expected)
+    if problems:
+        raise ConfigurationError(
+            f"case {case.id!r}: the expected value does not match the output schema of "
+            f"{template.label}: {problems[0]}"
+        )
+    return json.dumps(expected, ensure_ascii=False)
+
+
+def _text(prompt: Prompt[Any], index: int) -> str:
+    message = prompt.messages[index]
+    if any(not hasattr(part, "text") for part in message.content):
+        raise ConfigurationError(
+            f"template {prompt.meta.template}: message {index + 1} holds an image; "
+            "fine-tuning data here is text only"
+        )
+    return message.text
+
+
+def _openai_line(prompt: Prompt[Any], answer: str, weight: int | None) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    for index, message in enumerate(prompt.messages):
+        entry: dict[str, Any] = {"role": message.role, "content": _text(prompt, index)}
+        if message.name is not None:
+            entry["name"] = message.name
+        if weight is not None and message.role == "assistant":
+            entry["weight"] = 0  # a few-shot answer: context, not what is taught
+        messages.append(entry)
+    final: dict[str, Any] = {"role": "assistant", "content": answer}
+    if weight is not None:
+        final["weight"] = weight
+    return {"messages": [*messages, final]}
+
+
+def _bedrock_line(prompt: Prompt[Any], answer: str) -> dict[str, Any]:
+    system = "\n\n".join(
+        _text(prompt, i) for i, m in enumerate(prompt.messages) if m.role == "system"
+    )
+    turns: list[dict[str, Any]] = []
+    for index, message in enumerate(prompt.messages):
+        if message.role == "system":
+            continue
+        text = _text(prompt, index)
+        if turns and turns[-1]["role"] == message.role:  # the format alternates strictly
+            turns[-1]["content"] += "\n\n" + text
+        else:
+            turns.append({"role": message.role, "content": text})
+    if turns and turns[-1]["role"] == "assistant":
+        turns[-1]["content"] += "\n\n" + answer
+    else:
+        turns.append({"role": "assistant", "content": answer})
+    line: dict[str, Any] = {"system": system} if system else {}
+    line["messages"] = turns
+    return line
+
+
+def export_training_data(
+    dataset: Dataset,
+    template: Template[Any, Any],
+    out: str | Path,
+    *,
+    format: Format = "openai",
+    splits: Mapping[str, float] = DEFAULT_SPLITS,
+    seed: int = 0,
+    stratify: str | None = None,
+    few_shot: bool = False,
+    weight: int | None = None,
+) -> ExportResult:
+    """Write fine-tuning files for ``template`` from ``dataset``.
+
+    Each case is rendered through the template with its inputs, and its expected output
+    (validated against the template's output model) becomes the assistant's answer.
+
+    Args:
+        dataset: labelled cases (see :func:`promptlib.evals.load_dataset`).
+        template: the template whose prompts the model is trained on.
+        out: the folder to write ``<split>.jsonl`` and ``manifest.json`` to.
+        format: ``openai`` (chat fine-tuning JSONL) or ``bedrock`` (Claude on Amazon
+            Bedrock: ``system`` + alternating ``messages``).
+        splits: split name → share of the cases, e.g. ``{"train": 0.8, "validation": 0.1,
+            "test": 0.1}``; cases with the same inputs stay in one split.
+        seed: another seed, another (equally reproducible) split.
+        stratify: keep each stratum's share in every split: ``"expected"``,
+            ``"input:<field>"``, ``"metadata:<key>"`` (see :func:`promptlib.evals.split`).
+        few_shot: keep the template's few-shot examples (usually not: training teaches
+            by example).
+        weight: OpenAI only: the ``weight`` of the answer (0 or 1); kept few-shot answers
+            get 0.
+
+    Raises:
+        ConfigurationError: a case without an expected value, or one that does not fit the
+            output model; a chain-of-thought template; bad splits.
+    """
+    if format not in ("openai", "bedrock"):
+        raise ConfigurationError(f"format={format!r}: use 'openai' or 'bedrock'")
+    if weight not in (None, 0, 1):
+        raise ConfigurationError(f"weight={weight!r}: OpenAI takes 0 or 1")
+    if weight is not None and format != "openai":
+        raise ConfigurationError("weight= is OpenAI's: the Bedrock format has none")
+    parts = split(dataset, splits, seed=seed, stratify=stratify)
+    check_leakage(parts)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    files, counts, labels = {}, {}, {}
+    lines: dict[str, list[str]] = {}
+    for name, part in parts.items():
+        rendered = []
+        for case in part:
+            prompt = template.render(**case.inputs)
+            if prompt.reasoning is not None:
+                raise ConfigurationError(
+                    f"template {template.label} asks for chain-of-thought, and the dataset "
+                    "has no reasoning to train on: export with a variant without it"
+                )
+            if not few_shot:
+                prompt = without_examples(prompt)
+            answer = _answer(template, case, prompt)
+            line = (
+                _openai_line(prompt, answer, weight)
+                if format == "openai"
+                else _bedrock_line(prompt, answer)
+            )
+            rendered.append(json.dumps(line, ensure_ascii=False) + "\n")
+        lines[name] = rendered
+        if stratify == "expected":
+            labels[name] = dict(Counter(str(c.expected) for c in part).most_common())
+    for name, rendered in lines.items():  # written once every case has rendered
+        files[name] = folder / f"{name}.jsonl"
+        files[name].write_text("".join(rendered), encoding="utf-8")
+        counts[name] = len(rendered)
+    manifest = folder / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": format,
+                "template": template.label,
+                "template_hash": template.hash,
+                "dataset": {"name": dataset.name, "hash": dataset.hash},
+                "seed": seed,
+                "stratify": stratify,
+                "few_shot": few_shot,
+                "splits": {name: list(part.ids) for name, part in parts.items()},
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return ExportResult(files, counts, labels, manifest, parts)
