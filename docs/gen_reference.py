@@ -44,6 +44,12 @@ MODULES = [
         "Batch jobs on the providers' batch APIs (see [batch jobs](batch.md)); loaded on "
         "first use.",
     ),
+    (
+        "promptlib.finetune",
+        "promptlib.finetune",
+        "Prompt or fine-tune: export, check, start, ROI, decide (see "
+        "[prompt or fine-tune](finetuning.md)); loaded on first use.",
+    ),
 ]
 
 _SECTION = re.compile(

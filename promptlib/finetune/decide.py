@@ -48,7 +48,8 @@ class Decision:
 def _money(value: Decimal | None, digits: int = 2) -> str:
     if value is None:
         return "unknown"
-    return f"${value:,.{digits}f}" if abs(value) >= 1 else f"${value:.6f}"
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    return f"{sign}${size:,.{digits}f}" if size >= 1 else f"{sign}${size:.6f}"
 
 
 def decide(

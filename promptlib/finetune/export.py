@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from promptlib._validation import summary
-from promptlib.errors import ConfigurationError
+from promptlib.errors import ConfigurationError, PromptlibError
 from promptlib.evals.dataset import Case, Dataset
 from promptlib.evals.splits import check_leakage, split
 from promptlib.messages import Prompt
@@ -180,7 +180,10 @@ def export_training_data(
     for name, part in parts.items():
         rendered = []
         for case in part:
-            prompt = template.render(**case.inputs)
+            try:
+                prompt = template.render(**case.inputs)
+            except PromptlibError as exc:
+                raise ConfigurationError(f"case {case.id!r} does not render: {exc}") from exc
             if prompt.reasoning is not None:
                 raise ConfigurationError(
                     f"template {template.label} asks for chain-of-thought, and the dataset "

@@ -313,7 +313,9 @@ class MockProvider:
     def _call(self, prompt: Prompt[Any], model: str | None) -> tuple[SDKProvider, _Call]:
         name = self._model(prompt, model)
         family = self._family(name)
-        call = _Call(prompt, name.split(":", 1)[-1], family)
+        # Only a provider prefix goes: a fine-tuned name (ft:base:org::id) keeps its colons.
+        bare = name.split(":", 1)[1] if name.startswith("anthropic:") else name
+        call = _Call(prompt, bare, family)
         if not self._warm:
             # The scripted server counts tokens with tiktoken: load its data before the
             # request is timed, so a first call's latency is not the tokenizer's loading.
