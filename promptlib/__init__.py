@@ -34,6 +34,7 @@ from promptlib.errors import (
     UnsupportedFeatureError,
     UnusedInputWarning,
     UsageError,
+    WaitTimeoutError,
 )
 from promptlib.messages import ImagePart, Message, Part, Prompt, PromptMeta, Role, Section, TextPart
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
@@ -194,6 +195,7 @@ __all__ = [
     "UsageError",
     "User",
     "Version",
+    "WaitTimeoutError",
     "__version__",
     "acount_tokens",
     "cost_of",

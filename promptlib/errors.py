@@ -15,6 +15,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   ├── StreamStateError        a stream was asked for its completion early, or read twice
     │   └── ConfigurationError      the setup is wrong: unknown model, missing tokenizer data, ...
     │       └── AuthenticationError     the provider refused the API key (401/403) or none is set
+    ├── WaitTimeoutError            waiting for a batch or a fine-tune ran out of time (it goes on)
     ├── ProviderError               the provider failed; carries provider, status, request id
     │   ├── RateLimitError          429: too many requests (retried, honouring Retry-After)
     │   │   └── QuotaExceededError  429 insufficient_quota: out of credit (never retried)
@@ -66,6 +67,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "UnusedInputWarning",
     "UsageError",
+    "WaitTimeoutError",
 ]
 
 
@@ -153,6 +155,11 @@ class RequestsBlockedError(UsageError):
 class StreamStateError(UsageError, RuntimeError):
     """A stream's completion was asked for before the stream was read to its end, or the
     stream was read a second time (ask the provider for a new one)."""
+
+
+class WaitTimeoutError(PromptlibError, TimeoutError):
+    """Waiting for a batch job or a fine-tune ran out of the time given; the work goes on
+    at the provider: wait again, or collect later. Also a ``TimeoutError``."""
 
 
 class ProviderError(PromptlibError):

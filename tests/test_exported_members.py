@@ -75,6 +75,7 @@ EXPECTED = [
     "UsageError",
     "User",
     "Version",
+    "WaitTimeoutError",
     "__version__",
     "acount_tokens",
     "cost_of",

@@ -27,6 +27,7 @@ from promptlib.errors import (
     ModelOutputError,
     PromptlibError,
     ProviderError,
+    WaitTimeoutError,
 )
 
 __all__ = ["main"]
@@ -275,6 +276,9 @@ def _main(args: argparse.Namespace) -> int:
         return command(args)
     except CheckFailed as failed:
         sys.stdout.write(failed.report)
+        return EXIT_CHECK
+    except WaitTimeoutError as exc:  # not finished yet: the job goes on at the provider
+        sys.stderr.write(f"promptlib: {redact(str(exc))}\n")
         return EXIT_CHECK
     except PromptlibError as exc:
         if args.debug:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from promptlib.errors import ConfigurationError, PromptlibError
+from promptlib.errors import ConfigurationError, PromptlibError, WaitTimeoutError
 from promptlib.providers.base import SDKProvider
 from promptlib.providers.retry import call_with_retries, is_transport_error, translate
 from promptlib.tokens.catalog import Catalog
@@ -161,6 +161,7 @@ def start(
     if validation is None and validation_file is not None:
         validation = _upload(adapter, Path(validation_file))
     kept = f"training file {training}" + (f", validation file {validation}" if validation else "")
+    kept += " (uploaded)"
     tag = "plft_" + uuid.uuid4().hex[:16]
     options: dict[str, Any] = {
         "model": model.split(":", 1)[1] if model.startswith("openai:") else model,
@@ -185,17 +186,28 @@ def start(
         lost = isinstance(exc, sdk.APIConnectionError) or is_transport_error(exc)
         if not isinstance(exc, sdk.APIError) and not lost:
             raise
+        unsure = False
         if lost or (isinstance(status, int) and (status >= 500 or status == 409)):
-            found = _find(adapter, tag, started)
+            try:
+                found = _find(adapter, tag, started)
+            except PromptlibError:
+                found, unsure = None, True
             if found is not None:
                 return found
         error: PromptlibError = translate(exc, sdk, adapter.name, 1, adapter.retry)
+        error.__cause__ = exc
         adapter._redacted(error)
         # The files stay uploaded: the error says how to start again without uploading.
         again = f"--training-file-id {training}" + (
             f" --validation-file-id {validation}" if validation else ""
         )
-        error.args = (f"{error} — the {kept} stay uploaded: start again with {again}",)
+        maybe = (
+            f"; the job may have been made (metadata promptlib_job={tag}): look for it "
+            "(promptlib finetune follow, or the provider's dashboard) before starting again"
+            if unsure
+            else ""
+        )
+        error.args = (f"{error} — kept: {kept}; start again with {again}{maybe}",)
         raise error from exc
 
 
@@ -233,19 +245,17 @@ def follow(
     new model; ``failed``: ``error`` says why).
 
     Raises:
-        TimeoutError: ``timeout`` passed first (the job goes on; follow it again).
+        WaitTimeoutError: ``timeout`` passed first (the job goes on; follow it again).
     """
     adapter = _adapter(provider)
     stream = sys.stderr if progress is True else progress or None
     seen: set[str] = set()
     events: list[str] = []
     began = time.monotonic()
+    slept = 0.0  # what was asked of sleep (a test's sleep may not take any time)
     while True:
         job = _call(adapter, lambda c: c.fine_tuning.jobs.retrieve(job_id))
-        page = _call(adapter, lambda c: c.fine_tuning.jobs.list_events(job_id, limit=100))
-        for event in reversed(list(page.data)):  # the API lists newest first
-            if event.id in seen:
-                continue
+        for event in _new_events(adapter, job_id, seen):
             seen.add(event.id)
             events.append(str(event.message))
             if stream is not None:
@@ -254,12 +264,36 @@ def follow(
         current = _job(job, tuple(events))
         if current.ended:
             return current
-        if timeout is not None and time.monotonic() - began + poll_interval > timeout:
-            raise TimeoutError(
-                f"fine-tune {job_id} still {current.status} after {timeout:g} s; follow it "
-                "again later"
+        waited = max(time.monotonic() - began, slept)
+        if timeout is not None and waited >= timeout:
+            raise WaitTimeoutError(
+                f"fine-tune {job_id} still {current.status} after {timeout:g} s; it goes on at "
+                f"the provider: follow it again later (promptlib finetune follow {job_id})"
             )
-        sleep(poll_interval)
+        pause = poll_interval if timeout is None else min(poll_interval, timeout - waited)
+        sleep(pause)
+        slept += pause
+
+
+def _new_events(adapter: SDKProvider, job_id: str, seen: set[str]) -> list[Any]:
+    """The events not seen yet, oldest first (the API lists newest first, 100 a page)."""
+    fresh: list[Any] = []
+    after: str | None = None
+    while True:
+        options: dict[str, Any] = {"limit": 100}
+        if after is not None:
+            options["after"] = after
+        page = _call(adapter, _events_page(job_id, options))
+        data = list(page.data)
+        new = [event for event in data if event.id not in seen]
+        fresh.extend(new)
+        if len(new) < len(data) or not data or not getattr(page, "has_more", False):
+            return list(reversed(fresh))
+        after = data[-1].id
+
+
+def _events_page(job_id: str, options: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda c: c.fine_tuning.jobs.list_events(job_id, **options)
 
 
 def _toml_string(value: str) -> str:
@@ -284,7 +318,7 @@ def register_model(
     path = Path(catalog_file)
     known = catalog or Catalog.default()
     existing = Catalog.from_file(path) if path.is_file() else None
-    if existing is not None and name in existing:
+    if existing is not None and name in existing.names():
         raise ConfigurationError(f"{name} is already in {path}")
     lines = [f"\n[models.{_toml_string(name)}]", 'provider = "openai"']
     try:
@@ -293,7 +327,7 @@ def register_model(
         base = None
     priced_from = "none known: its prices are unknown until you add them"
     if base is not None:
-        for key in ("encoding", "context_window", "max_output_tokens"):
+        for key in ("encoding", "context_window", "max_output_tokens", "count"):
             value = getattr(base, key)
             if value is not None:
                 lines.append(f"{key} = {_toml_string(value) if isinstance(value, str) else value}")
@@ -301,7 +335,8 @@ def register_model(
         given = [(key, getattr(base, key)) for key in prices if getattr(base, key) is not None]
         lines += [f"{key} = {value}" for key, value in given]
         if given:
-            priced_from = f"the catalog's {base.name} entry ({base.source}, {base.as_of})"
+            entry = name if name in known.names() else _ft_entry(name)
+            priced_from = f"the catalog's {entry} entry ({base.source}, {base.as_of})"
     origin = f"fine-tuned from {job.base_model} by job {job.id}; prices: {priced_from}"
     lines.append(f"source = {_toml_string(origin)}")
     lines.append(f"as_of = {_toml_string(time.strftime('%Y-%m-%d'))}")
@@ -312,13 +347,21 @@ def register_model(
     return name
 
 
+def _ft_entry(name: str) -> str:
+    """The catalog entry a fine-tuned model's prices come from: ``ft:<base>``."""
+    import re
+
+    base = name.split(":")[1] if name.startswith("ft:") else name
+    return "ft:" + re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)
+
+
 def failed_job_message(job: FineTuneJob) -> str:
     """What to tell the user about a job that did not succeed."""
     files = f"training file {job.training_file}" + (
         f", validation file {job.validation_file}" if job.validation_file else ""
     )
     return (
-        f"fine-tune {job.id} {job.status}: {job.error or 'no reason given'}. The {files} "
-        f"stay uploaded: fix the cause, then start again with --training-file-id "
+        f"fine-tune {job.id} {job.status}: {job.error or 'no reason given'}. Kept: {files} "
+        f"(uploaded); fix the cause, then start again with --training-file-id "
         f"{job.training_file}"
     )
