@@ -753,13 +753,15 @@ def test_wait_polls_at_the_interval_and_gives_up_at_the_timeout(family, stand_in
     emulator, url = stand_in
     emulator.polls = 4
     job = batch.submit(echo_prompts(2), provider_for(family, url), MODEL[family])
-    with pytest.raises(TimeoutError, match="still running"):
-        batch.wait(job, poll_interval=60, timeout=30, sleep=pytest.fail)
+    gave_up: list[float] = []
+    with pytest.raises(TimeoutError, match="still running after 30 s"):
+        batch.wait(job, poll_interval=60, timeout=30, sleep=gave_up.append)
+    assert 29 < sum(gave_up) <= 30  # a last look at the timeout, never past it
     slept: list[float] = []
     shown = io.StringIO()
     done = batch.wait(job, poll_interval=7, sleep=slept.append, progress=shown)
     assert done.ended
-    assert slept == [7, 7]  # the first look was the timed-out wait's; two more, then ended
+    assert set(slept) <= {7}  # at the interval
     assert shown.getvalue().endswith(f"batch {job.job}: 2/2 done\n")
 
 
@@ -789,7 +791,7 @@ def test_the_handle_round_trips_through_json_without_keys(family, stand_in, tmp_
     assert KEY[family] not in text
     assert "sk-" not in text
     assert "Bearer" not in text
-    assert json.loads(text)["format"] == "promptlib.batch/1"
+    assert json.loads(text)["format"] == "promptlib.batch/2"
 
     loaded = batch.load(path, provider=provider_for(family, url))
     assert loaded == job
@@ -802,8 +804,10 @@ def test_the_handle_round_trips_through_json_without_keys(family, stand_in, tmp_
     assert all(isinstance(r, Completion) for r in results.values())
     again = batch.load(path, provider=provider_for(family, url))
     assert again == loaded
-    assert KEY[family] not in path.read_text(encoding="utf-8")
-    assert list(path.parent.iterdir()) == [path]  # no temporary files left
+    for saved in path.parent.iterdir():
+        assert KEY[family] not in saved.read_text(encoding="utf-8")
+    names = sorted(p.name for p in path.parent.iterdir())  # no temporary files left
+    assert names == ["nightly.json", "nightly.json.lock", "nightly.json.requests.jsonl"]
 
 
 def test_a_file_that_is_not_a_handle_is_refused(tmp_path):

@@ -417,7 +417,7 @@ def test_cancel_gives_canceled_failures_and_resubmits_nothing(family, mock):
     assert {(r.kind, r.attempts, r.retryable) for r in results.values()} == {("canceled", 1, False)}
     assert mock.calls == []
     assert len(mock.batch_emulator.batches) == 1
-    assert job.max_resubmits == 0
+    assert job.cancelled
 
 
 def test_the_handle_round_trips_and_holds_no_key(family, mock, tmp_path):

@@ -149,12 +149,13 @@ class BatchAPI:
     def name(self) -> str:
         return self.adapter.name
 
-    def _client(self) -> Any:
+    def client(self) -> Any:
+        """The SDK client (made, and its key checked, on first use)."""
         return self.adapter._checked_client(self.adapter._sync())
 
     def _call(self, fn: Callable[[Any], Any]) -> Any:
         """An idempotent call, under the adapter's retry policy."""
-        client = self._client()
+        client = self.client()
         try:
             result, _ = call_with_retries(
                 lambda: fn(client),
@@ -170,7 +171,7 @@ class BatchAPI:
     def _create_once(self, fn: Callable[[Any], Any]) -> Any:
         """A call that is not idempotent: made once; its failure says whether it may
         have taken effect anyway (no answer, or a 409/5xx)."""
-        client = self._client()
+        client = self.client()
         sdk = self.adapter._sdk()
         try:
             return fn(client)
@@ -202,7 +203,7 @@ class BatchAPI:
     def create(self, chunk: ProviderBatch, requests: list[BatchRequest], job: str) -> Remote:
         raise NotImplementedError
 
-    def find(self, chunk: ProviderBatch, size: int, claimed: set[str]) -> Remote | None:
+    def find(self, chunk: ProviderBatch, size: int, claimed: set[str], job: str) -> Remote | None:
         """The batch a lost create made, if the provider has it."""
         raise NotImplementedError
 
@@ -250,7 +251,7 @@ class OpenAIBatches(BatchAPI):
         )
         return self._remote(made)
 
-    def find(self, chunk: ProviderBatch, size: int, claimed: set[str]) -> Remote | None:
+    def find(self, chunk: ProviderBatch, size: int, claimed: set[str], job: str) -> Remote | None:
         since = (chunk.started or 0.0) - _LOOKBACK
 
         def look(client: Any) -> Any:
@@ -364,7 +365,7 @@ class AnthropicBatches(BatchAPI):
         page = self._call(lambda client: client.messages.batches.list(limit=1))
         return str(page.data[0].id) if page.data else ""
 
-    def find(self, chunk: ProviderBatch, size: int, claimed: set[str]) -> Remote | None:
+    def find(self, chunk: ProviderBatch, size: int, claimed: set[str], job: str) -> Remote | None:
         # Newest first, down to the newest batch before this one's first create call (or,
         # without that mark, a minute before it); the job checks the ids in its results
         # before it trusts what it adopts.
@@ -391,14 +392,31 @@ class AnthropicBatches(BatchAPI):
 
         candidates = self._call(look)
         if len(candidates) > 1:
+            candidates = self._ours(candidates, job)
+        if len(candidates) > 1:
             raise ProviderError(
                 f"the answer to creating batch {chunk.tag} was lost, and {len(candidates)} "
-                f"batches of {size} requests were created since "
+                f"running batches of {size} requests were created since "
                 f"({', '.join(b.id for b in candidates)}): promptlib cannot tell which is "
-                "this job's. Cancel the ones that are not yours, then resume",
+                "this job's until they end. Wait and resume, or cancel the ones that are "
+                "not yours",
                 provider=self.name,
             )
         return self._remote(candidates[0]) if candidates else None
+
+    def _ours(self, candidates: list[Any], job: str) -> list[Any]:
+        """Tell candidates apart by their results' line ids, which carry the job, where
+        they have ended; those still running stay candidates."""
+        mark = f"-{job[4:12]}"
+        kept = []
+        for batch in candidates:
+            if batch.processing_status != "ended":
+                kept.append(batch)
+                continue
+            ids = [line.custom_id for line in self.results(batch.id)]
+            if any(i[-11:-2] == mark for i in ids):
+                return [batch]  # ended, and its lines are this job's
+        return kept
 
     def retrieve(self, batch_id: str) -> Remote:
         return self._remote(self._call(lambda client: client.messages.batches.retrieve(batch_id)))

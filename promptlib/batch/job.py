@@ -28,10 +28,11 @@ from promptlib.errors import (
     ProviderError,
     RequestRejectedError,
     UsageError,
+    WaitTimeoutError,
 )
 from promptlib.messages import Prompt
 from promptlib.providers.base import SDKProvider
-from promptlib.providers.completion import Completion, checked_output, completion_of
+from promptlib.providers.completion import Completion, checked_output, completion_of, unreadable
 
 __all__ = [
     "BatchFailure",
@@ -115,6 +116,12 @@ class BatchStatus:
 def _identified(
     prompts: Mapping[str, Prompt[Any]] | Iterable[Prompt[Any]],
 ) -> list[tuple[str, Prompt[Any]]]:
+    given: object = prompts
+    if isinstance(given, Prompt | str | bytes) or not isinstance(given, Mapping | Iterable):
+        raise ConfigurationError(
+            f"prompts must be a list of Prompts or a mapping {{id: Prompt}}, not "
+            f"{type(given).__name__} (one prompt: [prompt])"
+        )
     if isinstance(prompts, Mapping):
         items = [(str(key), prompt) for key, prompt in prompts.items()]
         for key, _ in items:
@@ -215,6 +222,15 @@ def _plan(handle: BatchHandle, api: BatchAPI, requests: list[BatchRequest]) -> N
         size += line
     if current:
         close()
+    if api.job_ids:
+        seen: dict[str, str] = {}
+        for request in handle.requests:
+            other = seen.setdefault(request.sent_id, request.custom_id)
+            if other != request.custom_id:
+                raise ConfigurationError(
+                    f"batch ids {other!r} and {request.custom_id!r} would carry the same line "
+                    "id (a long id is shortened by a hash): rename one of them"
+                )
 
 
 def submit(
@@ -248,8 +264,17 @@ def submit(
             prompt too large for a batch, or a provider without a batch API.
     """
     items = _identified(prompts)
+    if isinstance(max_resubmits, bool) or not isinstance(max_resubmits, int):
+        raise ConfigurationError(f"max_resubmits={max_resubmits!r}: give a whole number, 0 to 20")
     if not 0 <= max_resubmits <= 20:
         raise ConfigurationError(f"max_resubmits={max_resubmits}: use 0 to 20")
+    if limits is not None and not isinstance(limits, BatchLimits):
+        raise ConfigurationError(
+            f"limits= takes BatchLimits(max_requests=..., max_bytes=...), not "
+            f"{type(limits).__name__}"
+        )
+    if model is not None and (not isinstance(model, str) or not model):
+        raise ConfigurationError(f"model={model!r}: give the model's name, e.g. 'gpt-4o-mini'")
     # As for live calls, a provider's own model (a MockProvider(model=...)) comes first.
     chosen = model or getattr(provider, "model", None)
     name = chosen or items[0][1].model
@@ -264,15 +289,19 @@ def submit(
             "goes to one model; pass model=, or submit one job per model"
         )
     api = batch_api(provider, name, limits)
-    built = []
-    for custom_id, prompt in items:
-        body = api.adapter.build_request(prompt, name)
-        from promptlib.batch.backends import wire_body
+    api.client()  # no key, or a key that cannot be right: said now, before anything is saved
+    from promptlib.batch.backends import wire_body
 
-        built.append(BatchRequest(custom_id, prompt.to_dict(), wire_body(body)))
+    built = [
+        BatchRequest(
+            custom_id, prompt.to_dict(), wire_body(api.adapter.build_request(prompt, name))
+        )
+        for custom_id, prompt in items
+    ]
     handle = BatchHandle(
         job="plb_" + uuid.uuid4().hex[:16],
         provider=str(provider.name),
+        family=api.family,
         model=str(built[0].body.get("model", name)),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         max_resubmits=max_resubmits,
@@ -282,7 +311,7 @@ def submit(
     )
     _plan(handle, api, built)
     if path is not None:
-        handle.save(path)
+        handle.save(path)  # before anything is sent; an existing handle is never overwritten
     _log.info(
         "batch job %s: %d prompts in %d batch(es) to %s:%s",
         handle.job,
@@ -297,6 +326,11 @@ def submit(
 def _api_of(handle: BatchHandle) -> BatchAPI:
     provider = handle.provider_object
     if provider is None:
+        if handle.provider == "mock":
+            raise ConfigurationError(
+                f"batch job {handle.job} was made with a MockProvider, whose batches live "
+                "only in that mock: follow it with the same one (load(path, provider=mock))"
+            )
         from promptlib.providers.registry import get_provider
 
         try:
@@ -307,7 +341,14 @@ def _api_of(handle: BatchHandle) -> BatchAPI:
                 "provider= to promptlib.batch.load"
             ) from None
         handle.provider_object = provider
-    return batch_api(provider, handle.model, None)
+    api = batch_api(provider, handle.model, None)
+    if api.family != handle.family or str(getattr(provider, "name", "")) != handle.provider:
+        raise ConfigurationError(
+            f"batch job {handle.job} was submitted to {handle.provider} ({handle.family}'s "
+            f"batch API); {type(provider).__name__} cannot follow it: load it with the "
+            "provider it was submitted with"
+        )
+    return api
 
 
 def resume(handle: BatchHandle, *, _api: BatchAPI | None = None) -> BatchHandle:
@@ -315,13 +356,19 @@ def resume(handle: BatchHandle, *, _api: BatchAPI | None = None) -> BatchHandle:
     submit again). A batch whose create answer was lost is looked for first, so none is
     created twice."""
     api = _api or _api_of(handle)
+    with handle.locked():
+        _resume(handle, api)
+    return handle
+
+
+def _resume(handle: BatchHandle, api: BatchAPI) -> None:
     claimed = {b.batch_id for b in handle.batches if b.batch_id}
     for chunk in handle.batches:
         if chunk.state not in ("pending", "creating"):
             continue
         requests = handle.chunk_requests(chunk.index)
         if chunk.state == "creating":
-            found = api.find(chunk, len(requests), claimed)
+            found = api.find(chunk, len(requests), claimed, handle.job)
             if found is not None:
                 chunk.found = True
                 _created(handle, chunk, found)
@@ -332,7 +379,6 @@ def resume(handle: BatchHandle, *, _api: BatchAPI | None = None) -> BatchHandle:
             handle.save()
         remote = _create(handle, api, chunk, requests, claimed)
         claimed.add(remote.batch_id)
-    return handle
 
 
 def _create(
@@ -354,7 +400,9 @@ def _create(
         try:
             remote = api.create(chunk, requests, handle.job)
         except CreateFailed as failed:
-            found = api.find(chunk, len(requests), claimed) if failed.uncertain else None
+            found = (
+                api.find(chunk, len(requests), claimed, handle.job) if failed.uncertain else None
+            )
             if found is not None:
                 _log.info(
                     "batch %s: its create answer was lost; found it as %s",
@@ -423,11 +471,14 @@ def _status(handle: BatchHandle) -> BatchStatus:
     pending = sum(
         1 for r in handle.requests if handle.batches[r.chunk].state in ("pending", "creating")
     )
-    finished = sum(
-        1
-        for r in handle.requests
-        if handle.batches[r.chunk].state == "ended" and handle.batches[r.chunk].reviewed
-    )
+    finished = 0
+    for chunk in handle.batches:
+        size = len(handle.chunk_requests(chunk.index))
+        if chunk.state == "ended":
+            finished += size
+        elif chunk.state == "created":  # lines the provider has answered so far
+            done = sum(v for k, v in chunk.counts.items() if k not in ("total", "processing"))
+            finished += min(size, done)
     batches = tuple(
         {
             "tag": chunk.tag,
@@ -443,10 +494,16 @@ def _status(handle: BatchHandle) -> BatchStatus:
 
 
 def status(handle: BatchHandle) -> BatchStatus:
-    """Ask the provider where each batch of the job stands (the handle is updated)."""
-    api = _api_of(handle)
-    _refresh(handle, api)
-    return _status(handle)
+    """Ask the provider where each batch of the job stands. Lines of ended batches that
+    are to be submitted again are planned (``pending``), not sent: :func:`wait` or
+    :func:`resume` sends them."""
+    with handle.locked():
+        if all(b.state == "ended" and b.reviewed for b in handle.batches):
+            return _status(handle)  # nothing to ask the provider
+        api = _api_of(handle)
+        _refresh(handle, api)
+        _review(handle, api)
+        return _status(handle)
 
 
 def _review(handle: BatchHandle, api: BatchAPI) -> None:
@@ -476,7 +533,7 @@ def _review(handle: BatchHandle, api: BatchAPI) -> None:
             retryable = line is None or (line.kind != "succeeded" and line.retryable)
             if line is None and (chunk.error or _cancelled(chunk)):
                 retryable = False  # refused as a whole (the same again), or cancelled
-            if retryable and request.attempts <= handle.max_resubmits:
+            if retryable and request.attempts <= handle.max_resubmits and not handle.cancelled:
                 again.append(request)
         reviewed.append(chunk)
     if again:
@@ -523,6 +580,9 @@ def wait(
     """Follow the job until every batch has ended, resubmitting lines that errored with a
     retryable error or expired (up to the handle's ``max_resubmits``).
 
+    Each step holds the handle's lock with its state reloaded, so two processes following
+    one job take turns and never submit a line twice.
+
     Args:
         poll_interval: seconds between looks at the provider.
         timeout: give up after this many seconds (the job goes on at the provider; wait
@@ -533,18 +593,26 @@ def wait(
 
     Raises:
         ProviderError: the provider failed (after the retry policy's attempts).
-        TimeoutError: ``timeout`` passed first.
+        WaitTimeoutError: ``timeout`` passed first (also a ``TimeoutError``).
     """
+    for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
+            raise ConfigurationError(f"{name}={value!r}: give seconds, 0 or more")
     api = _api_of(handle)
     stream = _progress_stream(progress)
     started = time.monotonic()
+    slept = 0.0  # what was asked of sleep (a test's sleep may take no time)
     while True:
-        resume(handle, _api=api)
-        _refresh(handle, api)
-        _review(handle, api)
-        if any(b.state == "pending" for b in handle.batches):
-            continue  # lines to submit again: submit them now
-        now = _status(handle)
+        with handle.locked():
+            while True:
+                _resume(handle, api)
+                _refresh(handle, api)
+                _review(handle, api)
+                if not any(b.state == "pending" for b in handle.batches):
+                    break  # else: lines to submit again, submitted now
+            now = _status(handle)
         if stream is not None:
             stream.write(f"\rbatch {handle.job}: {now.finished:,}/{now.total:,} done")
             stream.flush()
@@ -552,12 +620,16 @@ def wait(
             if stream is not None:
                 stream.write("\n")
             return now
-        if timeout is not None and time.monotonic() - started + poll_interval > timeout:
-            raise TimeoutError(
+        waited = max(time.monotonic() - started, slept)
+        if timeout is not None and waited >= timeout:
+            raise WaitTimeoutError(
                 f"batch job {handle.job} still running after {timeout:g} s "
-                f"({now.finished}/{now.total} done); wait again or collect later"
+                f"({now.finished:,}/{now.total:,} done); it goes on at the provider: wait "
+                "again, or collect later"
             )
-        sleep(poll_interval)
+        pause = poll_interval if timeout is None else min(poll_interval, timeout - waited)
+        sleep(pause)
+        slept += pause
 
 
 def _progress_stream(progress: bool | TextIO | None) -> TextIO | None:
@@ -572,29 +644,36 @@ def cancel(handle: BatchHandle) -> BatchStatus:
     """Cancel the job's running batches (lines already answered stay collectable) and
     submit nothing more."""
     api = _api_of(handle)
-    handle.max_resubmits = 0
-    claimed = {b.batch_id for b in handle.batches if b.batch_id}
-    for chunk in handle.batches:
-        if chunk.state == "creating":  # its create may have taken effect: find it first
-            found = api.find(chunk, len(handle.chunk_requests(chunk.index)), claimed)
-            if found is not None:
-                chunk.found = True
-                _created(handle, chunk, found)
-                claimed.add(found.batch_id)
-            else:
-                chunk.state = "pending"
-        if chunk.state == "created" and chunk.batch_id is not None:
-            try:
-                remote = api.cancel(chunk.batch_id)
-            except RequestRejectedError:  # it ended meanwhile: nothing to cancel
-                remote = api.retrieve(chunk.batch_id)
-            chunk.status, chunk.cancelled = remote.status, True
-        elif chunk.state == "pending":
-            chunk.state, chunk.status, chunk.reviewed = "ended", "cancelled", True
-            chunk.cancelled = True
-    handle.save()
-    _refresh(handle, api)
-    return _status(handle)
+    with handle.locked():
+        handle.cancelled = True
+        claimed = {b.batch_id for b in handle.batches if b.batch_id}
+        for chunk in handle.batches:
+            if chunk.state == "creating":  # its create may have taken effect: find it first
+                try:
+                    found = api.find(
+                        chunk, len(handle.chunk_requests(chunk.index)), claimed, handle.job
+                    )
+                except ProviderError as exc:
+                    _log.warning("batch %s: %s; marked cancelled", chunk.tag, exc)
+                    found = None
+                if found is not None:
+                    chunk.found = True
+                    _created(handle, chunk, found)
+                    claimed.add(found.batch_id)
+                else:
+                    chunk.state = "pending"
+            if chunk.state == "created" and chunk.batch_id is not None:
+                try:
+                    remote = api.cancel(chunk.batch_id)
+                except RequestRejectedError:  # it ended meanwhile: nothing to cancel
+                    remote = api.retrieve(chunk.batch_id)
+                chunk.status, chunk.cancelled = remote.status, True
+            elif chunk.state == "pending":
+                chunk.state, chunk.status, chunk.reviewed = "ended", "cancelled", True
+                chunk.cancelled = True
+        handle.save()
+        _refresh(handle, api)
+        return _status(handle)
 
 
 # --- collecting ------------------------------------------------------------------------------
@@ -615,24 +694,25 @@ def collect(
         UsageError: a batch of the job has not ended yet (``wait`` first).
     """
     api = _api_of(handle)
-    _refresh(handle, api)
-    running = [b.tag for b in handle.batches if b.state != "ended"]
-    if running:
-        raise UsageError(
-            f"batch job {handle.job} has not ended ({', '.join(running[:3])} still "
-            "running): call promptlib.batch.wait(handle) first"
-        )
-    given = dict(_identified(prompts)) if prompts is not None else {}
-    lines: dict[int, dict[str, Line]] = {}
-    results: dict[str, BatchResult] = {}
-    for request in handle.requests:
-        chunk = handle.batches[request.chunk]
-        if chunk.index not in lines:
-            lines[chunk.index] = _lines(api, chunk, handle.chunk_requests(chunk.index))[0]
-        prompt = _prompt_of(request, given)
-        line = lines[chunk.index].get(request.custom_id)
-        results[request.custom_id] = _result(api, handle, chunk, request, prompt, line)
-    return results
+    given = dict(_identified(prompts)) if prompts else {}
+    with handle.locked():
+        _refresh(handle, api)
+        running = [b.tag for b in handle.batches if b.state != "ended"]
+        if running:
+            raise UsageError(
+                f"batch job {handle.job} has not ended ({', '.join(running[:3])} still "
+                "running): wait for it first (promptlib.batch.wait, or promptlib batch wait)"
+            )
+        lines: dict[int, dict[str, Line]] = {}
+        results: dict[str, BatchResult] = {}
+        for request in handle.requests:
+            chunk = handle.batches[request.chunk]
+            if chunk.index not in lines:
+                lines[chunk.index] = _lines(api, chunk, handle.chunk_requests(chunk.index))[0]
+            prompt = _prompt_of(request, given)
+            line = lines[chunk.index].get(request.custom_id)
+            results[request.custom_id] = _result(api, handle, chunk, request, prompt, line)
+        return results
 
 
 def _prompt_of(request: BatchRequest, given: Mapping[str, Prompt[Any]]) -> Prompt[Any]:
@@ -681,7 +761,10 @@ def _result(
             kind = "canceled"
         return failure(kind, line.error, line.retryable)
     adapter = api.adapter
-    exchange = adapter.parse_response(line.response)
+    try:
+        exchange = adapter.parse_response(line.response)
+    except (AttributeError, TypeError, IndexError, KeyError, ValueError) as exc:
+        return failure("errored", unreadable(adapter.name, line.response, exc, request.attempts))
     if line.request_id and not exchange.request_id:
         exchange = replace(exchange, request_id=line.request_id)
     try:

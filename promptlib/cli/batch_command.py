@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from promptlib.cli.config import catalog_file, registry
-from promptlib.errors import ConfigurationError
+from promptlib.errors import ConfigurationError, PromptlibError
 
 __all__ = ["add_batch_commands", "cmd_batch"]
 
@@ -53,10 +54,10 @@ def add_batch_commands(sub: Any, json_help: str) -> None:
     )
     cmd.add_argument(
         "--max-resubmits",
-        type=int,
+        type=_resubmits,
         default=2,
         metavar="N",
-        help="submit lines that expired or hit a retryable error again, at most N times",
+        help="submit lines that expired or hit a retryable error again, at most N times (0-20)",
     )
     cmd.add_argument(
         "--wait",
@@ -78,17 +79,37 @@ def add_batch_commands(sub: Any, json_help: str) -> None:
         if name == "wait":
             _wait_options(cmd)
         if name == "collect":
-            _collect_options(cmd)
-        cmd.add_argument("--json", action="store_true", help=json_help)
+            _collect_options(cmd)  # its output is JSON lines already
+        else:
+            cmd.add_argument("--json", action="store_true", help=json_help)
 
     cmd = actions.add_parser("list", help="the jobs whose handles are kept in a folder")
     cmd.add_argument("folder", nargs="?", default=str(_FOLDER), metavar="FOLDER")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds, 0 or more")
+    return value
+
+
+def _resubmits(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 20:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 0 to 20")
+    return int(text)
+
+
 def _wait_options(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--poll", type=float, default=30.0, metavar="SECONDS", help="between looks")
-    cmd.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="give up after")
+    cmd.add_argument("--poll", type=_seconds, default=30.0, metavar="SECONDS", help="between looks")
+    cmd.add_argument(
+        "--timeout", type=_seconds, default=None, metavar="SECONDS",
+        help="give up after (exit 1; the job goes on)",
+    )  # fmt: skip
 
 
 def _collect_options(cmd: argparse.ArgumentParser) -> None:
@@ -105,7 +126,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return _submit(args)
     if action == "list":
         return _list(Path(args.folder), args.json)
-    handle = batch.load(args.handle)
+    handle = batch.load(args.handle, provider=_provider_for(Path(args.handle), args))
     if action == "status":
         return _print_status(batch.status(handle), args.json)
     if action == "wait":
@@ -113,7 +134,42 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return _print_status(state, args.json)
     if action == "cancel":
         return _print_status(batch.cancel(handle), args.json)
-    return _collect(handle, args.output)
+    return _collect(handle, _output(args.output))
+
+
+def _provider_for(path: Path, args: argparse.Namespace) -> Any:
+    """The provider a saved job is followed with, knowing the project's catalog."""
+    from promptlib.batch.handle import _read_state
+    from promptlib.providers.registry import get_provider
+    from promptlib.tokens import Catalog
+
+    state = _read_state(path, f"batch handle {path}")
+    extra = catalog_file(args.catalog)
+    catalog = Catalog.default().extend(extra) if extra else Catalog.default()
+    provider, _ = get_provider(f"{state['provider']}:{state['model']}", catalog=catalog)
+    provider.catalog = catalog  # type: ignore[attr-defined]
+    emulator = getattr(provider, "batch_emulator", None)  # a mock's batches are in memory
+    running = [b.batch_id for b in state["batches"] if not (b.state == "ended" and b.reviewed)]
+    if emulator is not None and running and not all(i in emulator.batches for i in running):
+        raise ConfigurationError(
+            f"batch job {state['job']} was made with the mock provider, whose batches live "
+            "only in the command that made them (use batch submit --wait)"
+        )
+    return provider
+
+
+def _output(option: str | None) -> Path | None:
+    """Where results go, checked before any waiting: a typo must not lose them."""
+    if option is None:
+        return None
+    path = Path(option)
+    try:
+        path.touch()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"-o {option}: cannot write there ({exc.strerror or exc})"
+        ) from None
+    return path
 
 
 def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -139,47 +195,80 @@ def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 def _submit(args: argparse.Namespace) -> int:
     from promptlib import batch
+    from promptlib.batch.handle import CUSTOM_ID
     from promptlib.providers.registry import get_provider
     from promptlib.tokens import Catalog
 
+    output = _output(args.output) if args.wait else None
     extra = catalog_file(args.catalog)
     catalog = Catalog.default().extend(extra) if extra else Catalog.default()
     templates = registry(args.templates)
     prompts: dict[str, Any] = {}
-    anonymous: list[Any] = []
+    anonymous: dict[str, int] = {}
+    order: list[Any] = []
     path = Path(args.inputs)
     for number, row in _rows(path):
+        where = f"{path}:{number}"
         ref = row.get("template", args.ref)
         if not isinstance(ref, str) or not ref:
             raise ConfigurationError(
-                f"{path}:{number}: no template: give NAME[@REF] on the command line, or "
+                f"{where}: no template: give NAME[@REF] on the command line, or "
                 '"template" in the line'
             )
         inputs = row.get("inputs")
         if inputs is None:
             inputs = {k: v for k, v in row.items() if k not in ("id", "template")}
         if not isinstance(inputs, dict):
-            raise ConfigurationError(f'{path}:{number}: "inputs" must be an object')
-        prompt = templates.render(ref, **inputs)
+            raise ConfigurationError(f'{where}: "inputs" must be an object')
+        try:
+            prompt = templates.render(ref, **inputs)
+        except PromptlibError as exc:
+            raise (
+                type(exc)(f"{where}: {exc}")
+                if isinstance(exc, ConfigurationError)
+                else (ConfigurationError(f"{where}: {exc}"))
+            ) from exc
         if "id" in row:
-            key = str(row["id"])
-            if key in prompts:
-                raise ConfigurationError(f"{path}:{number}: id {key!r} is used twice")
-            prompts[key] = prompt
+            key = row["id"]
+            if (
+                not isinstance(key, str | int)
+                or isinstance(key, bool)
+                or not CUSTOM_ID.fullmatch(str(key))
+            ):
+                raise ConfigurationError(
+                    f"{where}: id {key!r} is not accepted by the providers: use 1-64 letters, "
+                    "digits, '_' or '-'"
+                )
+            if str(key) in prompts:
+                raise ConfigurationError(f"{where}: id {key!r} is used twice")
+            prompts[str(key)] = prompt
         else:
-            anonymous.append(prompt)
-    if prompts and anonymous:
+            derived = "p" + prompt.hash.removeprefix("sha256:")[:24]
+            if derived in anonymous:
+                raise ConfigurationError(
+                    f"{where}: the same prompt as line {anonymous[derived]}: give the lines ids "
+                    "to send it twice"
+                )
+            anonymous[derived] = number
+            order.append(prompt)
+    if prompts and order:
         raise ConfigurationError(f"{path}: give every line an id, or none")
+    if args.model.startswith("mock:") and not args.wait:
+        raise ConfigurationError(
+            "the mock provider's batches live only in this command: give --wait to collect "
+            "them here"
+        )
     provider, model = get_provider(args.model, catalog=catalog)
     provider.catalog = catalog  # type: ignore[attr-defined]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    where = Path(args.handle) if args.handle else _FOLDER / f"{path.stem}-{stamp}.json"
-    if where.exists():
-        raise ConfigurationError(f"--handle {where} exists: give another file")
+    saved = (
+        Path(args.handle) if args.handle else _FOLDER / f"{path.stem}-{stamp}-{os.getpid()}.json"
+    )
     # Saved before anything is created at the provider: a crash mid-submit loses nothing.
     handle = batch.submit(
-        prompts or anonymous, provider, model, path=where, max_resubmits=args.max_resubmits
+        prompts or order, provider, model, path=saved, max_resubmits=args.max_resubmits
     )
+    sys.stderr.write(f"batch job {handle.job}: handle {handle.path}\n")
     if not args.wait:
         if args.json:
             _print(
@@ -194,7 +283,7 @@ def _submit(args: argparse.Namespace) -> int:
             )
         return 0
     batch.wait(handle, progress=True)
-    return _collect(handle, args.output)
+    return _collect(handle, output)
 
 
 def _print(data: Any) -> None:
@@ -255,7 +344,7 @@ def result_json(custom_id: str, result: Any) -> dict[str, Any]:
     }
 
 
-def _collect(handle: Any, output: str | None) -> int:
+def _collect(handle: Any, output: Path | None) -> int:
     from promptlib import batch
 
     results = batch.collect(handle)
@@ -280,11 +369,11 @@ def _list(folder: Path, as_json: bool) -> int:
     from promptlib import batch
 
     jobs: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
         try:
             handle = batch.load(path)
         except ConfigurationError:
-            continue  # not a handle
+            continue  # not a handle, or not one this promptlib can read
         states = [b.status or b.state for b in handle.batches]
         jobs.append(
             {

@@ -322,11 +322,15 @@ def _job(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pair(text: str, option: str) -> tuple[str, str]:
-    run, colon, variant = text.partition(":")
+def _pair(text: str, option: str) -> tuple[str, str, str | None]:
+    """RUN:VARIANT or RUN:VARIANT:MODEL (the model may hold colons: mock:gpt-4o-mini)."""
+    run, colon, rest = text.partition(":")
+    variant, _, model = rest.partition(":")
     if not colon or not run or not variant:
-        raise ConfigurationError(f"{option} {text!r}: give RUN:VARIANT, e.g. nightly:triage@1.2.0")
-    return run, variant
+        raise ConfigurationError(
+            f"{option} {text!r}: give RUN:VARIANT (or RUN:VARIANT:MODEL), e.g. nightly:triage@1.2.0"
+        )
+    return run, variant, model or None
 
 
 def _training(args: argparse.Namespace) -> Any:
@@ -362,8 +366,8 @@ def _serving(args: argparse.Namespace, side: str) -> Any:
 
     measured = getattr(args, side)
     if measured:
-        run, variant = _pair(measured, f"--{side}")
-        return serving_from_run(run, variant, store=args.store)
+        run, variant, model = _pair(measured, f"--{side}")
+        return serving_from_run(run, variant, store=args.store, model=model)
     template, model = getattr(args, f"{side}_template"), getattr(args, f"{side}_model")
     if not (template and model and args.dataset and args.output_tokens is not None):
         raise ConfigurationError(
@@ -378,7 +382,7 @@ def _serving(args: argparse.Namespace, side: str) -> Any:
     counts = [
         count_tokens(chosen.render(**c.inputs), model).total for c in load_dataset(args.dataset)
     ]
-    label = f"{side}: {chosen.label} on {model}"
+    label = f"{chosen.label} on {model}"
     return serving_from_tokens(label, model, counts, args.output_tokens)
 
 
@@ -401,19 +405,20 @@ def _roi(args: argparse.Namespace) -> int:
         d = data[side]
         out.append(
             f"{side}: {d['label']}: {d['input_tokens']:g} in / {d['output_tokens']:g} out per "
-            f"request, ${d['cost_per_request'] or 'unknown'} ({d['source']})"
+            f"request, {_dollars(d['cost_per_request'])} ({d['source']})"
         )
     t = data["training"]
     out.append(
         f"one-off: {t['tokens_per_epoch']:,} tokens x {t['epochs']} epochs at "
-        f"${t['price_per_million'] or 'unknown'}/M = ${t['training_cost'] or 'unknown'}, plus "
-        f"${t['labelling']} labelling and ${t['engineering']} engineering = "
-        f"${t['one_off_total'] or 'unknown'}"
+        f"{_dollars(t['price_per_million'])}/M = {_dollars(t['training_cost'])}, plus "
+        f"{_dollars(t['labelling'])} labelling and {_dollars(t['engineering'])} engineering "
+        f"= {_dollars(t['one_off_total'])}"
     )
     months = data["break_even_months"]
     out.append(
-        f"at {result.requests_per_month:,} requests a month: ${data['monthly_prompt'] or '?'} "
-        f"with the prompt, ${data['monthly_finetuned'] or '?'} fine-tuned; break-even "
+        f"at {result.requests_per_month:,} requests a month: "
+        f"{_dollars(data['monthly_prompt'])} with the prompt, "
+        f"{_dollars(data['monthly_finetuned'])} fine-tuned; break-even "
         + (f"in {months} months" if months is not None else "never, or not computable")
     )
     if result.missing:
@@ -423,12 +428,16 @@ def _roi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dollars(value: str | None) -> str:
+    return "unknown" if value is None else f"${value}"
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     from promptlib.finetune import decide
     from promptlib.finetune.decide import render_html, render_markdown, render_text
 
-    prompt_run, prompt_variant = _pair(args.prompt, "--prompt")
-    ft_run, ft_variant = _pair(args.finetuned, "--finetuned")
+    prompt_run, prompt_variant, _ = _pair(args.prompt, "--prompt")
+    ft_run, ft_variant, _ = _pair(args.finetuned, "--finetuned")
     decision = decide(
         prompt_run,
         prompt_variant,

@@ -41,15 +41,30 @@ def _folder(runner: _Runner, run_id: str) -> Path:
     return runner.store.path.parent / "batches" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
 
 
+def _slug(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", model)
+
+
 def _handles(folder: Path, model: str, provider: Any) -> list[BatchHandle]:
+    """This model's handles in the run's folder, oldest first (``<model>--<n>.json``)."""
     from promptlib.batch import load
 
-    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", model)
-    return [load(path, provider=provider) for path in sorted(folder.glob(f"{slug}-*.json"))]
+    name = re.compile(re.escape(_slug(model)) + r"--(\d+)\.json")
+    found = []
+    for path in folder.glob("*.json") if folder.is_dir() else []:
+        match = name.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return [load(path, provider=provider) for _, path in sorted(found)]
 
 
 async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: _Progress) -> None:
-    """Send ``todo`` as batch jobs, one per model, and store each result as it is collected."""
+    """Send ``todo`` as batch jobs, one per model, and store each result as it is collected.
+
+    Items an earlier session submitted are collected from its handles; those that failed
+    there with a retryable error (an outage, a rate limit, an expired line) are sent
+    again in a new job, as a live resume sends them again.
+    """
     from promptlib import batch
 
     folder = _folder(runner, run_id)
@@ -62,27 +77,45 @@ async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: 
                 await runner.record(item, await runner._process(item, run_id, None, error), bar)
             else:
                 rendered[item_id(item)] = (item, prompt)
-        handles = _handles(folder, model, provider)
-        held = {r.custom_id for handle in handles for r in handle.requests}
-        fresh = {key: pair for key, pair in rendered.items() if key not in held}
-        fresh = _within_budget(runner, fresh, name)
+        earlier = _handles(folder, model, provider)
+        latest = {r.custom_id: n for n, handle in enumerate(earlier) for r in handle.requests}
+        again: dict[str, tuple[_Item, Prompt[Any]]] = {}
+        for number, handle in enumerate(earlier):
+            mine = {k: v for k, v in rendered.items() if latest.get(k) == number}
+            if mine:
+                again |= await _collected(runner, run_id, handle, mine, bar, resending=True)
+        fresh = {k: v for k, v in rendered.items() if k not in latest}
+        fresh = _within_budget(runner, {**fresh, **again}, name)
         if fresh:
-            slug = re.sub(r"[^A-Za-z0-9_.-]", "_", model)
-            path = folder / f"{slug}-{len(handles)}.json"
+            path = folder / f"{_slug(model)}--{len(earlier)}.json"
             prompts = {key: prompt for key, (_, prompt) in fresh.items()}
-            handles.append(batch.submit(prompts, provider, name, path=path))
-        for handle in handles:
-            batch.wait(handle, progress=runner.show_progress)
-            mine = {
-                r.custom_id: rendered[r.custom_id]
-                for r in handle.requests
-                if r.custom_id in rendered
-            }
-            prompts = {key: prompt for key, (_, prompt) in mine.items()}
-            results = batch.collect(handle, prompts)
-            for key, (item, prompt) in mine.items():
-                row = await _row(runner, run_id, item, prompt, results[key])
-                await runner.record(item, row, bar)
+            handle = batch.submit(prompts, provider, name, path=path)
+            await _collected(runner, run_id, handle, fresh, bar, resending=False)
+
+
+async def _collected(
+    runner: _Runner,
+    run_id: str,
+    handle: BatchHandle,
+    mine: dict[str, tuple[_Item, Prompt[Any]]],
+    bar: _Progress,
+    *,
+    resending: bool,
+) -> dict[str, tuple[_Item, Prompt[Any]]]:
+    """Wait for a job, store its results for ``mine``; with ``resending``, return the items
+    that failed with a retryable error instead of storing them."""
+    from promptlib import batch
+
+    batch.wait(handle, progress=runner.show_progress)
+    results = batch.collect(handle, {key: prompt for key, (_, prompt) in mine.items()})
+    again = {}
+    for key, (item, prompt) in mine.items():
+        result = results[key]
+        if resending and isinstance(result, batch.BatchFailure) and result.retryable:
+            again[key] = (item, prompt)
+            continue
+        await runner.record(item, await _row(runner, run_id, item, prompt, result), bar)
+    return again
 
 
 def _within_budget(

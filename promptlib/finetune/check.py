@@ -40,6 +40,7 @@ OPENAI_CATEGORIES = (
     "example_missing_assistant_message",
     "invalid_json",
     "bad_weight",
+    "unrecognized_key",
 )
 BEDROCK_CATEGORIES = (
     "data_type",
@@ -197,7 +198,9 @@ def _lines(path: Path) -> list[tuple[int, str]]:
         text = read_bounded_text(path, MAX_FILE_BYTES)
     except FileProblem as problem:
         raise ConfigurationError(f"cannot read {path}: {problem.message}") from problem
-    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    # Only newlines end a line: U+2028 and friends are text inside JSON strings.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def _detect(records: list[tuple[int, Any]]) -> Format:
@@ -252,7 +255,7 @@ def _openai_problems(record: Any) -> list[str]:
     messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
         return ["missing_messages_list"]
-    found: list[str] = []
+    found: list[str] = ["unrecognized_key"] if set(record) - _OPENAI_LINE_KEYS else []
     for message in messages:
         if not isinstance(message, dict):
             found.append("data_type")
@@ -261,12 +264,14 @@ def _openai_problems(record: Any) -> list[str]:
             found.append("message_missing_key")
         if set(message) - _OPENAI_KEYS:
             found.append("message_unrecognized_key")
-        if message.get("role") not in _OPENAI_ROLES:
+        role = message.get("role")
+        if not isinstance(role, str) or role not in _OPENAI_ROLES:
             found.append("unrecognized_role")
         content = message.get("content")
         if not _calls(message) and (not content or not isinstance(content, str | list)):
             found.append("missing_content")
-        if "weight" in message and message["weight"] not in (0, 1):
+        weight = message.get("weight", 0)
+        if isinstance(weight, bool) or weight not in (0, 1):
             found.append("bad_weight")
     if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
         found.append("example_missing_assistant_message")
@@ -301,7 +306,7 @@ def _bedrock_problems(record: Any) -> list[str]:
             continue
         if set(message) - {"role", "content"}:
             found.append("message_unrecognized_key")
-        if message.get("role") not in ("user", "assistant"):
+        if not isinstance(message.get("role"), str) or message["role"] not in ("user", "assistant"):
             found.append("unrecognized_role")
         if not isinstance(message.get("content"), str) or not message["content"]:
             found.append("missing_content")
@@ -309,7 +314,8 @@ def _bedrock_problems(record: Any) -> list[str]:
 
 
 def _conversation(record: dict[str, Any], kind: Format) -> list[dict[str, Any]]:
-    messages = [m for m in record.get("messages", []) if isinstance(m, dict)]
+    given = record.get("messages")
+    messages = [m for m in given if isinstance(m, dict)] if isinstance(given, list) else []
     if kind == "bedrock" and isinstance(record.get("system"), str):
         return [{"role": "system", "content": record["system"]}, *messages]
     return messages
@@ -343,7 +349,7 @@ def _label(answer: str, label: str) -> str | None:
         return answer.strip()
     try:
         value = json.loads(answer)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(value, dict) and label in value:
         return str(value[label])
@@ -449,7 +455,7 @@ def check_file(
         overlap = _overlap(prompts, against, kind)
         if overlap:
             errors["overlap"] = overlap
-    examples = len(records) - len(errors.get("invalid_json", []))
+    examples = len(records)  # the lines that are JSON (the others are errors)
     warnings = _warnings(examples, exact, prompts, answers_by_prompt, labels)
     problems_found = []
     if examples < MIN_EXAMPLES:

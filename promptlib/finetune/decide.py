@@ -77,14 +77,15 @@ def decide(
     from promptlib.evals.comparison import ComparisonError, compare
 
     runs = (prompt_run,) if prompt_run == finetuned_run else (prompt_run, finetuned_run)
+    prompt = serving_from_run(prompt_run, prompt_variant, store=store)
+    finetuned = serving_from_run(finetuned_run, finetuned_variant, store=store)
+    baseline = _label(prompt_run, prompt_variant, store)
     try:
         report = compare(
-            *runs, store=store, baseline=prompt_variant, scorer=scorer, detect=detect, level=level
+            *runs, store=store, baseline=baseline, scorer=scorer, detect=detect, level=level
         )
     except ComparisonError as exc:
         raise ConfigurationError(f"the head-to-head cannot compare them: {exc}") from None
-    prompt = serving_from_run(prompt_run, prompt_variant, store=store)
-    finetuned = serving_from_run(finetuned_run, finetuned_variant, store=store)
     found = [c for c in report.comparisons if _is(c.stats.candidate, finetuned_variant)]
     if not found:
         raise ConfigurationError(
@@ -96,6 +97,18 @@ def decide(
     money = roi(prompt, finetuned, training, requests_per_month=requests_per_month)
     recommendation, reasons = _recommend(comparison, money, report.level, prompt, finetuned)
     return Decision(recommendation, tuple(reasons), report, money)
+
+
+def _label(run: str, variant: str, store: str | Path | None) -> str:
+    """The stored label of ``variant`` in ``run`` (a bare name finds ``name@version``)."""
+    from promptlib.evals.store import DEFAULT_STORE, Store
+
+    with Store(store or DEFAULT_STORE, create=False) as db:
+        labels = {r.variant for r in db.results(db.run(run).run_id)}
+    if variant in labels:
+        return variant
+    named = sorted(label for label in labels if label.split("@", 1)[0] == variant)
+    return named[0] if len(named) == 1 else variant
 
 
 def _is(label: str, variant: str) -> bool:
@@ -134,19 +147,22 @@ def _recommend(
     if comparison.outcome == "worse":
         return "keep the prompt", [*reasons, "the fine-tune is significantly worse"]
     if comparison.outcome == "better":
-        pays = money.break_even_months is not None and money.break_even_months <= PAYBACK_MONTHS
-        if pays or (money.monthly_saving is not None and money.monthly_saving >= 0):
-            return "fine-tune", [*reasons, "the fine-tune is significantly better and pays back"]
-        extra = (
-            f"{_money(-money.monthly_saving)} a month"
-            if money.monthly_saving is not None
-            else "an unknown amount"
-        )
-        return "fine-tune", [
-            *reasons,
-            f"the fine-tune is significantly better, and costs {extra} more to serve: "
-            "worth it if that quality is worth the money",
-        ]
+        months = money.break_even_months
+        if months is not None and months <= PAYBACK_MONTHS:
+            why = f"the fine-tune is significantly better and pays back in {months:.1f} months"
+        elif money.monthly_saving is not None and money.monthly_saving >= 0:
+            why = "the fine-tune is significantly better, and costs no more to serve" + (
+                f" (its one-off cost pays back in {months:.1f} months)" if months else ""
+            )
+        elif money.monthly_saving is not None:
+            why = (
+                f"the fine-tune is significantly better, and costs "
+                f"{_money(-money.monthly_saving)} a month more to serve: worth it if that "
+                "quality is worth the money"
+            )
+        else:
+            why = "the fine-tune is significantly better; what it costs is not known"
+        return "fine-tune", [*reasons, why]
     if stats.n < stats.cases_needed:
         return "not enough evidence", [
             *reasons,
@@ -195,7 +211,7 @@ def _sensitivity_rows(money: ROI) -> list[list[str]]:
                 _money(a),
                 _money(b),
                 _money(saving),
-                "never" if months is None and saving is not None else
+                "never" if months is None and saving is not None and saving <= 0 else
                 "unknown" if months is None else f"{months:.1f}",
             ]
         )  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from promptlib._hashing import canonical_json
 from promptlib._validation import summary
 from promptlib.errors import ConfigurationError, PromptlibError
 from promptlib.evals.dataset import Case, Dataset
@@ -100,10 +101,23 @@ def _openai_line(prompt: Prompt[Any], answer: str, weight: int | None) -> dict[s
         if weight is not None and message.role == "assistant":
             entry["weight"] = 0  # a few-shot answer: context, not what is taught
         messages.append(entry)
+    if messages and messages[-1]["role"] == "assistant":  # a prefill: the answer replaces it
+        answer = _after_prefill(prompt, messages.pop()["content"], answer)
     final: dict[str, Any] = {"role": "assistant", "content": answer}
     if weight is not None:
         final["weight"] = weight
     return {"messages": [*messages, final]}
+
+
+def _after_prefill(prompt: Prompt[Any], prefill: str, answer: str) -> str:
+    """The answer in place of a template's assistant prefill, which it must begin with."""
+    if not answer.startswith(prefill):
+        raise ConfigurationError(
+            f"template {prompt.meta.template} ends with an assistant prefill {prefill[:40]!r} "
+            "that the expected answer does not begin with: the trained answer would not "
+            "follow it"
+        )
+    return answer
 
 
 def _bedrock_line(prompt: Prompt[Any], answer: str) -> dict[str, Any]:
@@ -119,8 +133,13 @@ def _bedrock_line(prompt: Prompt[Any], answer: str) -> dict[str, Any]:
             turns[-1]["content"] += "\n\n" + text
         else:
             turns.append({"role": message.role, "content": text})
-    if turns and turns[-1]["role"] == "assistant":
-        turns[-1]["content"] += "\n\n" + answer
+    if not turns or turns[0]["role"] != "user":
+        raise ConfigurationError(
+            f"template {prompt.meta.template}: the Bedrock format starts with a user turn, "
+            "and this template's first turn (after the system prompt) is the assistant's"
+        )
+    if turns[-1]["role"] == "assistant":
+        turns[-1]["content"] = _after_prefill(prompt, turns[-1]["content"], answer)
     else:
         turns.append({"role": "assistant", "content": answer})
     line: dict[str, Any] = {"system": system} if system else {}
@@ -200,7 +219,8 @@ def export_training_data(
             rendered.append(json.dumps(line, ensure_ascii=False) + "\n")
         lines[name] = rendered
         if stratify == "expected":
-            labels[name] = dict(Counter(str(c.expected) for c in part).most_common())
+            counted = Counter(canonical_json(c.expected) for c in part)
+            labels[name] = dict(counted.most_common())
     for name, rendered in lines.items():  # written once every case has rendered
         files[name] = folder / f"{name}.jsonl"
         files[name].write_text("".join(rendered), encoding="utf-8")

@@ -50,11 +50,13 @@ class Serving:
     @property
     def cost_per_request(self) -> Decimal | None:
         """Dollars per request, or ``None`` when the catalog lacks a price."""
-        usage = Usage(round(self.input_tokens), round(self.output_tokens))
+        # Mean tokens are fractional: priced over a thousand requests, then divided.
+        usage = Usage(round(self.input_tokens * 1000), round(self.output_tokens * 1000))
         try:
-            return cost_of(usage, self.model, catalog=self.catalog).total
+            total = cost_of(usage, self.model, catalog=self.catalog).total
         except ConfigurationError:
             return None
+        return None if total is None else total / 1000
 
     def missing_price(self) -> str | None:
         return None if self.cost_per_request is not None else f"the price of {self.model}"
@@ -76,6 +78,15 @@ class TrainingCost:
     price: Decimal | None
     labelling: Decimal = Decimal(0)
     engineering: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        for name in ("price", "labelling", "engineering"):
+            value = getattr(self, name)
+            if value is None or isinstance(value, Decimal):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"TrainingCost({name}={value!r}): give dollars")
+            object.__setattr__(self, name, Decimal(str(value)))
 
     @property
     def training(self) -> Decimal | None:
@@ -241,11 +252,16 @@ def serving_from_run(
     Raises:
         ConfigurationError: no such run or variant, or no successful result to measure.
     """
-    from promptlib.evals.store import DEFAULT_STORE, Store
+    from promptlib.evals.store import DEFAULT_STORE, Store, StoreError
 
-    with Store(store or DEFAULT_STORE, create=False) as db:
-        info = db.run(run)
-        rows = [r for r in db.results(info.run_id) if r.variant == variant or _named(r, variant)]
+    try:
+        with Store(store or DEFAULT_STORE, create=False) as db:
+            info = db.run(run)
+            rows = [
+                r for r in db.results(info.run_id) if r.variant == variant or _named(r, variant)
+            ]
+    except StoreError as exc:
+        raise ConfigurationError(f"cannot measure run {run!r}: {exc}") from None
     if model is not None:
         rows = [r for r in rows if r.model == model or r.model.split(":", 1)[-1] == model]
     ok = [r for r in rows if r.error is None]

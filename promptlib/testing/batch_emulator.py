@@ -319,7 +319,9 @@ class BatchEmulator:
         for custom_id, body in batch["lines"]:
             if cancelled:
                 results.append((custom_id, -1, None))
-            elif custom_id in self.expire or own_id(custom_id) in self.expire:
+            elif custom_id in self.expire or (
+                batch["family"] == "anthropic" and own_id(custom_id) in self.expire
+            ):
                 expired = True
                 results.append((custom_id, 0, None))
             else:

@@ -387,12 +387,12 @@ class MockProvider:
 
     def _remember_prompts(self, requests: Sequence[Any]) -> None:
         for request in requests:
-            self._batch_prompts[request.sent_id] = request.prompt
+            self._batch_prompts[_line_key(request.sent_id, request.body)] = request.prompt
 
     def _batch_answer(
         self, family: str, custom_id: str, body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
-        kept = self._batch_prompts.get(custom_id)
+        kept = self._batch_prompts.get(_line_key(custom_id, body))
         prompt: Prompt[Any] = Prompt.from_dict(kept) if kept else Prompt(messages=())
         call = _Call(prompt, str(body.get("model", "")), family, request=body)
         adapter = self._adapters[f"batch-{family}"]
@@ -651,6 +651,11 @@ def _cut_stream_class(http: Any) -> Any:
             raise self._error()
 
     return CutStream
+
+
+def _line_key(custom_id: str, body: Any) -> str:
+    """A batch line by its id and its body: two jobs may use the same ids."""
+    return custom_id + "\n" + json.dumps(body, sort_keys=True, ensure_ascii=False)
 
 
 def _http_of(request: Any) -> Any:

@@ -25,7 +25,16 @@ from promptlib.errors import ConfigurationError
 __all__ = ["Catalog", "ModelInfo"]
 
 _DATA = Path(__file__).with_name("models.toml")
-_PRICE_FIELDS = ("input", "output", "cached_input", "cache_write", "batch_input", "batch_output")
+_PRICE_FIELDS = (
+    "input",
+    "output",
+    "cached_input",
+    "cache_write",
+    "batch_input",
+    "batch_output",
+    "batch_cached_input",
+    "batch_cache_write",
+)
 _DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 _PROVIDER_PREFIX = re.compile(r"^(openai|anthropic)[:/]")
 
@@ -49,6 +58,8 @@ class ModelInfo:
     cache_write: Decimal | None = None
     batch_input: Decimal | None = None
     batch_output: Decimal | None = None
+    batch_cached_input: Decimal | None = None
+    batch_cache_write: Decimal | None = None
     count: Literal["exact", "estimate"] = "estimate"
     count_offset: int = 0
     message_tokens: int = 3

@@ -101,15 +101,21 @@ def cost_of(
     """The cost of a request that used ``usage`` on ``model``.
 
     Cached input is billed at the cached-input price and cache writes at the cache-write
-    price where the catalog lists them; with ``batch=True``, at the batch prices.
+    price; with ``batch=True``, everything at the batch prices (cache reads and writes at
+    ``batch_cached_input`` and ``batch_cache_write``). A price the catalog lacks for tokens
+    that were used makes the cost unknown.
     """
     info = (catalog or Catalog.default()).get(model)
     inputs: _Priced
+    cached, written = usage.cached_input_tokens, usage.cache_write_tokens
     if batch:
-        inputs = [("batch_input", info.batch_input, usage.input_tokens)]
+        inputs = [
+            ("batch_input", info.batch_input, usage.input_tokens - cached - written),
+            ("batch_cached_input", info.batch_cached_input, cached),
+            ("batch_cache_write", info.batch_cache_write, written),
+        ]
         outputs: _Priced = [("batch_output", info.batch_output, usage.output_tokens)]
     else:
-        cached, written = usage.cached_input_tokens, usage.cache_write_tokens
         inputs = [
             ("input", info.input, usage.input_tokens - cached - written),
             ("cached_input", info.cached_input, cached),

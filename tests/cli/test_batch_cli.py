@@ -62,28 +62,30 @@ def test_submit_wait_collect_in_one_command(project, capsys):
     assert (state["total"], state["finished"], state["ended"]) == (6, 6, True)
 
 
-def test_submit_without_wait_prints_the_handle_and_how_to_follow_it(project, capsys):
-    code = main(
-        [
-            "batch",
-            "submit",
-            "insurance-triage",
-            "--inputs",
-            "tickets.jsonl",
-            "--model",
-            "mock:gpt-4o-mini",
-            "--handle",
-            "job.json",
-            "--json",
-        ]
+def test_submit_without_wait_prints_the_handle_and_how_to_follow_it(project, capsys, monkeypatch):
+    from promptlib.testing import MockProvider
+
+    stand_in = MockProvider(name="stand")  # a provider whose batches outlive the command
+    monkeypatch.setattr(
+        "promptlib.providers.registry.get_provider",
+        lambda model, catalog=None: (stand_in, model.split(":", 1)[1]),
     )
+    args = ["batch", "submit", "insurance-triage", "--inputs", "tickets.jsonl"]
+    code = main([*args, "--model", "stand:gpt-4o-mini", "--handle", "job.json", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["handle"] == "job.json"
     assert out["requests"] == 6
-    handle = batch.load("job.json")
+    handle = batch.load("job.json", provider=stand_in)
     assert [r.custom_id for r in handle.requests] == [f"t{i}" for i in range(6)]
     assert all(b.state == "created" for b in handle.batches)
+
+
+def test_mock_batches_need_wait_on_the_command_line(project, capsys):
+    code = main([*SUBMIT, "--handle", "job.json"])
+    assert code == 2
+    assert "give --wait" in capsys.readouterr().err
+    assert not (project / "job.json").exists()
 
 
 def test_lines_may_name_their_template_and_be_bare_inputs(project, capsys):
@@ -119,6 +121,7 @@ def test_bad_input_files_are_usage_errors_naming_the_line(project, capsys, conte
     (project / "tickets.jsonl").write_text(content)
     ref = [] if message == "no template" else ["insurance-triage"]
     args = ["batch", "submit", *ref, "--inputs", "tickets.jsonl", "--model", "mock:gpt-4o-mini"]
+    args.append("--wait")
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not (project / ".promptlib" / "batches").exists() or not list(
@@ -176,8 +179,12 @@ def test_cancel_then_collect_reports_cancelled_lines(project, capsys, monkeypatc
         "promptlib.providers.registry.get_provider",
         lambda model, catalog=None: (mock, model.split(":", 1)[1]),
     )
-    submit = ["batch", "submit", "insurance-triage", "--inputs", "tickets.jsonl"]
-    assert main([*submit, "--model", "mock:gpt-4o-mini", "--handle", "job.json"]) == 0
+    # A mock's batches live in the process that made it: submit here, follow from the CLI.
+    from promptlib import Registry
+
+    triage = Registry(project / "templates")
+    prompts = {f"t{i}": triage.render("insurance-triage", ticket=f"bill {i}") for i in range(6)}
+    batch.submit(prompts, mock, "gpt-4o-mini", path="job.json")
     assert main(["batch", "status", "job.json"]) == 0
     assert "0/6 finished" in capsys.readouterr().out
     assert main(["batch", "cancel", "job.json", "--json"]) == 0

@@ -577,31 +577,14 @@ def test_an_empty_file_is_a_problem_not_a_crash(tmp_path):
     [
         pytest.param(
             {"messages": [{"role": [], "content": "x"}, ANSWER]},
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="BUG: check._openai_problems tests `message.get('role') not in "
-                "_OPENAI_ROLES` (a set): a list or object role raises TypeError: unhashable",
-            ),
             id="openai-role-is-a-list",
         ),
         pytest.param(
             {"system": "s", "messages": None},
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="BUG: check._conversation iterates record.get('messages', []), which "
-                "is None (or an int) here; the Bedrock checker does not skip the example",
-            ),
             id="bedrock-messages-null",
         ),
         pytest.param(
             {"system": "s", "messages": 5},
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="BUG: check._conversation iterates record.get('messages', []), an int",
-            ),
             id="bedrock-messages-int",
         ),
     ],
@@ -616,23 +599,12 @@ def test_malformed_values_are_errors_never_raw_exceptions(tmp_path, line):
     assert not report.ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="BUG: check._label catches only ValueError from json.loads(answer); a deeply "
-    "nested answer raises RecursionError out of check_file(..., label=...)",
-)
 def test_a_deeply_nested_answer_with_label_is_no_label_not_a_crash(tmp_path):
     lines = [*distinct(10), chat("deep", "[" * 100_000)]
     report = check_file(write(tmp_path / "f.jsonl", lines), "gpt-4o-mini", label="label")
     assert report.labels["(no label)"] == 11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_file counts examples as len(records) - len(invalid_json), but lines "
-    "that fail to parse never enter records: each invalid line is subtracted twice",
-)
 def test_an_invalid_json_line_is_not_subtracted_twice(tmp_path):
     lines = [*distinct(12), "{not json"]
     report = check_file(write(tmp_path / "f.jsonl", lines), "gpt-4o-mini")
@@ -640,12 +612,6 @@ def test_an_invalid_json_line_is_not_subtracted_twice(tmp_path):
     assert report.examples == 12  # 11 today; a file of only bad lines reports -N examples
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check._lines splits with str.splitlines(), which also breaks at U+2028, "
-    "U+2029 and U+0085 inside JSON strings (json.dumps(ensure_ascii=False) leaves them "
-    "raw); JSONL lines end at \\n only",
-)
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
 def test_a_line_separator_inside_a_string_does_not_split_the_line(tmp_path, separator):
     lines = [
@@ -656,11 +622,6 @@ def test_a_line_separator_inside_a_string_does_not_split_the_line(tmp_path, sepa
     assert report.examples == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check._openai_problems tests `weight not in (0, 1)`; True == 1 and "
-    "False == 0 in Python, so a JSON boolean weight passes (OpenAI takes the integers 0, 1)",
-)
 def test_a_boolean_weight_is_a_bad_weight(tmp_path):
     lines = [*distinct(10), {"messages": [USER, {**ANSWER, "weight": True}]}]
     report = check_file(write(tmp_path / "f.jsonl", lines), "gpt-4o-mini")

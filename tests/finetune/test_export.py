@@ -297,6 +297,15 @@ def test_a_case_without_an_expected_value_names_the_case(tmp_path):
     assert not any((tmp_path / "ft").glob("*"))
 
 
+def test_a_case_whose_inputs_do_not_render_names_the_case(tmp_path):
+    data = Dataset(
+        "tickets", (*tickets().cases, Case("no-ticket", {"text": "hi"}, {"label": "other"}))
+    )
+    with pytest.raises(ConfigurationError, match="case 'no-ticket' does not render"):
+        export_training_data(data, router(), tmp_path / "ft")
+    assert not any((tmp_path / "ft").glob("*"))
+
+
 def test_a_failed_export_leaves_an_earlier_export_as_it_was(tmp_path):
     out = tmp_path / "ft"
     first = export_training_data(tickets(), router(), out)
@@ -391,12 +400,6 @@ def test_bedrock_merges_consecutive_turns_of_one_role(tmp_path):
     assert check_file(with_shots.files["train"], "claude-3-haiku", example_limit=4096).errors == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: export._bedrock_line keeps a leading assistant turn (a canned greeting), so "
-    "the exported Bedrock file fails its own check (first_not_user); it should be refused "
-    "with a ConfigurationError (or the greeting folded into the system prompt)",
-)
 def test_a_bedrock_export_never_writes_a_file_its_check_rejects(tmp_path):
     template = Template(
         [
@@ -419,11 +422,6 @@ def test_a_bedrock_export_never_writes_a_file_its_check_rejects(tmp_path):
     assert check_file(result.files["train"], "claude-3-haiku", example_limit=4096).errors == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: export._bedrock_line appends the answer to a trailing assistant prefill "
-    "with a blank line: prefill '{' + answer '{\"label\":...}' trains '{\\n\\n{\"label\"...'",
-)
 def test_a_bedrock_answer_after_a_prefill_is_still_the_expected_json(tmp_path):
     template = Template(
         [
@@ -448,11 +446,6 @@ def test_a_bedrock_answer_after_a_prefill_is_still_the_expected_json(tmp_path):
         assert json.loads(answer)["label"] in LABELS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check._lines splits with str.splitlines(); the export writes U+2028 raw "
-    "(ensure_ascii=False), so the round trip export -> check fails with invalid_json",
-)
 def test_text_with_a_unicode_line_separator_survives_the_round_trip(tmp_path):
     data = Dataset(
         "tickets",
