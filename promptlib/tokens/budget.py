@@ -162,6 +162,21 @@ def _budget_for(
     return min(limit, window - reserve)
 
 
+def _whole_graphemes(text: str, prefix: bytes) -> str:
+    """The longest start of ``text`` within the bytes ``prefix`` that ends between two
+    graphemes: a token boundary may fall inside a character (a byte of a multi-byte
+    UTF-8 sequence) or inside a grapheme (an accent, a skin tone, a flag's second half)."""
+    import regex
+
+    room = len(prefix.decode("utf-8", errors="ignore"))  # whole characters only
+    end = 0
+    for grapheme in regex.finditer(r"\X", text):
+        if grapheme.end() > room:
+            break
+        end = grapheme.end()
+    return text[:end]
+
+
 def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
     """Cut about ``cut`` tokens from the end of a context block; return the tokens cut."""
     blocks = [b for b in _BLOCK.finditer(piece.text) if not b.group("body").startswith(_MARKER)]
@@ -175,7 +190,7 @@ def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
     enc = get_encoding(encoding)
     tokens = enc.encode(body, disallowed_special=())
     remove = min(len(tokens), max(1, int(cut / ratio) + 12))  # +12: room for the marker
-    kept = enc.decode(tokens[: len(tokens) - remove]).rstrip()
+    kept = _whole_graphemes(body, enc.decode_bytes(tokens[: len(tokens) - remove])).rstrip()
     marker = f"{_MARKER} {remove + omitted} of {len(tokens) + omitted} tokens omitted ...]"
     new_body = f"{kept}\n{marker}" if kept else marker
     piece.text = piece.text[: last.start("body")] + new_body + piece.text[last.end("body") :]

@@ -110,6 +110,7 @@ class Catalog:
     def __init__(self, models: Iterable[ModelInfo] = ()) -> None:
         self._models = {m.name: m for m in models}
         self._resolved: dict[str, ModelInfo] = {}  # every lookup, memoized: catalogs never change
+        self._missing: dict[str, str] = {}  # and every miss, with its message
 
     @classmethod
     def default(cls) -> Catalog:
@@ -151,15 +152,21 @@ class Catalog:
         found = self._resolved.get(name)
         if found is not None:
             return found
+        missing = self._missing.get(name)
+        if missing is not None:  # priced on every reply: the suggestion is made once
+            raise ConfigurationError(missing)
         found = self._find(name)
         if found is None:
             hint = difflib.get_close_matches(name, list(self._models), n=1)
             fix = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise ConfigurationError(
+            message = (
                 f"unknown model {name!r}.{fix} Add it to a catalog file of your own "
                 "(Catalog.default().extend('models.toml'), or [tool.promptlib] models = "
                 "'models.toml'), with its provider, encoding and prices."
             )
+            if len(self._missing) < 1024:
+                self._missing[name] = message
+            raise ConfigurationError(message)
         if len(self._resolved) < 1024:
             self._resolved[name] = found
         return found
@@ -187,6 +194,8 @@ class Catalog:
                 cache_write=None,
                 batch_input=None,
                 batch_output=None,
+                batch_cached_input=None,
+                batch_cache_write=None,
             )
         stripped = _strip_dates(name)
         return self._models.get(stripped) if stripped != name else None
