@@ -5,6 +5,7 @@ new model is registered in a catalog file; the ``promptlib finetune start|follow
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -230,8 +231,9 @@ def test_a_failed_job_says_why_names_its_file_and_starts_again_without_uploading
     message = failed_job_message(failed)
     assert f"fine-tune {job.id} failed" in message
     assert INVALID_TRAINING_FILE["message"] in message
-    assert f"--training-file-id {job.training_file}" in message
-    assert message.count(job.training_file) == 2
+    # The file itself was refused: starting again means a fixed file, uploaded anew.
+    assert "fix the file and start again (it is uploaded anew)" in message
+    assert message.count(job.training_file) == 1
 
     # the file fixed at the source, a new job from the same upload
     api.failure = None
@@ -510,8 +512,13 @@ def test_register_refuses_a_duplicate_and_keeps_the_file(api, train, tmp_path):
     register_model(first, catalog_file)
     register_model(second, catalog_file)  # another model of the same base: fine
     before = catalog_file.read_text(encoding="utf-8")
+    assert register_model(first, catalog_file) == first.fine_tuned_model  # again: a no-op
+    assert catalog_file.read_text(encoding="utf-8") == before
+    other = dataclasses.replace(
+        second, id="ftjob-someone-else", fine_tuned_model=first.fine_tuned_model
+    )
     with pytest.raises(ConfigurationError, match="is already in"):
-        register_model(first, catalog_file)
+        register_model(other, catalog_file)
     assert catalog_file.read_text(encoding="utf-8") == before
     assert set(Catalog.from_file(catalog_file).names()) == {
         first.fine_tuned_model,
@@ -642,7 +649,8 @@ def test_cli_a_failed_job_exits_3_naming_the_file_to_start_again_from(open_api, 
     (upload,) = open_api.uploads()
     assert json.loads(out)["status"] == "failed"
     assert json.loads(out)["registered"] is None
-    assert f"--training-file-id {upload['id']}" in err
+    assert f"training file {upload['id']} (uploaded)" in err
+    assert "fix the file and start again" in err
     assert "invalid_training_file" in err
     # starting again from the upload: no check (the file is not read), no upload
     open_api.failure = None

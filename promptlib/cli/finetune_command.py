@@ -15,6 +15,7 @@ from promptlib.errors import ConfigurationError
 __all__ = ["add_finetune_commands", "cmd_decide", "cmd_finetune"]
 
 EXIT_FAILED = 1  # check found errors
+_FORMATS = ("openai", "bedrock")
 EXIT_JOB_FAILED = 3  # the provider's job ended without a model
 
 
@@ -39,6 +40,7 @@ def _training_options(cmd: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--training-price", type=_money, metavar="DOLLARS", help="per million training tokens"
     )
+    _table_options(group)
     group.add_argument(
         "--labelling-cost", type=_money, default=Decimal(0), metavar="DOLLARS", help="once"
     )
@@ -71,6 +73,20 @@ def add_finetune_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--stratify", metavar="FIELD", help="expected, input:FIELD or metadata:KEY")
     cmd.add_argument("--few-shot", action="store_true", help="keep the template's examples")
     cmd.add_argument("--weight", type=int, choices=(0, 1), help="OpenAI: the answer's weight")
+    cmd.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="what a CSV column holds: id, expected, input:NAME or metadata:KEY, e.g. "
+        "text=input:query category=expected (repeatable)",
+    )
+    cmd.add_argument(
+        "--expected-field",
+        metavar="NAME",
+        help="the output model's field a text expected value fills (e.g. intent)",
+    )
+    cmd.add_argument("--force", action="store_true", help="replace files already in --out")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     cmd = actions.add_parser("check", help="check a training file before uploading it")
@@ -78,13 +94,12 @@ def add_finetune_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--model", required=True, metavar="MODEL", help="the base model")
     cmd.add_argument("--format", choices=("openai", "bedrock"), help="default: recognised")
     cmd.add_argument("--epochs", type=int, metavar="N", help="default: the provider's")
-    cmd.add_argument("--example-limit", type=int, metavar="TOKENS")
     cmd.add_argument("--training-price", type=_money, metavar="DOLLARS")
+    _table_options(cmd)
     cmd.add_argument("--label", metavar="FIELD", help="class balance of this answer field")
     cmd.add_argument(
         "--against", action="append", default=[], metavar="FILE", help="a test file to keep out"
     )
-    cmd.add_argument("--training-table", metavar="FILE", help="your own training figures")
     cmd.add_argument("--json", action="store_true", help=json_help)
 
     cmd = actions.add_parser("start", help="upload the files and start a fine-tune (OpenAI)")
@@ -96,6 +111,7 @@ def add_finetune_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--training-file-id", metavar="ID", help="a file uploaded before")
     cmd.add_argument("--validation-file-id", metavar="ID")
     cmd.add_argument("--no-check", action="store_true", help="start without checking the file")
+    _table_options(cmd)
     _job_options(cmd)
     cmd.add_argument("--follow", action="store_true", help="follow it until it ends")
     cmd.add_argument("--json", action="store_true", help=json_help)
@@ -128,11 +144,39 @@ def add_finetune_commands(sub: Any, json_help: str) -> None:
     _training_options(cmd)
 
 
+def _table_options(cmd: Any) -> None:
+    cmd.add_argument("--example-limit", type=int, metavar="TOKENS", help="tokens per example")
+    cmd.add_argument("--training-table", metavar="FILE", help="your own training figures")
+
+
 def _job_options(cmd: argparse.ArgumentParser) -> None:
+    from promptlib.cli.batch_command import _seconds
+
     cmd.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible endpoint")
-    cmd.add_argument("--poll", type=float, default=30.0, metavar="SECONDS")
-    cmd.add_argument("--timeout", type=float, metavar="SECONDS")
+    cmd.add_argument("--poll", type=_seconds, default=30.0, metavar="SECONDS")
+    cmd.add_argument("--timeout", type=_seconds, metavar="SECONDS")
     cmd.add_argument("--register", metavar="CATALOG", help="add the new model to this catalog file")
+
+
+def _catalog(args: argparse.Namespace) -> Any:
+    """promptlib's catalog with the project's (``--catalog``, ``[tool.promptlib] models``)."""
+    from promptlib.cli.config import catalog_file
+    from promptlib.tokens import Catalog
+
+    extra = catalog_file(args.catalog)
+    return Catalog.default().extend(extra) if extra else Catalog.default()
+
+
+def _writable(option: str | None, flag: str) -> Path | None:
+    """A file to write at the end, checked now: a typo must not lose the work."""
+    if option is None:
+        return None
+    path = Path(option)
+    if path.is_dir():
+        raise ConfigurationError(f"{flag} {option} is a folder: name a file")
+    if not path.parent.is_dir():
+        raise ConfigurationError(f"{flag} {option}: the folder {path.parent} does not exist")
+    return path
 
 
 def _print(data: Any) -> None:
@@ -170,8 +214,14 @@ def _export(args: argparse.Namespace) -> int:
     from promptlib.finetune import export_training_data
 
     template = registry(args.templates).get(args.template)
+    columns = {}
+    for pair in args.column:
+        column, equals, field = pair.partition("=")
+        if not equals or not column or not field:
+            raise ConfigurationError(f"--column {pair!r}: give COLUMN=FIELD, e.g. text=input:query")
+        columns[column] = field
     result = export_training_data(
-        load_dataset(args.dataset),
+        load_dataset(args.dataset, columns=columns or None),
         template,
         args.out,
         format=args.format,
@@ -180,6 +230,8 @@ def _export(args: argparse.Namespace) -> int:
         stratify=args.stratify,
         few_shot=args.few_shot,
         weight=args.weight,
+        overwrite=args.force,
+        expected_field=args.expected_field,
     )
     if args.json:
         _print(
@@ -206,7 +258,7 @@ def _check_report(args: argparse.Namespace, file: str, model: str) -> Any:
     return check_file(
         file,
         model,
-        format=getattr(args, "format", None) if getattr(args, "format", None) != "text" else None,
+        format=getattr(args, "format", None) if getattr(args, "format", None) in _FORMATS else None,
         epochs=args.epochs,
         example_limit=getattr(args, "example_limit", None),
         training_price=getattr(args, "training_price", None),
@@ -272,9 +324,12 @@ def _job(args: argparse.Namespace) -> int:
     from promptlib.finetune.jobs import failed_job_message
 
     provider = _provider(args)
+    register = _writable(args.register, "--register")
+    if args.finetune_command == "start" and register is not None and not args.follow:
+        raise ConfigurationError("--register needs --follow: the model exists once the job ends")
     if args.finetune_command == "start":
         if not args.no_check and not args.training_file_id:
-            report = _check_report(argparse.Namespace(epochs=args.epochs), args.file, args.model)
+            report = _check_report(args, args.file, args.model)
             if not report.ok:
                 sys.stderr.write(
                     f"{args.file} does not pass the check: run promptlib finetune check "
@@ -305,8 +360,8 @@ def _job(args: argparse.Namespace) -> int:
         provider, job_id, poll_interval=args.poll, timeout=args.timeout, progress=True
     )
     registered = None
-    if job.status == "succeeded" and args.register:
-        registered = finetune.register_model(job, args.register)
+    if job.status == "succeeded" and register is not None:
+        registered = finetune.register_model(job, register, catalog=_catalog(args))
     if args.json:
         _print({**job.to_dict(), "registered": registered})
     elif job.status == "succeeded":
@@ -341,24 +396,27 @@ def _training(args: argparse.Namespace) -> Any:
     if args.train_file:
         if not args.base_model:
             raise ConfigurationError("--train-file needs --base-model (the model it trains)")
-        report = _check_report(
-            argparse.Namespace(epochs=args.epochs, training_price=price), args.train_file,
-            args.base_model,
-        )  # fmt: skip
+        report = _check_report(args, args.train_file, args.base_model)
+        if not report.ok:
+            raise ConfigurationError(
+                f"--train-file {args.train_file} does not pass the check: run promptlib "
+                f"finetune check {args.train_file} --model {args.base_model}"
+            )
         return TrainingCost(
             report.billable_tokens, report.epochs, report.training_price, args.labelling_cost,
             engineering,
         )  # fmt: skip
-    if args.training_tokens is None:
+    if args.training_tokens is None or args.epochs is None:
         raise ConfigurationError(
             "the one-off cost needs the training data: --train-file FILE --base-model MODEL, "
             "or --training-tokens N --epochs N"
         )
     if price is None and args.base_model:
-        price = TrainingTable.default().get(args.base_model).training
-    return TrainingCost(
-        args.training_tokens, args.epochs or 3, price, args.labelling_cost, engineering
-    )
+        table = TrainingTable.default()
+        if args.training_table:
+            table = table.extend(args.training_table)
+        price = table.get(args.base_model).training
+    return TrainingCost(args.training_tokens, args.epochs, price, args.labelling_cost, engineering)
 
 
 def _serving(args: argparse.Namespace, side: str) -> Any:
@@ -367,7 +425,7 @@ def _serving(args: argparse.Namespace, side: str) -> Any:
     measured = getattr(args, side)
     if measured:
         run, variant, model = _pair(measured, f"--{side}")
-        return serving_from_run(run, variant, store=args.store, model=model)
+        return serving_from_run(run, variant, store=args.store, model=model, catalog=_catalog(args))
     template, model = getattr(args, f"{side}_template"), getattr(args, f"{side}_model")
     if not (template and model and args.dataset and args.output_tokens is not None):
         raise ConfigurationError(
@@ -436,8 +494,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     from promptlib.finetune import decide
     from promptlib.finetune.decide import render_html, render_markdown, render_text
 
-    prompt_run, prompt_variant, _ = _pair(args.prompt, "--prompt")
-    ft_run, ft_variant, _ = _pair(args.finetuned, "--finetuned")
+    output = _writable(args.output, "-o")
+    prompt_run, prompt_variant, prompt_model = _pair(args.prompt, "--prompt")
+    ft_run, ft_variant, ft_model = _pair(args.finetuned, "--finetuned")
     decision = decide(
         prompt_run,
         prompt_variant,
@@ -448,15 +507,18 @@ def cmd_decide(args: argparse.Namespace) -> int:
         store=args.store,
         scorer=args.scorer,
         detect=args.detect,
+        prompt_model=prompt_model,
+        finetuned_model=ft_model,
+        catalog=_catalog(args),
     )
     if args.format == "json":
         text = json.dumps(decision.to_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
         render = {"text": render_text, "md": render_markdown, "html": render_html}[args.format]
         text = render(decision)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        sys.stderr.write(f"written to {args.output}\n")
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        sys.stderr.write(f"written to {output}\n")
     else:
         sys.stdout.write(text)
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import statistics
 import unicodedata
 from collections import Counter
@@ -41,6 +40,7 @@ OPENAI_CATEGORIES = (
     "invalid_json",
     "bad_weight",
     "unrecognized_key",
+    "wrong_format",
 )
 BEDROCK_CATEGORIES = (
     "data_type",
@@ -83,8 +83,11 @@ class Distribution:
             return cls(0, 0, 0, 0, 0, 0)
         ordered = sorted(values)
 
-        def at(share: float) -> float:
-            return float(ordered[int(share * (len(ordered) - 1))])
+        def at(share: float) -> float:  # linear interpolation, numpy's default
+            position = share * (len(ordered) - 1)
+            low = int(position)
+            high = min(low + 1, len(ordered) - 1)
+            return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
         return cls(
             ordered[0],
@@ -101,8 +104,8 @@ class Distribution:
             "max": self.max,
             "mean": round(self.mean, 2),
             "median": self.median,
-            "p10": self.p10,
-            "p90": self.p90,
+            "p10": round(self.p10, 2),
+            "p90": round(self.p90, 2),
         }
 
 
@@ -229,6 +232,7 @@ class _Tokens:
     def __init__(self, encoding: str) -> None:
         from promptlib.tokens.encodings import get_encoding
 
+        self.name = encoding
         self.encoding = get_encoding(encoding)
 
     def text(self, value: Any) -> int:
@@ -243,10 +247,21 @@ class _Tokens:
         for key, value in message.items():
             if key == "weight":
                 continue
-            tokens += self.text(value) if key != "tool_calls" else self.text(json.dumps(value))
+            if isinstance(value, dict | list) and key != "content":  # tool calls, function_call
+                value = json.dumps(value, ensure_ascii=False)
+            tokens += self.text(value)
             if key == "name":
                 tokens += 1
         return tokens
+
+    def tools(self, record: dict[str, Any]) -> int:
+        """Function definitions of a line, by the cookbook's per-function rule."""
+        from promptlib.tokens.counting import _openai_tools_tokens
+
+        tools = record.get("tools") or record.get("functions")
+        if not isinstance(tools, list) or not tools:
+            return 0
+        return _openai_tools_tokens(tools, self.name)
 
 
 def _openai_problems(record: Any) -> list[str]:
@@ -256,6 +271,8 @@ def _openai_problems(record: Any) -> list[str]:
     if not isinstance(messages, list) or not messages:
         return ["missing_messages_list"]
     found: list[str] = ["unrecognized_key"] if set(record) - _OPENAI_LINE_KEYS else []
+    if "system" in record:
+        found.append("unrecognized_key")  # a Bedrock line: OpenAI takes no top-level system
     for message in messages:
         if not isinstance(message, dict):
             found.append("data_type")
@@ -321,12 +338,10 @@ def _conversation(record: dict[str, Any], kind: Format) -> list[dict[str, Any]]:
     return messages
 
 
-_PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
-
-
 def _normalized(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_PUNCTUATION.sub(" ", folded).split())
+    """The same request up to case, spacing and Unicode forms ("1+3" stays apart from
+    "1-3", and "$1" from "€1")."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _prompt_key(messages: list[dict[str, Any]]) -> str:
@@ -352,7 +367,14 @@ def _label(answer: str, label: str) -> str | None:
     except (ValueError, RecursionError):
         return None
     if isinstance(value, dict) and label in value:
-        return str(value[label])
+        found = value[label]
+        if not isinstance(found, str):
+            return json.dumps(found, sort_keys=True, ensure_ascii=False)
+        try:  # a string that reads as another JSON value is quoted: 1 is not "1"
+            json.loads(found)
+        except (ValueError, RecursionError):
+            return found
+        return json.dumps(found, ensure_ascii=False)
     return None
 
 
@@ -395,7 +417,12 @@ def check_file(
             limit is (give ``example_limit``).
     """
     file = Path(path)
-    price = None if training_price is None else Decimal(str(training_price))
+    if not isinstance(model, str) or not model:
+        raise ConfigurationError(f"model={model!r}: give the base model, e.g. 'gpt-4o-mini'")
+    try:
+        price = None if training_price is None else Decimal(str(training_price))
+    except ArithmeticError:
+        raise ConfigurationError(f"training_price={training_price!r}: give dollars") from None
     info: TrainingInfo = (table or TrainingTable.default()).with_overrides(
         model, example_limit=example_limit, training=price
     )
@@ -404,7 +431,9 @@ def check_file(
             f"the example token limit of {info.model!r} is not known ({info.source}); give "
             "it: --example-limit N (check_file(..., example_limit=N))"
         )
-    if epochs is not None and not 1 <= epochs <= 50:
+    if epochs is not None and (
+        isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 50
+    ):
         raise ConfigurationError(f"epochs={epochs}: use 1 to 50")
     records: list[tuple[int, Any]] = []
     errors: dict[str, list[int]] = {}
@@ -413,8 +442,11 @@ def check_file(
             records.append((number, json.loads(line)))
         except (ValueError, RecursionError):
             errors.setdefault("invalid_json", []).append(number)
-    kind: Format = format or _detect(records)
-    if kind not in ("openai", "bedrock"):
+    expected: Format = "bedrock" if info.provider == "anthropic-bedrock" else "openai"
+    kind: Format = format or expected
+    if format is None and _detect(records) != expected:
+        errors.setdefault("wrong_format", []).extend(n for n, _ in records[:1])
+    if kind not in ("openai", "bedrock"):  # (a format given by the caller)
         raise ConfigurationError(f"format={kind!r}: use 'openai' or 'bedrock'")
     problems = _openai_problems if kind == "openai" else _bedrock_problems
     counter = _Tokens(info.encoding)
@@ -436,7 +468,7 @@ def check_file(
         missing_system += "system" not in roles
         missing_user += "user" not in roles
         message_counts.append(len(messages))
-        tokens = sum(counter.message(m) for m in messages) + 3
+        tokens = sum(counter.message(m) for m in messages) + 3 + counter.tools(record)
         sizes.append(tokens)
         if tokens > info.example_limit:
             over.append(number)
@@ -519,8 +551,8 @@ def _warnings(
             lines for key, lines in prompts.items() if len(lines) > 1 and len(answers[key]) > 1
         ]
         found.append(
-            f"{len(near)} group(s) of near-duplicate examples (the same request up to case, "
-            f"spacing and punctuation), e.g. lines {_listed(near[0])}"
+            f"{len(near)} group(s) of near-duplicate examples (the same request up to case "
+            f"and spacing), e.g. lines {_listed(near[0])}"
             + (
                 f"; {len(conflicting)} of them answer differently, e.g. lines "
                 f"{_listed(conflicting[0])}: the model is taught two answers"

@@ -6,13 +6,14 @@ more than the evidence holds."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from promptlib.errors import ConfigurationError
 from promptlib.finetune.roi import ROI, Serving, TrainingCost, roi, serving_from_run
+from promptlib.tokens.catalog import Catalog
 
 __all__ = ["Decision", "decide"]
 
@@ -64,61 +65,95 @@ def decide(
     scorer: str | None = None,
     detect: float = 0.05,
     level: float = 0.95,
+    prompt_model: str | None = None,
+    finetuned_model: str | None = None,
+    catalog: Catalog | None = None,
 ) -> Decision:
     """Put ``finetuned_variant`` against ``prompt_variant`` on the same held-out cases.
 
     The two may be in one run or in two runs of the same dataset (the test split the
-    export kept out of training).
+    export kept out of training); ``prompt_model`` and ``finetuned_model`` pick one model
+    where a variant ran on several (the same template on the base and the fine-tuned
+    model, say). Only these two are compared: other variants of the runs play no part.
 
     Raises:
-        ConfigurationError: a run or variant is missing, or the runs are on different
-            datasets.
+        ConfigurationError: a run or variant is missing or ambiguous, or the runs are on
+            different datasets.
     """
-    from promptlib.evals.comparison import ComparisonError, compare
+    from promptlib.evals.comparison import ComparisonError, compare_rows
 
-    runs = (prompt_run,) if prompt_run == finetuned_run else (prompt_run, finetuned_run)
-    prompt = serving_from_run(prompt_run, prompt_variant, store=store)
-    finetuned = serving_from_run(finetuned_run, finetuned_variant, store=store)
-    baseline = _label(prompt_run, prompt_variant, store)
+    prompt_info, prompt_rows = _arm(prompt_run, prompt_variant, prompt_model, store)
+    ft_info, ft_rows = _arm(finetuned_run, finetuned_variant, finetuned_model, store)
+    prompt = serving_from_run(
+        prompt_run, prompt_rows[0].variant, store=store, model=prompt_rows[0].model,
+        catalog=catalog,
+    )  # fmt: skip
+    finetuned = serving_from_run(
+        finetuned_run, ft_rows[0].variant, store=store, model=ft_rows[0].model, catalog=catalog
+    )
+    # Each arm renamed, so that the two are told apart even when the template is one.
+    rows = [replace(r, variant=_PROMPT) for r in prompt_rows]
+    rows += [replace(r, variant=_FINETUNED) for r in ft_rows]
+    infos = [prompt_info] if prompt_info.run_id == ft_info.run_id else [prompt_info, ft_info]
     try:
-        report = compare(
-            *runs, store=store, baseline=baseline, scorer=scorer, detect=detect, level=level
+        report = compare_rows(
+            rows, runs=infos, baseline=_PROMPT, scorer=scorer, detect=detect, level=level
         )
     except ComparisonError as exc:
         raise ConfigurationError(f"the head-to-head cannot compare them: {exc}") from None
-    found = [c for c in report.comparisons if _is(c.stats.candidate, finetuned_variant)]
-    if not found:
+    if not report.comparisons:
         raise ConfigurationError(
-            f"variant {finetuned_variant!r} is not among the compared "
-            f"({', '.join(c.stats.candidate for c in report.comparisons) or 'none'}; not "
-            f"compared: {', '.join(report.not_compared) or 'none'})"
+            "the head-to-head cannot compare them: they share fewer than 2 scored cases "
+            f"({'; '.join(report.notes) or 'run them on the same held-out split'})"
         )
-    comparison = found[0]
+    comparison = report.comparisons[0]
     money = roi(prompt, finetuned, training, requests_per_month=requests_per_month)
-    recommendation, reasons = _recommend(comparison, money, report.level, prompt, finetuned)
+    recommendation, reasons = _recommend(comparison, money, report, prompt, finetuned)
     return Decision(recommendation, tuple(reasons), report, money)
 
 
-def _label(run: str, variant: str, store: str | Path | None) -> str:
-    """The stored label of ``variant`` in ``run`` (a bare name finds ``name@version``)."""
-    from promptlib.evals.store import DEFAULT_STORE, Store
-
-    with Store(store or DEFAULT_STORE, create=False) as db:
-        labels = {r.variant for r in db.results(db.run(run).run_id)}
-    if variant in labels:
-        return variant
-    named = sorted(label for label in labels if label.split("@", 1)[0] == variant)
-    return named[0] if len(named) == 1 else variant
+_PROMPT, _FINETUNED = "prompt", "fine-tuned"
 
 
-def _is(label: str, variant: str) -> bool:
-    return label == variant or label.split(" ", 1)[0] == variant or label.startswith(variant)
+def _arm(
+    run: str, variant: str, model: str | None, store: str | Path | None
+) -> tuple[Any, list[Any]]:
+    """The run and the rows of one variant (on one model)."""
+    from promptlib.evals.store import DEFAULT_STORE, Store, StoreError
+
+    try:
+        with Store(store or DEFAULT_STORE, create=False) as db:
+            info = db.run(run)
+            rows = list(db.results(info.run_id))
+    except StoreError as exc:
+        raise ConfigurationError(f"the head-to-head needs run {run!r}: {exc}") from None
+    chosen = [r for r in rows if r.variant == variant or r.variant.split("@", 1)[0] == variant]
+    if model is not None:
+        chosen = [r for r in chosen if model in (r.model, r.model.split(":", 1)[-1])]
+    variants = sorted({r.variant for r in chosen})
+    models = sorted({r.model for r in chosen})
+    where = f"run {info.run_id}"
+    if not chosen:
+        known = sorted({f"{r.variant} on {r.model}" for r in rows}) or ["none"]
+        raise ConfigurationError(
+            f"{where} has no results of variant {variant!r}"
+            + (f" on {model}" if model else "")
+            + f" (it has: {', '.join(known)})"
+        )
+    if len(variants) > 1:
+        raise ConfigurationError(f"{variant!r} names {', '.join(variants)} in {where}: name one")
+    if len(models) > 1:
+        raise ConfigurationError(
+            f"{variants[0]} ran on {', '.join(models)} in {where}: name one with RUN:VARIANT:MODEL"
+        )
+    return info, chosen
 
 
 def _recommend(
-    comparison: Any, money: ROI, level: float, prompt: Serving, finetuned: Serving
+    comparison: Any, money: ROI, report: Any, prompt: Serving, finetuned: Serving
 ) -> tuple[str, list[str]]:
     stats = comparison.stats
+    level = report.level
     quality = (
         f"quality: the fine-tune scores {stats.difference * 100:+.1f} points against the "
         f"prompt ({level:.0%} CI {stats.interval.low * 100:+.1f} to "
@@ -144,6 +179,15 @@ def _recommend(
     latency = _latency(prompt, finetuned)
     if latency:
         reasons.append(latency)
+    failed = {v.variant: v.failed + v.missing for v in report.variants}
+    if any(failed.values()):
+        shown = ", ".join(f"{n} of the {name}'s" for name, n in failed.items() if n)
+        return "not enough evidence", [
+            *reasons,
+            *report.notes,
+            f"not enough evidence yet: {shown} results failed (an error scores 0, an outage "
+            "is left out): resume the runs (promptlib eval resume RUN) before deciding",
+        ]
     if comparison.outcome == "worse":
         return "keep the prompt", [*reasons, "the fine-tune is significantly worse"]
     if comparison.outcome == "better":
@@ -174,6 +218,16 @@ def _recommend(
             *reasons,
             "no difference in quality that these cases could detect, and the fine-tune pays "
             f"back within {PAYBACK_MONTHS:.0f} months",
+        ]
+    saving = money.monthly_saving
+    if money.training.total is None and saving is not None and saving > 0:
+        room = saving * Decimal(PAYBACK_MONTHS) - money.training.labelling
+        room -= money.training.engineering
+        return "not enough evidence", [
+            *reasons,
+            "no difference in quality that these cases could detect, and the cost cannot be "
+            "decided: the training price is unknown. The fine-tune pays back within "
+            f"{PAYBACK_MONTHS:.0f} months if training costs less than {_money(room)}",
         ]
     return "keep the prompt", [
         *reasons,

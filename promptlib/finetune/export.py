@@ -4,9 +4,13 @@ the assistant's answer, split into train, validation and test files without leak
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +29,7 @@ __all__ = ["ExportResult", "export_training_data"]
 
 Format = Literal["openai", "bedrock"]
 DEFAULT_SPLITS: Mapping[str, float] = {"train": 0.8, "validation": 0.1, "test": 0.1}
+_SPLIT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,17 @@ def _bedrock_line(prompt: Prompt[Any], answer: str) -> dict[str, Any]:
     return line
 
 
+def _earlier_export(folder: Path) -> list[Path]:
+    """The files an earlier export wrote in ``folder`` (its manifest names its splits)."""
+    manifest = folder / "manifest.json"
+    try:
+        splits = json.loads(manifest.read_text(encoding="utf-8")).get("splits", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    named = [folder / f"{name}.jsonl" for name in splits if _SPLIT_NAME.fullmatch(str(name))]
+    return [p for p in [*named, manifest] if p.is_file()]
+
+
 def export_training_data(
     dataset: Dataset,
     template: Template[Any, Any],
@@ -158,6 +174,8 @@ def export_training_data(
     stratify: str | None = None,
     few_shot: bool = False,
     weight: int | None = None,
+    overwrite: bool = False,
+    expected_field: str | None = None,
 ) -> ExportResult:
     """Write fine-tuning files for ``template`` from ``dataset``.
 
@@ -179,6 +197,10 @@ def export_training_data(
             by example).
         weight: OpenAI only: the ``weight`` of the answer (0 or 1); kept few-shot answers
             get 0.
+        overwrite: replace the files of an earlier export in ``out`` (refused otherwise).
+        expected_field: for text expected values (a CSV column), the output model's field
+            they fill: ``"intent"`` makes ``card_arrival`` the answer ``{"intent":
+            "card_arrival"}``.
 
     Raises:
         ConfigurationError: a case without an expected value, or one that does not fit the
@@ -190,10 +212,22 @@ def export_training_data(
         raise ConfigurationError(f"weight={weight!r}: OpenAI takes 0 or 1")
     if weight is not None and format != "openai":
         raise ConfigurationError("weight= is OpenAI's: the Bedrock format has none")
+    for name in splits:
+        if not isinstance(name, str) or not _SPLIT_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"split name {name!r}: use 1-64 letters, digits, '_' or '-' (it names a file)"
+            )
     parts = split(dataset, splits, seed=seed, stratify=stratify)
     check_leakage(parts)
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"--out {folder} is a file: name a folder")
+    earlier = sorted(p.name for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+    if (earlier or (folder / "manifest.json").exists()) and not overwrite:
+        raise ConfigurationError(
+            f"{folder} holds an earlier export ({', '.join(earlier) or 'manifest.json'}): "
+            "choose another folder, or replace it (overwrite=True, --force)"
+        )
     files, counts, labels = {}, {}, {}
     lines: dict[str, list[str]] = {}
     for name, part in parts.items():
@@ -210,6 +244,8 @@ def export_training_data(
                 )
             if not few_shot:
                 prompt = without_examples(prompt)
+            if expected_field is not None and isinstance(case.expected, str):
+                case = replace(case, expected={expected_field: case.expected})
             answer = _answer(template, case, prompt)
             line = (
                 _openai_line(prompt, answer, weight)
@@ -221,12 +257,19 @@ def export_training_data(
         if stratify == "expected":
             counted = Counter(canonical_json(c.expected) for c in part)
             labels[name] = dict(counted.most_common())
-    for name, rendered in lines.items():  # written once every case has rendered
+    # Written once every case has rendered, into a new folder that then takes the place
+    # of ``out``: an export is whole or absent, and none leaves an earlier split behind.
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    for name, rendered in lines.items():
         files[name] = folder / f"{name}.jsonl"
-        files[name].write_text("".join(rendered), encoding="utf-8")
+        (staging / f"{name}.jsonl").write_text("".join(rendered), encoding="utf-8")
         counts[name] = len(rendered)
     manifest = folder / "manifest.json"
-    manifest.write_text(
+    (staging / "manifest.json").write_text(
         json.dumps(
             {
                 "format": format,
@@ -244,4 +287,14 @@ def export_training_data(
         + "\n",
         encoding="utf-8",
     )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in _earlier_export(folder):  # an earlier export's files only
+            stale.unlink()
+        for written in staging.iterdir():
+            os.replace(written, folder / written.name)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(files, counts, labels, manifest, parts)

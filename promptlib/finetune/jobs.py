@@ -9,7 +9,9 @@ Uploaded files are kept and named in every error, so nothing has to be uploaded 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -114,11 +116,14 @@ def _job(made: Any, events: tuple[str, ...] = ()) -> FineTuneJob:
     )
 
 
-def _upload(adapter: SDKProvider, path: Path) -> str:
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _upload(adapter: SDKProvider, path: Path, data: bytes) -> str:
     name = path.name if path.suffix == ".jsonl" else f"{path.stem}.jsonl"
     made = _call(adapter, lambda c: c.files.create(file=(name, data), purpose="fine-tune"))
     return str(made.id)
@@ -156,10 +161,22 @@ def start(
         raise ConfigurationError("suffix= takes 1 to 64 characters")
     if epochs is not None and not 1 <= epochs <= 50:
         raise ConfigurationError(f"epochs={epochs}: use 1 to 50")
-    training = training_file_id or _upload(adapter, Path(training_file))
+    # Both files are read before either is uploaded: a typo must not orphan an upload.
+    data = {}
+    for role, given, known in (
+        ("training", training_file, training_file_id),
+        ("validation", validation_file, validation_file_id),
+    ):
+        if given is not None and known is None:
+            data[role] = _read(Path(given))
+    training = training_file_id or _upload(adapter, Path(training_file), data["training"])
     validation = validation_file_id
-    if validation is None and validation_file is not None:
-        validation = _upload(adapter, Path(validation_file))
+    if validation is None and "validation" in data:
+        try:
+            validation = _upload(adapter, Path(str(validation_file)), data["validation"])
+        except PromptlibError as exc:
+            exc.args = (f"{exc} — kept: training file {training} (uploaded)",)
+            raise
     kept = f"training file {training}" + (f", validation file {validation}" if validation else "")
     kept += " (uploaded)"
     tag = "plft_" + uuid.uuid4().hex[:16]
@@ -316,9 +333,13 @@ def register_model(
         )
     name = job.fine_tuned_model
     path = Path(catalog_file)
+    if path.is_dir():
+        raise ConfigurationError(f"--register {path} is a folder: name the catalog file")
     known = catalog or Catalog.default()
     existing = Catalog.from_file(path) if path.is_file() else None
     if existing is not None and name in existing.names():
+        if job.id in existing.get(name).source:
+            return name  # this job's model, registered before: nothing to do
         raise ConfigurationError(f"{name} is already in {path}")
     lines = [f"\n[models.{_toml_string(name)}]", 'provider = "openai"']
     try:
@@ -340,10 +361,27 @@ def register_model(
     origin = f"fine-tuned from {job.base_model} by job {job.id}; prices: {priced_from}"
     lines.append(f"source = {_toml_string(origin)}")
     lines.append(f"as_of = {_toml_string(time.strftime('%Y-%m-%d'))}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
-    Catalog.from_file(path)  # what was written reads back
+    before = path.read_text(encoding="utf-8") if path.is_file() else ""
+    after = before.rstrip("\n") + ("\n" if before else "") + "\n".join(lines) + "\n"
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(after)
+        try:
+            Catalog.from_file(temporary)  # the new file must read back before it replaces
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{path} cannot take the new model as a [models.NAME] table ({exc}); add it "
+                f"by hand:\n" + "\n".join(lines)
+            ) from None
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if "temporary" in locals():
+            Path(temporary).unlink(missing_ok=True)
     return name
 
 
@@ -360,8 +398,13 @@ def failed_job_message(job: FineTuneJob) -> str:
     files = f"training file {job.training_file}" + (
         f", validation file {job.validation_file}" if job.validation_file else ""
     )
+    bad_file = "file" in (job.error or "").lower()
+    again = (
+        "fix the file and start again (it is uploaded anew)"
+        if bad_file
+        else f"fix the cause, then start again with --training-file-id {job.training_file}"
+    )
     return (
         f"fine-tune {job.id} {job.status}: {job.error or 'no reason given'}. Kept: {files} "
-        f"(uploaded); fix the cause, then start again with --training-file-id "
-        f"{job.training_file}"
+        f"(uploaded); {again}"
     )

@@ -8,6 +8,7 @@ missing. It is never a number made of zeros.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +34,8 @@ class Serving:
         model: the model priced (a fine-tuned ``ft:...`` name is priced from the catalog's
             ``ft:`` entry for its base).
         input_tokens, output_tokens: per request, on average.
+        cached_tokens: of the input tokens, those read from the provider's prompt cache
+            (priced at the cached-input price), on average.
         source: where the tokens come from (``measured in run R over N results``, or
             ``counted from the template``).
         latency_p50, latency_p95: seconds, when measured.
@@ -46,12 +49,30 @@ class Serving:
     latency_p50: float | None = None
     latency_p95: float | None = None
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    cached_tokens: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("input_tokens", "output_tokens", "cached_tokens"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigurationError(f"{self.label}: {name}={value!r}: give tokens, 0 or more")
+        if self.cached_tokens > self.input_tokens:
+            raise ConfigurationError(f"{self.label}: more cached tokens than input tokens")
 
     @property
     def cost_per_request(self) -> Decimal | None:
         """Dollars per request, or ``None`` when the catalog lacks a price."""
         # Mean tokens are fractional: priced over a thousand requests, then divided.
-        usage = Usage(round(self.input_tokens * 1000), round(self.output_tokens * 1000))
+        usage = Usage(
+            round(self.input_tokens * 1000),
+            round(self.output_tokens * 1000),
+            cached_input_tokens=round(self.cached_tokens * 1000),
+        )
         try:
             total = cost_of(usage, self.model, catalog=self.catalog).total
         except ConfigurationError:
@@ -87,6 +108,10 @@ class TrainingCost:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigurationError(f"TrainingCost({name}={value!r}): give dollars")
             object.__setattr__(self, name, Decimal(str(value)))
+        for name in ("price", "labelling", "engineering"):
+            value = getattr(self, name)
+            if value is not None and (not value.is_finite() or value < 0):
+                raise ConfigurationError(f"TrainingCost({name}={value}): give dollars, 0 or more")
 
     @property
     def training(self) -> Decimal | None:
@@ -208,10 +233,22 @@ def roi(
     Raises:
         ConfigurationError: a volume below 1, or negative tokens or costs.
     """
-    if requests_per_month < 1 or any(v < 1 for v in volumes):
-        raise ConfigurationError("requests per month must be at least 1")
-    if training.tokens < 0 or training.epochs < 1:
-        raise ConfigurationError("training tokens must be 0 or more, and epochs at least 1")
+    for volume in (requests_per_month, *volumes):
+        if isinstance(volume, bool) or not isinstance(volume, int) or volume < 1:
+            raise ConfigurationError(
+                f"requests per month {volume!r}: give a whole number, 1 or more"
+            )
+    if (
+        isinstance(training.tokens, bool)
+        or not isinstance(training.tokens, int)
+        or training.tokens < 0
+        or isinstance(training.epochs, bool)
+        or not isinstance(training.epochs, int)
+        or not 1 <= training.epochs <= 50
+    ):
+        raise ConfigurationError(
+            "training tokens must be a whole number, 0 or more, and epochs 1 to 50"
+        )
     if training.labelling < 0 or training.engineering < 0:
         raise ConfigurationError("labelling and engineering costs cannot be negative")
     missing = [m for m in (prompt.missing_price(), finetuned.missing_price()) if m]
@@ -264,6 +301,12 @@ def serving_from_run(
         raise ConfigurationError(f"cannot measure run {run!r}: {exc}") from None
     if model is not None:
         rows = [r for r in rows if r.model == model or r.model.split(":", 1)[-1] == model]
+    versions = sorted({r.variant for r in rows})
+    if len(versions) > 1:
+        raise ConfigurationError(
+            f"{variant!r} names several variants in run {info.run_id} "
+            f"({', '.join(versions)}): name one, e.g. {versions[-1]!r}"
+        )
     ok = [r for r in rows if r.error is None]
     if not ok:
         variants = sorted({r.variant for r in rows}) or "none matched"
@@ -284,6 +327,7 @@ def serving_from_run(
         model=name,
         input_tokens=sum(r.input_tokens for r in ok) / len(ok),
         output_tokens=sum(r.output_tokens for r in ok) / len(ok),
+        cached_tokens=sum(r.cached_input_tokens for r in ok) / len(ok),
         source=f"measured in run {info.run_id} over {len(ok)} results",
         latency_p50=_percentile(latencies, 0.5),
         latency_p95=_percentile(latencies, 0.95),

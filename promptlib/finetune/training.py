@@ -5,6 +5,8 @@ computed."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
@@ -57,8 +59,13 @@ def _info(model: str, values: Any, origin: str) -> TrainingInfo:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigurationError(f"{origin}: {model}.example_limit must be a positive integer")
     price = values.get("training")
-    if price is not None and (isinstance(price, bool) or not isinstance(price, int | float)):
-        raise ConfigurationError(f"{origin}: {model}.training must be a number of dollars")
+    if price is not None and (
+        isinstance(price, bool)
+        or not isinstance(price, int | float)
+        or not math.isfinite(price)
+        or price < 0
+    ):
+        raise ConfigurationError(f"{origin}: {model}.training must be dollars, 0 or more")
     return TrainingInfo(
         model=model,
         provider=str(values.get("provider", "openai")),
@@ -110,8 +117,15 @@ class TrainingTable:
             name = name.split(":")[1]
         found = self._models.get(name)
         if found is None:
-            snapshots = sorted(m for m in self._models if m.startswith(f"{name}-"))
-            found = self._models[snapshots[-1]] if snapshots else None
+            # gpt-4o finds gpt-4o-2024-08-06, never gpt-4o-mini-...: only a date may follow.
+            dated = re.compile(re.escape(name) + r"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})")
+            snapshots = sorted(m for m in self._models if dated.fullmatch(m))
+            if len(snapshots) > 1 and any(len(m) - len(name) == 5 for m in snapshots):
+                raise ConfigurationError(
+                    f"{model!r} names several snapshots ({', '.join(snapshots)}), whose "
+                    "limits and prices differ: name one"
+                )
+            found = self._models[snapshots[-1]] if snapshots else None  # same format: newest last
         if found is None:
             raise ConfigurationError(
                 f"no fine-tuning figures for model {model!r} (known: {', '.join(self.names())}); "
@@ -131,6 +145,14 @@ class TrainingTable:
             if example_limit is None and training is None:
                 raise
             info = TrainingInfo(model=model, provider="openai", source="given by you")
+        if example_limit is not None and (
+            isinstance(example_limit, bool)
+            or not isinstance(example_limit, int)
+            or example_limit < 1
+        ):
+            raise ConfigurationError(f"example limit {example_limit!r}: give tokens, 1 or more")
+        if training is not None and (not training.is_finite() or training < 0):
+            raise ConfigurationError(f"training price {training}: give dollars, 0 or more")
         changes: dict[str, Any] = {}
         if example_limit is not None:
             changes["example_limit"] = example_limit

@@ -485,9 +485,9 @@ def test_exact_duplicates_are_warned_with_their_lines(tmp_path):
 def test_near_duplicates_are_warned_and_conflicting_answers_named(tmp_path):
     lines = distinct(12)
     lines.append(chat("What is the  RETURN policy?", "30 days"))  # 13
-    lines.append(chat("what is the return policy", "30 days"))  # 14: same ask, same answer
+    lines.append(chat("what is the   return POLICY?", "30 days"))  # 14: same ask, same answer
     lines.append(chat("Cancel my order!", "Done."))  # 15
-    lines.append(chat("cancel, my order", "I cannot do that."))  # 16: same ask, other answer
+    lines.append(chat("CANCEL my  order!", "I cannot do that."))  # 16: same ask, other answer
     report = check_file(write(tmp_path / "f.jsonl", lines), "gpt-4o-mini")
     (warning,) = [w for w in report.warnings if "near-duplicate" in w]
     assert warning.startswith("2 group(s) of near-duplicate examples")
@@ -497,7 +497,7 @@ def test_near_duplicates_are_warned_and_conflicting_answers_named(tmp_path):
 
 
 def test_near_duplicates_with_the_same_answer_are_not_called_conflicting(tmp_path):
-    lines = [*distinct(12), chat("Hello there", "Hi"), chat("hello, there!", "Hi")]
+    lines = [*distinct(12), chat("Hello there", "Hi"), chat("hello  THERE", "Hi")]
     report = check_file(write(tmp_path / "f.jsonl", lines), "gpt-4o-mini")
     (warning,) = [w for w in report.warnings if "near-duplicate" in w]
     assert "answer differently" not in warning
@@ -508,7 +508,7 @@ def test_examples_asking_what_a_held_out_file_asks_are_overlap_errors(tmp_path):
     test = write(
         tmp_path / "test.jsonl",
         [
-            chat("Question Number 3!", "a different answer"),  # same ask, normalized
+            chat("Question  NUMBER 3", "a different answer"),  # same ask, up to case and spaces
             chat("question number 11", "answer 11", system="another system prompt"),
             chat("something never trained on", "x"),
         ],

@@ -311,8 +311,10 @@ def test_a_failed_export_leaves_an_earlier_export_as_it_was(tmp_path):
     first = export_training_data(tickets(), router(), out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = Dataset("tickets", (*tickets().cases, Case("bad", {"ticket": "x"}, {"label": 1})))
-    with pytest.raises(ConfigurationError, match="case 'bad'"):
+    with pytest.raises(ConfigurationError, match="holds an earlier export"):
         export_training_data(bad, router(), out, seed=9)
+    with pytest.raises(ConfigurationError, match="case 'bad'"):
+        export_training_data(bad, router(), out, seed=9, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert first.files["train"].exists()
 

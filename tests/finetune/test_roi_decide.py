@@ -178,15 +178,24 @@ def test_a_free_fine_tune_that_saves_breaks_even_at_once():
     assert result.break_even_months == 0.0
 
 
+def test_impossible_costs_are_refused_when_made():
+    for options in ({"labelling": Decimal(-1)}, {"engineering": -5}, {"price": float("nan")}):
+        with pytest.raises(ConfigurationError, match="0 or more"):
+            TrainingCost(10, 3, **{"price": Decimal(3), **options})
+    for bad in (float("nan"), float("inf"), -1):
+        with pytest.raises(ConfigurationError, match="give tokens"):
+            Serving("p", "gpt-4o-mini", input_tokens=bad, output_tokens=1, source="x")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"requests_per_month": 0}, "at least 1"),
-        ({"volumes": (0, 10)}, "at least 1"),
+        ({"requests_per_month": 0}, "1 or more"),
+        ({"requests_per_month": 2.5}, "whole number"),
+        ({"volumes": (0, 10)}, "1 or more"),
         ({"training": TrainingCost(-1, 3, Decimal(3))}, "0 or more"),
-        ({"training": TrainingCost(10, 0, Decimal(3))}, "epochs at least 1"),
-        ({"training": TrainingCost(10, 3, Decimal(3), labelling=Decimal(-1))}, "negative"),
-        ({"training": TrainingCost(10, 3, Decimal(3), engineering=Decimal(-5))}, "negative"),
+        ({"training": TrainingCost(10, 0, Decimal(3))}, "epochs 1 to 50"),
+        ({"training": TrainingCost(10, 3.0, Decimal(3))}, "epochs 1 to 50"),  # type: ignore[arg-type]
     ],
 )
 def test_impossible_roi_inputs_are_refused(change, message):
@@ -413,7 +422,7 @@ def test_a_significantly_better_and_cheaper_fine_tune_is_recommended(runs):
     )
     assert decision.recommendation == "fine-tune"
     (comparison,) = decision.comparison.comparisons
-    assert decision.comparison.baseline == "long@1.0.0"
+    assert decision.comparison.baseline == "prompt"  # the two arms, named by their role
     assert comparison.outcome == "better"
     assert comparison.stats.n == 30
     prompt = serving_from_run(run_id, "long@1.0.0", store=store)
@@ -438,7 +447,7 @@ def test_a_significantly_better_and_cheaper_fine_tune_is_recommended(runs):
     json.dumps(data)
     assert data["recommendation"] == "fine-tune"
     assert data["cost"]["break_even_months"] == round(decision.roi.break_even_months, 2)
-    assert data["quality"]["baseline"] == "long@1.0.0"
+    assert data["quality"]["baseline"] == "prompt"
 
 
 def test_a_significantly_worse_fine_tune_keeps_the_prompt(runs):
@@ -509,8 +518,9 @@ def test_no_detectable_difference_on_enough_cases_is_settled_by_the_payback(runs
     assert dear.reasons[-1].endswith("does not pay back within 12 months")
     unknown = decide(*args, TrainingCost(100_000, 3, None), requests_per_month=100_000,
                      store=store)  # fmt: skip
-    assert unknown.recommendation == "keep the prompt"
-    assert unknown.reasons[-1].endswith("(or its cost is unknown)")
+    assert unknown.recommendation == "not enough evidence"
+    assert "the training price is unknown" in unknown.reasons[-1]
+    assert "if training costs less than $" in unknown.reasons[-1]
     assert (
         "not computable: the training price (give --training-price) unknown" in (unknown.reasons[1])
     )
@@ -818,7 +828,7 @@ def test_cli_roi_from_measured_runs(project, capsys):
     code, out, err = cli(
         capsys, "finetune", "roi", "--prompt", f"{run_id}:long@1.0.0",
         "--finetuned", f"{run_id}:short@1.0.0", "--store", str(store),
-        "--training-tokens", "200000", "--requests-per-month", "300000",
+        "--training-tokens", "200000", "--epochs", "3", "--requests-per-month", "300000",
     )  # fmt: skip
     assert code == 0, err
     assert "not computable: the training price (give --training-price) unknown" in out
@@ -924,14 +934,14 @@ def test_cli_roi_accepts_the_run_variant_model_form_it_asks_for(project, capsys)
     code, _, err = cli(
         capsys, "finetune", "roi", "--prompt", f"{run_id}:short@1.0.0",
         "--finetuned", f"{run_id}:short@1.0.0", "--store", str(store),
-        "--training-tokens", "1000", "--requests-per-month", "10",
+        "--training-tokens", "1000", "--epochs", "3", "--requests-per-month", "10",
     )  # fmt: skip
     assert code == 2
     assert "RUN:VARIANT:MODEL" in err
     code, out, err = cli(
         capsys, "finetune", "roi", "--prompt", f"{run_id}:short@1.0.0:mock:gpt-4o",
         "--finetuned", f"{run_id}:short@1.0.0:mock:gpt-4o-mini", "--store", str(store),
-        "--training-tokens", "1000", "--requests-per-month", "10", "--json",
+        "--training-tokens", "1000", "--epochs", "3", "--requests-per-month", "10", "--json",
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["prompt"]["model"] == "gpt-4o"
