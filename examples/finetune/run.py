@@ -86,6 +86,7 @@ def main() -> None:
         training,
         requests_per_month=args.requests_per_month,
         store=store,
+        manifest=exported.manifest,  # every case evaluated was held out of training
     )
     print(render_text(decision), end="")
 

@@ -141,6 +141,13 @@ def add_finetune_commands(sub: Any, json_help: str) -> None:
     cmd.add_argument("--detect", type=float, default=0.05, metavar="D")
     cmd.add_argument("--format", choices=("text", "md", "html", "json"), default="text")
     cmd.add_argument("-o", "--output", metavar="FILE")
+    cmd.add_argument(
+        "--manifest", metavar="FILE", help="the export's manifest.json: cases must be held out"
+    )
+    cmd.add_argument(
+        "--payback-months", type=float, default=12.0, metavar="N",
+        help="the longest break-even recommended on cost (default 12)",
+    )  # fmt: skip
     _training_options(cmd)
 
 
@@ -510,6 +517,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
         prompt_model=prompt_model,
         finetuned_model=ft_model,
         catalog=_catalog(args),
+        manifest=args.manifest,
+        payback_months=args.payback_months,
     )
     if args.format == "json":
         text = json.dumps(decision.to_dict(), indent=2, ensure_ascii=False) + "\n"

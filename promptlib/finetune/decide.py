@@ -6,6 +6,7 @@ more than the evidence holds."""
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -68,6 +69,8 @@ def decide(
     prompt_model: str | None = None,
     finetuned_model: str | None = None,
     catalog: Catalog | None = None,
+    manifest: str | Path | None = None,
+    payback_months: float = PAYBACK_MONTHS,
 ) -> Decision:
     """Put ``finetuned_variant`` against ``prompt_variant`` on the same held-out cases.
 
@@ -75,6 +78,9 @@ def decide(
     export kept out of training); ``prompt_model`` and ``finetuned_model`` pick one model
     where a variant ran on several (the same template on the base and the fine-tuned
     model, say). Only these two are compared: other variants of the runs play no part.
+    ``manifest``: the export's ``manifest.json``: every case evaluated must be in its test
+    split (a case the model trained on would flatter it). ``payback_months``: the longest
+    break-even a fine-tune is recommended on cost.
 
     Raises:
         ConfigurationError: a run or variant is missing or ambiguous, or the runs are on
@@ -84,6 +90,10 @@ def decide(
 
     prompt_info, prompt_rows = _arm(prompt_run, prompt_variant, prompt_model, store)
     ft_info, ft_rows = _arm(finetuned_run, finetuned_variant, finetuned_model, store)
+    if manifest is not None:
+        _held_out(Path(manifest), {r.case_id for r in [*prompt_rows, *ft_rows]})
+    if not 0 < payback_months <= 120:
+        raise ConfigurationError(f"payback_months={payback_months}: give 0 to 120 months")
     prompt = serving_from_run(
         prompt_run, prompt_rows[0].variant, store=store, model=prompt_rows[0].model,
         catalog=catalog,
@@ -108,11 +118,38 @@ def decide(
         )
     comparison = report.comparisons[0]
     money = roi(prompt, finetuned, training, requests_per_month=requests_per_month)
-    recommendation, reasons = _recommend(comparison, money, report, prompt, finetuned)
+    recommendation, reasons = _recommend(
+        comparison, money, report, prompt, finetuned, payback_months
+    )
     return Decision(recommendation, tuple(reasons), report, money)
 
 
 _PROMPT, _FINETUNED = "prompt", "fine-tuned"
+
+
+def _held_out(manifest: Path, cases: set[str]) -> None:
+    """Refuse a head-to-head on cases the export did not hold out."""
+    try:
+        splits = json.loads(manifest.read_text(encoding="utf-8"))["splits"]
+        test = set(splits["test"])
+        trained = {case for name, ids in splits.items() if name != "test" for case in ids}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"--manifest {manifest} is not an export's manifest with a test split ({exc})"
+        ) from None
+    seen_in_training = sorted(cases & trained)
+    if seen_in_training:
+        raise ConfigurationError(
+            f"{len(seen_in_training)} evaluated case(s) are in the training data "
+            f"({', '.join(seen_in_training[:5])}): a head-to-head must run on the test split "
+            f"({manifest.parent / 'test.cases.jsonl'})"
+        )
+    outside = sorted(cases - test)
+    if outside:
+        raise ConfigurationError(
+            f"{len(outside)} evaluated case(s) are not in the export's test split "
+            f"({', '.join(outside[:5])}); evaluate on {manifest.parent / 'test.cases.jsonl'}"
+        )
 
 
 def _arm(
@@ -150,7 +187,12 @@ def _arm(
 
 
 def _recommend(
-    comparison: Any, money: ROI, report: Any, prompt: Serving, finetuned: Serving
+    comparison: Any,
+    money: ROI,
+    report: Any,
+    prompt: Serving,
+    finetuned: Serving,
+    payback: float = PAYBACK_MONTHS,
 ) -> tuple[str, list[str]]:
     stats = comparison.stats
     level = report.level
@@ -192,7 +234,7 @@ def _recommend(
         return "keep the prompt", [*reasons, "the fine-tune is significantly worse"]
     if comparison.outcome == "better":
         months = money.break_even_months
-        if months is not None and months <= PAYBACK_MONTHS:
+        if months is not None and months <= payback:
             why = f"the fine-tune is significantly better and pays back in {months:.1f} months"
         elif money.monthly_saving is not None and money.monthly_saving >= 0:
             why = "the fine-tune is significantly better, and costs no more to serve" + (
@@ -213,26 +255,26 @@ def _recommend(
             f"not enough evidence yet: {stats.n} cases cannot detect a "
             f"{stats.detect * 100:.0f}-point difference; about {stats.cases_needed:,} would",
         ]
-    if money.break_even_months is not None and money.break_even_months <= PAYBACK_MONTHS:
+    if money.break_even_months is not None and money.break_even_months <= payback:
         return "fine-tune", [
             *reasons,
             "no difference in quality that these cases could detect, and the fine-tune pays "
-            f"back within {PAYBACK_MONTHS:.0f} months",
+            f"back within {payback:.0f} months",
         ]
     saving = money.monthly_saving
     if money.training.total is None and saving is not None and saving > 0:
-        room = saving * Decimal(PAYBACK_MONTHS) - money.training.labelling
+        room = saving * Decimal(payback) - money.training.labelling
         room -= money.training.engineering
         return "not enough evidence", [
             *reasons,
             "no difference in quality that these cases could detect, and the cost cannot be "
             "decided: the training price is unknown. The fine-tune pays back within "
-            f"{PAYBACK_MONTHS:.0f} months if training costs less than {_money(room)}",
+            f"{payback:.0f} months if training costs less than {_money(room)}",
         ]
     return "keep the prompt", [
         *reasons,
         "no difference in quality that these cases could detect, and the fine-tune does not "
-        f"pay back within {PAYBACK_MONTHS:.0f} months"
+        f"pay back within {payback:.0f} months"
         + (" (or its cost is unknown)" if money.missing else ""),
     ]
 

@@ -38,7 +38,8 @@ class ExportResult:
 
     Attributes:
         files: split name → its JSONL file (``test`` holds the held-out cases the head-to-head
-            evaluation uses; keep them out of training).
+            evaluation uses; keep them out of training). With a ``test`` split, its cases
+            are also written as a dataset, ``test.cases.jsonl``, for the evaluation.
         counts: split name → examples written.
         labels: split name → stratum → count (when stratified).
         manifest: the file recording the template, dataset, seed and the case ids of each
@@ -160,7 +161,7 @@ def _earlier_export(folder: Path) -> list[Path]:
     except (OSError, ValueError, AttributeError):
         return []
     named = [folder / f"{name}.jsonl" for name in splits if _SPLIT_NAME.fullmatch(str(name))]
-    return [p for p in [*named, manifest] if p.is_file()]
+    return [p for p in [*named, folder / "test.cases.jsonl", manifest] if p.is_file()]
 
 
 def export_training_data(
@@ -268,6 +269,14 @@ def export_training_data(
         files[name] = folder / f"{name}.jsonl"
         (staging / f"{name}.jsonl").write_text("".join(rendered), encoding="utf-8")
         counts[name] = len(rendered)
+    # The held-out cases as a dataset, for the head-to-head evaluation (an experiment's
+    # dataset = "<out>/test.cases.jsonl").
+    held_out = parts.get("test")
+    if held_out is not None:
+        (staging / "test.cases.jsonl").write_text(
+            "".join(json.dumps(case.content(), ensure_ascii=False) + "\n" for case in held_out),
+            encoding="utf-8",
+        )
     manifest = folder / "manifest.json"
     (staging / "manifest.json").write_text(
         json.dumps(

@@ -25,7 +25,7 @@ from promptlib.finetune import (
 from promptlib.finetune.jobs import FineTuneJob, register_model
 from promptlib.testing import Failure
 from tests.finetune.test_check import TOY, chat, distinct, write
-from tests.finetune.test_roi_decide import LONG, SHORT, answers, run_offline
+from tests.finetune.test_roi_decide import LONG, SHORT, answers, reviews, run_offline
 
 TRAINING = TrainingCost(100_000, 3, Decimal(3), Decimal(50))
 
@@ -234,7 +234,7 @@ def test_an_earlier_export_is_kept_unless_replaced_and_then_wholly(tmp_path):
         export_training_data(data, SHORT, out)
     export_training_data(data, SHORT, out, splits={"train": 0.8, "test": 0.2}, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json", "notes.txt", "test.jsonl", "train.jsonl",
+        "manifest.json", "notes.txt", "test.cases.jsonl", "test.jsonl", "train.jsonl",
     ]  # fmt: skip
     with pytest.raises(ConfigurationError, match="split name"):
         export_training_data(data, SHORT, tmp_path / "x", splits={"../up": 0.5, "t": 0.5})
@@ -342,3 +342,41 @@ def test_cli_export_from_a_csv_with_columns_and_the_expected_field(project, caps
     assert main(args) == 0, capsys.readouterr().err
     line = json.loads((project / "ft" / "train.jsonl").read_text().splitlines()[0])
     assert json.loads(line["messages"][-1]["content"]) == {"intent": "card_arrival"}
+
+
+# --- the held-out split -------------------------------------------------------------------------
+
+
+def test_the_export_writes_its_held_out_cases_as_a_dataset_and_decide_checks_them(tmp_path):
+    from promptlib.evals import load_dataset
+
+    data = reviews(40)
+    exported = export_training_data(data, SHORT, tmp_path / "ft", stratify="expected")
+    held_out = load_dataset(tmp_path / "ft" / "test.cases.jsonl")
+    assert held_out.ids == exported.datasets["test"].ids
+    store = tmp_path / "e.sqlite"
+    run_id = run_offline(store, 40, wrong="long")  # every case: training ones included
+    with pytest.raises(ConfigurationError, match="in the training data"):
+        decide(
+            run_id, "long", run_id, "short", TRAINING, requests_per_month=10, store=store,
+            manifest=exported.manifest,
+        )  # fmt: skip
+
+
+def test_the_payback_horizon_is_a_setting(tmp_path):
+    store = tmp_path / "e.sqlite"
+    run_id = run_offline(store, 160)
+    args = (run_id, "long@1.0.0", run_id, "short@1.0.0")
+    cost = TrainingCost(100_000, 3, Decimal(3), Decimal(500))
+    first = decide(*args, cost, requests_per_month=1_000_000, store=store)
+    months = first.roi.break_even_months
+    assert months is not None
+    patient = decide(
+        *args, cost, requests_per_month=1_000_000, store=store, payback_months=months + 1
+    )
+    hasty = decide(
+        *args, cost, requests_per_month=1_000_000, store=store, payback_months=months / 2
+    )
+    assert (patient.recommendation, hasty.recommendation) == ("fine-tune", "keep the prompt")
+    with pytest.raises(ConfigurationError, match="payback_months"):
+        decide(*args, cost, requests_per_month=10, store=store, payback_months=0)
