@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from promptlib.errors import ConfigurationError
@@ -31,11 +32,14 @@ def _usage(usage: Any) -> Usage:
         return Usage(0, 0)
     read = reported_tokens(getattr(usage, "cache_read_input_tokens", 0))
     written = reported_tokens(getattr(usage, "cache_creation_input_tokens", 0))
+    creation = getattr(usage, "cache_creation", None)  # writes by cache lifetime
+    hour = reported_tokens(getattr(creation, "ephemeral_1h_input_tokens", 0))
     return Usage(
         input_tokens=reported_tokens(getattr(usage, "input_tokens", 0)) + read + written,
         output_tokens=reported_tokens(getattr(usage, "output_tokens", 0)),
         cached_input_tokens=read,
         cache_write_tokens=written,
+        cache_write_1h_tokens=min(hour, written),
     )
 
 
@@ -191,9 +195,6 @@ class AnthropicProvider(SDKProvider):
             elif kind == "message_delta":
                 state.finish_reason = event.delta.stop_reason
                 if event.usage is not None and event.usage.output_tokens is not None:
-                    state.usage = Usage(
-                        state.usage.input_tokens,
-                        reported_tokens(event.usage.output_tokens),
-                        state.usage.cached_input_tokens,
-                        state.usage.cache_write_tokens,
+                    state.usage = replace(
+                        state.usage, output_tokens=reported_tokens(event.usage.output_tokens)
                     )

@@ -34,6 +34,8 @@ _PRICE_FIELDS = (
     "batch_output",
     "batch_cached_input",
     "batch_cache_write",
+    "cache_write_1h",
+    "batch_cache_write_1h",
 )
 _DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 _PROVIDER_PREFIX = re.compile(r"^(openai|anthropic)[:/]")
@@ -60,6 +62,8 @@ class ModelInfo:
     batch_output: Decimal | None = None
     batch_cached_input: Decimal | None = None
     batch_cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    batch_cache_write_1h: Decimal | None = None
     count: Literal["exact", "estimate"] = "estimate"
     count_offset: int = 0
     message_tokens: int = 3
@@ -196,6 +200,8 @@ class Catalog:
                 batch_output=None,
                 batch_cached_input=None,
                 batch_cache_write=None,
+                cache_write_1h=None,
+                batch_cache_write_1h=None,
             )
         stripped = _strip_dates(name)
         return self._models.get(stripped) if stripped != name else None

@@ -28,14 +28,17 @@ class Usage:
 
     ``input_tokens`` counts every input token, including those read from or written to
     the provider's prompt cache; ``cached_input_tokens`` and ``cache_write_tokens`` say how
-    many of them were. (OpenAI reports cached tokens inside ``prompt_tokens``; Anthropic
-    reports them beside ``input_tokens``: adapters normalise both to this form.)
+    many of them were; ``cache_write_1h_tokens`` says how many of the writes were to the
+    one-hour cache (Anthropic prices them apart). (OpenAI reports cached tokens inside
+    ``prompt_tokens``; Anthropic reports them beside ``input_tokens``: adapters normalise
+    both to this form.)
     """
 
     input_tokens: int
     output_tokens: int
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -43,6 +46,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cached_input_tokens + other.cached_input_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
         )
 
 
@@ -101,25 +105,28 @@ def cost_of(
     """The cost of a request that used ``usage`` on ``model``.
 
     Cached input is billed at the cached-input price and cache writes at the cache-write
-    price; with ``batch=True``, everything at the batch prices (cache reads and writes at
-    ``batch_cached_input`` and ``batch_cache_write``). A price the catalog lacks for tokens
-    that were used makes the cost unknown.
+    price (one-hour writes at ``cache_write_1h``); with ``batch=True``, everything at the
+    batch prices (``batch_cached_input``, ``batch_cache_write``, ``batch_cache_write_1h``).
+    A price the catalog lacks for tokens that were used makes the cost unknown.
     """
     info = (catalog or Catalog.default()).get(model)
     inputs: _Priced
     cached, written = usage.cached_input_tokens, usage.cache_write_tokens
+    hour = min(usage.cache_write_1h_tokens, written)
     if batch:
         inputs = [
             ("batch_input", info.batch_input, usage.input_tokens - cached - written),
             ("batch_cached_input", info.batch_cached_input, cached),
-            ("batch_cache_write", info.batch_cache_write, written),
+            ("batch_cache_write", info.batch_cache_write, written - hour),
+            ("batch_cache_write_1h", info.batch_cache_write_1h, hour),
         ]
         outputs: _Priced = [("batch_output", info.batch_output, usage.output_tokens)]
     else:
         inputs = [
             ("input", info.input, usage.input_tokens - cached - written),
             ("cached_input", info.cached_input, cached),
-            ("cache_write", info.cache_write, written),
+            ("cache_write", info.cache_write, written - hour),
+            ("cache_write_1h", info.cache_write_1h, hour),
         ]
         outputs = [("output", info.output, usage.output_tokens)]
     input_cost, output_cost = _dollars(inputs), _dollars(outputs)
