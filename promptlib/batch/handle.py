@@ -186,6 +186,13 @@ class BatchHandle:
             lines = _read_requests(requests_path(path), state["count"], where)
         else:
             raise ConfigurationError(f"{where} has no requests; {_WRITTEN_BY}")
+        return cls._made(state, lines, path, where)
+
+    @classmethod
+    def _made(
+        cls, state: dict[str, Any], lines: list[Any], path: Path | None, where: str
+    ) -> BatchHandle:
+        """A handle from its checked state and its request lines."""
         requests = [_request(line, i, where) for i, line in enumerate(lines)]
         handle = cls(
             job=state["job"],
@@ -196,8 +203,6 @@ class BatchHandle:
             max_resubmits=state["max_resubmits"],
             requests=requests,
             batches=state["batches"],
-            cancelled=state["cancelled"],
-            generation=state["generation"],
             path=path,
         )
         handle._apply(state, where)
@@ -465,18 +470,6 @@ def load(path: str | os.PathLike[str], *, provider: Any = None) -> BatchHandle:
     where = Path(path)
     state = _read_state(where, f"batch handle {where}")
     lines = _read_requests(requests_path(where), state["count"], f"batch handle {where}")
-    requests = [_request(line, i, f"batch handle {where}") for i, line in enumerate(lines)]
-    handle = BatchHandle(
-        job=state["job"],
-        provider=state["provider"],
-        family=state["family"],
-        model=state["model"],
-        created=state["created"],
-        max_resubmits=state["max_resubmits"],
-        requests=requests,
-        batches=state["batches"],
-        path=where,
-    )
-    handle._apply(state, f"batch handle {where}")
+    handle = BatchHandle._made(state, lines, where, f"batch handle {where}")
     handle.provider_object = provider
     return handle
