@@ -392,3 +392,83 @@ def test_cli_list_shows_evaluation_handles_too(project, capsys):
     batch.submit(prompts_of(2), MockProvider(), "gpt-4o-mini", path=folder / "m--0.json")
     assert main(["batch", "list", "--json"]) == 0
     assert [job["requests"] for job in json.loads(capsys.readouterr().out)] == [2]
+
+
+# --- the second review ------------------------------------------------------------------------
+
+
+def test_collect_never_returns_lines_that_are_still_to_be_submitted_again():
+    from promptlib.errors import UsageError
+
+    mock = MockProvider(echo)
+    mock.batch_emulator.polls = 0
+    mock.batch_emulator.expire = {"c1"}
+    job = batch.submit(prompts_of(3), mock, "gpt-4o-mini", max_resubmits=2)
+    with pytest.raises(UsageError, match="lines to submit again"):
+        batch.collect(job)
+    batch.wait(job, poll_interval=0)
+    assert batch.collect(job)["c1"].attempts == 3
+
+
+def test_another_jobs_ended_batch_is_never_adopted_even_alone(tmp_path, monkeypatch):
+    mock = MockProvider(echo)
+    path = tmp_path / "ours.json"
+    real_create = batch.backends.AnthropicBatches.create
+
+    def killed_before_sending(self: Any, chunk: Any, requests: Any, job: str) -> Any:
+        raise Crash  # the handle says "creating"; nothing reached the provider
+
+    monkeypatch.setattr(batch.backends.AnthropicBatches, "create", killed_before_sending)
+    with pytest.raises(Crash):
+        batch.submit(prompts_of(3), mock, "claude-haiku-4-5", path=path)
+    monkeypatch.setattr(batch.backends.AnthropicBatches, "create", real_create)
+    theirs = {f"c{i}": ECHO.render(text=f"theirs {i}") for i in range(3)}
+    batch.wait(batch.submit(theirs, mock, "claude-haiku-4-5"), poll_interval=0)
+    ours = batch.load(path, provider=mock)
+    batch.wait(ours, poll_interval=0)
+    results = batch.collect(ours, prompts_of(3))
+    assert [r.output.text for r in results.values()] == [f"text number {i}" for i in range(3)]
+
+
+def test_cli_refuses_a_folder_for_results_before_sending(project, capsys):
+    (project / "outdir").mkdir()
+    args = ["batch", "submit", "insurance-triage", "--inputs", "t.jsonl", "--wait"]
+    assert main([*args, "--model", "mock:gpt-4o-mini", "-o", "outdir"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+MORE_EDITS = {
+    "pending with an id": lambda state: {
+        **state,
+        "batches": [{**state["batches"][0], "state": "pending"}],
+    },
+    "reviewed not a boolean": lambda state: {
+        **state,
+        "batches": [{**state["batches"][0], "reviewed": "no"}],
+    },
+    "empty tag": lambda state: {**state, "batches": [{**state["batches"][0], "tag": ""}]},
+    "wire ids on openai": lambda state: {**state, "wire_ids": ["a-1a2b3c4d01"] * state["count"]},
+    "count a boolean": lambda state: {
+        **state,
+        "batches": [{**state["batches"][0], "counts": {"total": True}}],
+    },
+}
+
+
+@pytest.mark.parametrize("edit", list(MORE_EDITS), ids=list(MORE_EDITS))
+def test_more_edited_handles_are_refused(tmp_path, edit):
+    path = tmp_path / "j.json"
+    batch.submit(prompts_of(2), MockProvider(), "gpt-4o-mini", path=path)
+    state = json.loads(path.read_text())
+    path.write_text(json.dumps(MORE_EDITS[edit](state)))
+    with pytest.raises(ConfigurationError, match=r"batch handle .*j\.json"):
+        batch.load(path)
+
+
+def test_a_requests_file_with_a_repeated_id_is_refused(tmp_path):
+    path = tmp_path / "j.json"
+    batch.submit(prompts_of(2), MockProvider(), "gpt-4o-mini", path=path)
+    first = requests_path(path).read_text().splitlines()[0]
+    requests_path(path).write_text(first + "\n" + first + "\n")
+    with pytest.raises(ConfigurationError, match="same custom_id"):
+        batch.load(path)

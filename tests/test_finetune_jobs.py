@@ -493,16 +493,18 @@ def test_register_says_which_catalog_entry_priced_it(api, train, tmp_path):
     assert "the catalog's ft:gpt-4o-mini entry" in info.source
 
 
-def test_register_leaves_prices_unknown_without_an_ft_entry_for_the_base(api, train, tmp_path):
-    assert "ft:gpt-4.1-nano" not in Catalog.default().names()  # the premise
-    job = succeeded(api, train, NANO)
+def test_register_leaves_prices_unknown_without_an_ft_entry_for_the_base(tmp_path):
+    assert "ft:gpt-5-nano" not in Catalog.default().names()  # the premise
+    job = finetune.FineTuneJob(
+        "ftjob-nano", "gpt-5-nano-2025-08-07", "succeeded", "file-1",
+        fine_tuned_model="ft:gpt-5-nano-2025-08-07:org::abc123",
+    )  # fmt: skip
     catalog_file = tmp_path / "models.toml"
     name = register_model(job, catalog_file)
-    assert name.startswith(f"ft:{NANO}:org::")
     info = Catalog.from_file(catalog_file).get(name)
     assert all(getattr(info, price) is None for price in PRICES)  # unknown, never made up
     assert info.cache_write is None
-    assert info.encoding == Catalog.default().get("gpt-4.1-nano").encoding
+    assert info.encoding == Catalog.default().get("gpt-5-nano").encoding
     assert "prices: none known" in info.source
 
 

@@ -390,9 +390,7 @@ class AnthropicBatches(BatchAPI):
                     found.append(batch)
             return found
 
-        candidates = self._call(look)
-        if len(candidates) > 1:
-            candidates = self._ours(candidates, job)
+        candidates = self._ours(self._call(look), job)
         if len(candidates) > 1:
             raise ProviderError(
                 f"the answer to creating batch {chunk.tag} was lost, and {len(candidates)} "
@@ -406,7 +404,8 @@ class AnthropicBatches(BatchAPI):
 
     def _ours(self, candidates: list[Any], job: str) -> list[Any]:
         """Tell candidates apart by their results' line ids, which carry the job, where
-        they have ended; those still running stay candidates."""
+        they have ended (another job's ended batch is never taken for this one); those
+        still running stay candidates, to be checked when they end."""
         mark = f"-{job[4:12]}"
         kept = []
         for batch in candidates:

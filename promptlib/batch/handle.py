@@ -194,6 +194,9 @@ class BatchHandle:
     ) -> BatchHandle:
         """A handle from its checked state and its request lines."""
         requests = [_request(line, i, where) for i, line in enumerate(lines)]
+        ids = [r.custom_id for r in requests]
+        if len(set(ids)) != len(ids):
+            raise _fail(where, "two requests have the same custom_id")
         handle = cls(
             job=state["job"],
             provider=state["provider"],
@@ -418,6 +421,8 @@ def _checked_state(data: Any, where: str) -> dict[str, Any]:
         or not all(w is None or (isinstance(w, str) and CUSTOM_ID.fullmatch(w)) for w in wire)
     ):
         raise _fail(where, "wire_ids must list one id (or null) per request")
+    if wire is not None and state["family"] != "anthropic":
+        raise _fail(where, "only Anthropic jobs carry wire_ids")
     state["wire_ids"] = wire
     return state
 
@@ -429,12 +434,24 @@ def _batch(entry: Any, index: int, where: str) -> ProviderBatch:
         batch = ProviderBatch(**entry)
     except TypeError as exc:
         raise _fail(where, f"batch {index}: {exc}") from None
-    if batch.index != index or batch.state not in _STATES or not isinstance(batch.tag, str):
+    if (
+        isinstance(batch.index, bool)
+        or batch.index != index
+        or batch.state not in _STATES
+        or not isinstance(batch.tag, str)
+        or not batch.tag
+    ):
         raise _fail(where, f"batch {index} has a bad index, tag or state")
     if batch.state in ("created", "ended") and batch.batch_id is None and not batch.cancelled:
         raise _fail(where, f"batch {index} is {batch.state} without a batch id")
+    if batch.state in ("pending", "creating") and batch.batch_id is not None:
+        raise _fail(where, f"batch {index} is {batch.state} but has a batch id")
+    for name in ("reviewed", "cancelled", "found"):
+        if not isinstance(getattr(batch, name), bool):
+            raise _fail(where, f"batch {index}: {name} must be true or false")
     if not isinstance(batch.counts, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) for k, v in batch.counts.items()
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in batch.counts.items()
     ):
         raise _fail(where, f"batch {index} has bad counts")
     for name in ("file_id", "batch_id", "status", "error", "mark"):

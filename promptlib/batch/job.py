@@ -697,11 +697,13 @@ def collect(
     given = dict(_identified(prompts)) if prompts else {}
     with handle.locked():
         _refresh(handle, api)
+        _review(handle, api)  # lines to submit again are not final results
         running = [b.tag for b in handle.batches if b.state != "ended"]
         if running:
             raise UsageError(
                 f"batch job {handle.job} has not ended ({', '.join(running[:3])} still "
-                "running): wait for it first (promptlib.batch.wait, or promptlib batch wait)"
+                "running, or lines to submit again): wait for it first "
+                "(promptlib.batch.wait, or promptlib batch wait)"
             )
         lines: dict[int, dict[str, Line]] = {}
         results: dict[str, BatchResult] = {}

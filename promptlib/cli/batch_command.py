@@ -163,6 +163,8 @@ def _output(option: str | None) -> Path | None:
     if option is None:
         return None
     path = Path(option)
+    if path.is_dir():
+        raise ConfigurationError(f"-o {option} is a folder: name a file")
     try:
         path.touch()
     except OSError as exc:
@@ -353,7 +355,15 @@ def _collect(handle: Any, output: Path | None) -> int:
         for key, result in results.items()
     ]
     if output:
-        Path(output).write_text("".join(lines), encoding="utf-8")
+        try:  # whole or not at all: the file is replaced once written
+            temporary = output.with_name(f".{output.name}.part")
+            temporary.write_text("".join(lines), encoding="utf-8")
+            os.replace(temporary, output)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write {output}: {exc.strerror or exc}; the results are still at the "
+                f"provider: promptlib batch collect {handle.path} -o OTHER"
+            ) from None
     else:
         sys.stdout.write("".join(lines))
     failed = sum(1 for r in results.values() if isinstance(r, batch.BatchFailure))

@@ -206,26 +206,32 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
 
 
-def _detect(records: list[tuple[int, Any]]) -> Format:
-    for _, record in records:
-        if isinstance(record, dict):
-            if "messages" in record and ("system" in record and not _has_system(record)):
-                return "bedrock"
-            messages = record.get("messages")
-            if isinstance(messages, list) and any(
-                isinstance(m, dict) and m.get("role") == "system" for m in messages
+_OPENAI_ONLY_ROLES = {"system", "developer", "tool", "function"}
+_OPENAI_ONLY_KEYS = {"tool_calls", "tool_call_id", "function_call", "weight", "name"}
+
+
+def _detect(records: list[tuple[int, Any]]) -> tuple[Format | None, int | None]:
+    """The format the file shows, and the first line showing it; ``None`` when its lines
+    fit both (user and assistant turns alone)."""
+    for number, record in records:
+        if not isinstance(record, dict):
+            continue
+        if "system" in record:
+            return "bedrock", number
+        messages = record.get("messages")
+        if not isinstance(messages, list):
+            continue
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            role = message.get("role")
+            if (isinstance(role, str) and role in _OPENAI_ONLY_ROLES) or (
+                set(message) & _OPENAI_ONLY_KEYS
             ):
-                return "openai"
-            if "system" in record:
-                return "bedrock"
-    return "openai"
-
-
-def _has_system(record: dict[str, Any]) -> bool:
-    messages = record.get("messages")
-    return isinstance(messages, list) and any(
-        isinstance(m, dict) and m.get("role") == "system" for m in messages
-    )
+                return "openai", number
+        if set(record) & {"tools", "functions", "parallel_tool_calls"}:
+            return "openai", number
+    return None, None
 
 
 class _Tokens:
@@ -344,13 +350,16 @@ def _normalized(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _prompt_key(messages: list[dict[str, Any]]) -> str:
-    """What an example asks, normalized: its messages before the last assistant turn."""
+def _prompt_key(messages: list[dict[str, Any]], tools: Any = None) -> str:
+    """What an example asks, normalized: its messages before the last assistant turn (the
+    system prompt included: one text under two instructions is two requests), and its
+    tools."""
     last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
     asked = messages[:last] if last >= 0 else messages
-    return _normalized(
-        " | ".join(str(m.get("content", "")) for m in asked if m.get("role") != "system")
-    )
+    text = " | ".join(f"{m.get('role')}: {m.get('content', '')}" for m in asked)
+    if tools:
+        text += " | tools: " + json.dumps(tools, sort_keys=True)
+    return _normalized(text)
 
 
 def _answer(messages: list[dict[str, Any]]) -> str:
@@ -444,8 +453,9 @@ def check_file(
             errors.setdefault("invalid_json", []).append(number)
     expected: Format = "bedrock" if info.provider == "anthropic-bedrock" else "openai"
     kind: Format = format or expected
-    if format is None and _detect(records) != expected:
-        errors.setdefault("wrong_format", []).extend(n for n, _ in records[:1])
+    shown, where = _detect(records)
+    if format is None and shown is not None and shown != expected and where is not None:
+        errors.setdefault("wrong_format", []).append(where)
     if kind not in ("openai", "bedrock"):  # (a format given by the caller)
         raise ConfigurationError(f"format={kind!r}: use 'openai' or 'bedrock'")
     problems = _openai_problems if kind == "openai" else _bedrock_problems
@@ -475,7 +485,7 @@ def check_file(
         answer_sizes.append(
             sum(counter.text(m.get("content")) for m in messages if m.get("role") == "assistant")
         )
-        key = _prompt_key(messages)
+        key = _prompt_key(messages, record.get("tools") or record.get("functions"))
         prompts.setdefault(key, []).append(number)
         answer = _answer(messages)
         answers_by_prompt.setdefault(key, set()).add(answer)
@@ -586,5 +596,6 @@ def _overlap(prompts: dict[str, list[int]], against: list[str | Path], kind: For
             except (ValueError, RecursionError):
                 continue
             if isinstance(record, dict):
-                asked.add(_prompt_key(_conversation(record, kind)))
+                tools = record.get("tools") or record.get("functions")
+                asked.add(_prompt_key(_conversation(record, kind), tools))
     return sorted(n for key, lines in prompts.items() if key and key in asked for n in lines)

@@ -261,6 +261,13 @@ def _recommend(
             "no difference in quality that these cases could detect, and the fine-tune pays "
             f"back within {payback:.0f} months",
         ]
+    unpriced = [m for m in (prompt.missing_price(), finetuned.missing_price()) if m]
+    if unpriced:
+        return "not enough evidence", [
+            *reasons,
+            "no difference in quality that these cases could detect, and the cost cannot be "
+            f"compared: {' and '.join(unpriced)} is unknown (add it to your catalog)",
+        ]
     saving = money.monthly_saving
     if money.training.total is None and saving is not None and saving > 0:
         room = saving * Decimal(payback) - money.training.labelling

@@ -340,9 +340,13 @@ def _named(row: Any, variant: str) -> bool:
 
 
 def _percentile(values: list[float], share: float) -> float | None:
+    """Linear interpolation between the nearest ranks (numpy's default)."""
     if not values:
         return None
-    return values[min(len(values) - 1, int(share * len(values)))]
+    position = share * (len(values) - 1)
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
 
 
 def serving_from_tokens(

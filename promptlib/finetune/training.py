@@ -144,7 +144,9 @@ class TrainingTable:
         except ConfigurationError:
             if example_limit is None and training is None:
                 raise
-            info = TrainingInfo(model=model, provider="openai", source="given by you")
+            bedrock = model.startswith(("claude", "anthropic.", "anthropic:"))
+            provider = "anthropic-bedrock" if bedrock else "openai"
+            info = TrainingInfo(model=model, provider=provider, source="given by you")
         if example_limit is not None and (
             isinstance(example_limit, bool)
             or not isinstance(example_limit, int)

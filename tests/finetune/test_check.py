@@ -515,7 +515,8 @@ def test_examples_asking_what_a_held_out_file_asks_are_overlap_errors(tmp_path):
     )
     validation = write(tmp_path / "validation.jsonl", [chat("question number 7", "answer 7")])
     report = check_file(train, "gpt-4o-mini", against=[test, validation])
-    assert report.errors == {"overlap": [4, 8, 12]}
+    # line 12 asks "question number 11" under another system prompt: another request
+    assert report.errors == {"overlap": [4, 8]}
     assert not report.ok
     clean = write(tmp_path / "clean.jsonl", [chat("unrelated", "x")])
     assert "overlap" not in check_file(train, "gpt-4o-mini", against=[clean]).errors

@@ -380,3 +380,41 @@ def test_the_payback_horizon_is_a_setting(tmp_path):
     assert (patient.recommendation, hasty.recommendation) == ("fine-tune", "keep the prompt")
     with pytest.raises(ConfigurationError, match="payback_months"):
         decide(*args, cost, requests_per_month=10, store=store, payback_months=0)
+
+
+# --- the second review ------------------------------------------------------------------------
+
+
+def test_a_bedrock_export_without_a_system_prompt_passes_its_check(tmp_path):
+    from promptlib import JsonOutput, Template, User
+    from tests.finetune.test_roi_decide import Review, Verdict
+
+    bare = Template(
+        [JsonOutput(), User("{{ review | delimit('review') }}")],
+        name="bare", version="1.0.0", inputs=Review, output=Verdict,
+    )  # fmt: skip
+    exported = export_training_data(reviews(40), bare, tmp_path / "ft", format="bedrock")
+    report = check_file(exported.files["train"], "claude-3-haiku", example_limit=32_000)
+    assert report.ok, report.errors
+
+
+def test_a_claude_model_missing_from_the_table_is_checked_as_bedrock(tmp_path):
+    from tests.finetune.test_check import bedrock
+
+    lines = [bedrock(f"q{i}", f"a{i}") for i in range(12)]
+    report = check_file(
+        write(tmp_path / "b.jsonl", lines), "claude-3-5-haiku-20241022", example_limit=8000
+    )
+    assert (report.format, report.ok) == ("bedrock", True)
+
+
+def test_an_unknown_serving_price_is_not_a_recommendation(tmp_path):
+    store = tmp_path / "e.sqlite"
+    tuned = "mock:ft:gpt-5-nano-2025-08-07:org::x"  # no ft: prices for gpt-5-nano
+    run_id = run_offline(store, 160, variants=(SHORT,), models=("mock:gpt-4o-mini", tuned))
+    decision = decide(
+        run_id, "short", run_id, "short", TRAINING, requests_per_month=10_000, store=store,
+        prompt_model="mock:gpt-4o-mini", finetuned_model=tuned,
+    )  # fmt: skip
+    assert decision.recommendation == "not enough evidence"
+    assert "is unknown (add it to your catalog)" in decision.reasons[-1]

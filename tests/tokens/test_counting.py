@@ -157,7 +157,7 @@ def test_fine_tuned_models_use_their_own_prices_or_none():
     tuned = catalog.get("ft:gpt-4o-mini-2024-07-18:acme::abc123")
     assert tuned.encoding == "o200k_base"
     assert tuned.input == catalog.get("ft:gpt-4o-mini").input != catalog.get("gpt-4o-mini").input
-    unlisted = catalog.get("ft:gpt-4.1-nano-2025-04-14:acme::x")
+    unlisted = catalog.get("ft:gpt-5-nano-2025-08-07:acme::x")
     assert unlisted.encoding == "o200k_base"
     assert unlisted.input is None
 
