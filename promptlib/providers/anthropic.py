@@ -13,9 +13,11 @@ from promptlib.providers.anthropic_format import anthropic_messages
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
+from promptlib.providers.retry import acall_with_retries, call_with_retries
 from promptlib.providers.strict_schema import schema_name
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
+from promptlib.tokens.counting import TokenCount, anthropic_count_request, anthropic_exact
 
 __all__ = ["AnthropicProvider"]
 
@@ -23,6 +25,12 @@ __all__ = ["AnthropicProvider"]
 # its 10-minute limit; the default stays below, raise params max_tokens to go further.
 _DEFAULT_MAX_TOKENS = 16_384
 _UNSUPPORTED = ("seed", "presence_penalty", "frequency_penalty")
+# Request fields that add no input tokens: a count without them is still exact.
+_NO_INPUT_TOKENS = frozenset(
+    {"max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "metadata", "stream",
+     "service_tier", "extra_headers", "extra_query", "extra_body", "container",
+     "inference_geo", "speed"}
+)  # fmt: skip
 # One encoder: json.dumps builds a new one per call when given any option.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -124,6 +132,56 @@ class AnthropicProvider(SDKProvider):
             request["tool_choice"] = {"type": "tool", "name": tool}
         request.update(params.get("extra", {}))
         return request
+
+    def count_tokens(self, prompt: Prompt[Any], model: str | None = None) -> TokenCount:
+        """The prompt's input tokens as Anthropic counts them: the request this adapter
+        sends (``thinking``, ``output_config``, tools and the output schema's tool
+        included) goes to the count-tokens endpoint. Exact; works for models the catalog
+        does not list.
+
+        Raises:
+            ProviderError: the endpoint failed (after the retry policy's attempts).
+            ConfigurationError: no model, or an unusable request.
+        """
+        body, unsent, name = self._count_body(prompt, model)
+        try:
+            client, sdk = self._checked_client(self._sync()), self._sdk()
+            response, _ = call_with_retries(
+                lambda: client.messages.count_tokens(**body),
+                policy=self.retry,
+                sdk=sdk,
+                provider=self.name,
+            )
+        except Exception as exc:
+            self._redacted(exc)
+            raise
+        return anthropic_exact(name, response.input_tokens, unsent)
+
+    async def acount_tokens(self, prompt: Prompt[Any], model: str | None = None) -> TokenCount:
+        """The async twin of :meth:`count_tokens`."""
+        body, unsent, name = self._count_body(prompt, model)
+        try:
+            client, sdk = self._checked_client(await self._async()), self._sdk()
+
+            async def attempt() -> Any:
+                return await client.messages.count_tokens(**body)
+
+            response, _ = await acall_with_retries(
+                attempt, policy=self.retry, sdk=sdk, provider=self.name
+            )
+        except Exception as exc:
+            self._redacted(exc)
+            raise
+        return anthropic_exact(name, response.input_tokens, unsent)
+
+    def _count_body(
+        self, prompt: Prompt[Any], model: str | None
+    ) -> tuple[dict[str, Any], list[str], str]:
+        request = self.build_request(prompt, model)
+        body = anthropic_count_request(request)
+        extra = prompt.params.get("extra") or {}
+        unsent = sorted(k for k in extra if k not in body and k not in _NO_INPUT_TOKENS)
+        return body, unsent, str(request["model"])
 
     def _max_tokens(self, model: str, params: Mapping[str, Any]) -> int:
         if isinstance(params.get("max_tokens"), int):

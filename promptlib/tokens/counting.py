@@ -375,7 +375,19 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
 
 
 # What messages.count_tokens takes of a Messages request.
-_COUNTED_FIELDS = ("model", "system", "messages", "tools", "tool_choice")
+# What Anthropic's count-tokens endpoint takes of a Messages request (input tokens come
+# from all of these: thinking and output_config add their own instructions).
+_COUNTED_FIELDS = (
+    "model",
+    "system",
+    "messages",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "mcp_servers",
+    "cache_control",
+)
 
 # Request fields passed through params.extra that add no input tokens. Any other field
 # (tools, tool_choice, response_format, prediction, ...) makes a local count an estimate.
@@ -430,12 +442,19 @@ def _openai_tools_tokens(tools: list[Any], encoding: str) -> int:
     return total
 
 
+def anthropic_count_request(request: dict[str, Any]) -> dict[str, Any]:
+    """What the count-tokens endpoint is sent of a Messages ``request`` (the adapter's)."""
+    body = {key: request[key] for key in _COUNTED_FIELDS if key in request}
+    extra = request.get("extra_body") or {}
+    body.update({key: extra[key] for key in _COUNTED_FIELDS if key in extra})
+    return body
+
+
 def _anthropic_count_request(prompt: Prompt[Any], model: str) -> dict[str, Any]:
     """The count-tokens request for what ``AnthropicProvider`` would send (tools included)."""
     from promptlib.providers.anthropic import AnthropicProvider
 
-    request = AnthropicProvider().build_request(prompt, model)
-    return {key: request[key] for key in _COUNTED_FIELDS if key in request}
+    return anthropic_count_request(AnthropicProvider().build_request(prompt, model))
 
 
 def _unsent(prompt: Prompt[Any]) -> list[str]:
@@ -443,7 +462,7 @@ def _unsent(prompt: Prompt[Any]) -> list[str]:
     return [k for k in _unmodelled(prompt) if k not in _COUNTED_FIELDS]
 
 
-def _anthropic_exact(info: ModelInfo, input_tokens: Any, unsent: list[str]) -> TokenCount:
+def anthropic_exact(name: str, input_tokens: Any, unsent: list[str]) -> TokenCount:
     note = "counted by the Anthropic API; no breakdown by block is available"
     if unsent:
         note += (
@@ -454,7 +473,7 @@ def _anthropic_exact(info: ModelInfo, input_tokens: Any, unsent: list[str]) -> T
         total=int(input_tokens),
         exact=not unsent,
         method="anthropic:count_tokens" + (f"+estimate:{','.join(unsent)}" if unsent else ""),
-        model=info.name,
+        model=name,
         note=note,
     )
 
@@ -496,7 +515,7 @@ def count_tokens(
         if client is not None:
             request = _anthropic_count_request(prompt, name)
             counted = client.messages.count_tokens(**request).input_tokens
-            return _anthropic_exact(info, counted, _unsent(prompt))
+            return anthropic_exact(info.name, counted, _unsent(prompt))
         return _count_anthropic_estimate(prompt, info)
     return _count_openai(prompt, info)
 
@@ -516,7 +535,7 @@ async def acount_tokens(
     if info.provider == "anthropic" and client is not None:
         request = _anthropic_count_request(prompt, name)
         response = await client.messages.count_tokens(**request)
-        return _anthropic_exact(info, response.input_tokens, _unsent(prompt))
+        return anthropic_exact(info.name, response.input_tokens, _unsent(prompt))
     return count_tokens(prompt, model, catalog=catalog)
 
 

@@ -95,7 +95,9 @@ class CountingClient:
     ("extra", "exact"),
     [
         ({"tools": [{"name": "t", "input_schema": {"type": "object"}}]}, True),
-        ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, False),
+        ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, True),  # sent, counted
+        ({"output_config": {"effort": "low"}}, True),
+        ({"context_management": {"edits": []}}, False),  # not taken by the endpoint
     ],
 )
 def test_an_anthropic_count_is_exact_only_when_the_endpoint_sees_everything(extra, exact):
