@@ -86,6 +86,19 @@ TUNED = Template(
 PLAIN = Template(User("{{ text }}"), name="plain", version="1.0.0", inputs=Item)
 
 
+@pytest.fixture(autouse=True)
+def _sockets_closed_here() -> Iterator[None]:
+    """SDK clients pointed at the stand-in are dropped with their connections open: collect
+    them at the end of each test, so that no socket is left for a later test to find."""
+    yield
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
 def no_sleep() -> RetryPolicy:
     return RetryPolicy(attempts=3, jitter=0, sleep=lambda _: None)
 
