@@ -69,6 +69,8 @@ class ModelInfo:
     message_tokens: int = 3
     reply_tokens: int = 3
     name_tokens: int = 1
+    image_base: int | None = None
+    image_tile: int | None = None
     estimate_ratio: float = 1.0
     source: str = ""
     as_of: str = ""
@@ -98,6 +100,12 @@ def _info(
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigurationError(f"{origin}: {name}.{price} must be a number")
             merged[price] = Decimal(str(value))
+    for key in ("image_base", "image_tile"):
+        value = merged.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ConfigurationError(f"{origin}: {name}.{key} must be a whole number of tokens")
     if merged.get("count", "estimate") not in ("exact", "estimate"):
         raise ConfigurationError(f"{origin}: {name}.count must be 'exact' or 'estimate'")
     return ModelInfo(name=name, **{k: v for k, v in merged.items() if k != "name"})

@@ -188,10 +188,15 @@ def _with_sections(prompt: Prompt[Any]) -> Iterator[tuple[int, Message, Sequence
         start = end
 
 
-def _image_tokens(message: Message) -> tuple[int, bool]:
-    images = [p for p in message.content if isinstance(p, ImagePart)]
-    tokens = sum(_IMAGE_LOW if p.detail == "low" else _IMAGE_DEFAULT for p in images)
-    exact = all(p.detail == "low" for p in images)
+def _image_tokens(message: Message, images: tuple[int, int] | None = None) -> tuple[int, bool]:
+    """Tokens of a message's images: ``images`` is the model's ``(base, tile)`` from the
+    catalog (OpenAI's tile rule). ``detail="low"`` costs the base, exactly; other details
+    depend on the image's size (the base and one tile are assumed: an estimate). A model
+    without the constants (patch-rule models, Claude) is estimated at 85 / 255."""
+    parts = [p for p in message.content if isinstance(p, ImagePart)]
+    base, tile = images if images is not None else (_IMAGE_LOW, _IMAGE_DEFAULT - _IMAGE_LOW)
+    tokens = sum(base if p.detail == "low" else base + tile for p in parts)
+    exact = images is not None and all(p.detail == "low" for p in parts)
     return tokens, exact
 
 
@@ -202,7 +207,7 @@ _MessageCount = tuple[Message, int, Sequence[Section], tuple[BlockCount, ...], i
 # prebuilt messages (system text, few-shot turns) are the same objects from render to
 # render, and finding them again must not cost hashing their text. Each entry holds its
 # message, so the id cannot be reused while the entry exists.
-_MESSAGE_COUNTS: dict[tuple[str, int], dict[int, _MessageCount]] = {}
+_MESSAGE_COUNTS: dict[tuple[str, int, tuple[int, int] | None], dict[int, _MessageCount]] = {}
 _MESSAGE_COUNTS_MAX = 4096
 
 
@@ -213,6 +218,7 @@ def _count_message(
     message: Message,
     sections: Sequence[Section],
     name_tokens: int = 1,
+    images: tuple[int, int] | None = None,
 ) -> _MessageCount:
     """Count a message in any shape (``_count_openai`` inlines the one-block text message)."""
     overhead = message_tokens + _role_tokens(encoding, message.role)
@@ -226,7 +232,7 @@ def _count_message(
         text_blocks = []
         if any(isinstance(p, TextPart) for p in content):
             text_blocks = _message_text_blocks(encoding, index, message.text, sections)
-        image_tokens, exact = _image_tokens(message)
+        image_tokens, exact = _image_tokens(message, images)
         if image_tokens:
             text_blocks.append(_block("images", "", index, image_tokens))
     tokens = overhead + sum(map(_TOKENS_OF, text_blocks))
@@ -258,9 +264,15 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     blocks: list[BlockCount] = []
     per_message: list[int] = []
     message_tokens = info.message_tokens
-    counts = _MESSAGE_COUNTS.get((encoding, message_tokens))
+    images = (
+        (info.image_base, info.image_tile)
+        if info.image_base is not None and info.image_tile is not None
+        else None
+    )
+    key = (encoding, message_tokens, images)
+    counts = _MESSAGE_COUNTS.get(key)
     if counts is None or len(counts) >= _MESSAGE_COUNTS_MAX:
-        counts = _MESSAGE_COUNTS[encoding, message_tokens] = {}
+        counts = _MESSAGE_COUNTS[key] = {}
     for index, message, own in _with_sections(prompt):
         counted = counts.get(id(message))
         if counted is not None and counted[1] == index and counted[2] == own:
@@ -283,11 +295,14 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             counted = counts[id(message)] = (message, index, own, pair, overhead + tokens, True)
         else:
             counted = counts[id(message)] = _count_message(
-                encoding, message_tokens, index, message, own, info.name_tokens
+                encoding, message_tokens, index, message, own, info.name_tokens, images
             )
         if not counted[5]:
             exact = False
-            notes.append("images other than detail='low' are estimated at 255 tokens each")
+            notes.append(
+                "images are estimated: detail='low' is exact only for models with OpenAI's "
+                "published image constants; other details depend on the image's size"
+            )
         blocks += counted[3]
         per_message.append(counted[4])
     reply = info.reply_tokens + info.count_offset

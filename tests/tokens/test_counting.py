@@ -264,3 +264,25 @@ def test_anthropic_exact_count_async_includes_the_output_schema_as_sent():
 def test_acount_tokens_counts_locally_without_a_client():
     prompt = Prompt(messages=(Message.user("Hello"),))
     assert asyncio.run(acount_tokens(prompt, "gpt-4o")) == count_tokens(prompt, "gpt-4o")
+
+
+@pytest.mark.parametrize(
+    ("model", "tokens", "exact"),
+    [
+        ("gpt-4o", 85, True),
+        ("gpt-4o-mini", 2833, True),  # billed 2,845 with its 12 text tokens, counted 97 before
+        ("gpt-4.1", 85, True),
+        ("gpt-4.1-mini", 85, False),  # patch-rule model: no constants, estimated
+    ],
+)
+def test_a_low_detail_image_costs_its_models_published_base(model, tokens, exact):
+    low = Prompt(
+        messages=(Message.user("What is it?", ImagePart.from_url("https://x/a.png", detail="low")),)
+    )
+    count = count_tokens(low, model)
+    assert count.by_kind()["images"] == tokens
+    assert count.exact is exact
+    high = Prompt(
+        messages=(Message.user("And?", ImagePart.from_url("https://x/a.png", detail="high")),)
+    )
+    assert not count_tokens(high, model).exact
