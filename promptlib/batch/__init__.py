@@ -17,18 +17,10 @@ See ``docs/batch.md``.
 """
 
 from promptlib.batch.backends import ANTHROPIC_LIMITS, OPENAI_LIMITS, BatchLimits
+from promptlib.batch.follow import BatchStatus, cancel, status, wait
 from promptlib.batch.handle import BatchHandle, BatchRequest, ProviderBatch, load
-from promptlib.batch.job import (
-    BatchFailure,
-    BatchResult,
-    BatchStatus,
-    cancel,
-    collect,
-    resume,
-    status,
-    submit,
-    wait,
-)
+from promptlib.batch.job import resume, submit
+from promptlib.batch.results import BatchFailure, BatchResult, collect
 
 __all__ = [
     "ANTHROPIC_LIMITS",

@@ -2,10 +2,10 @@
 Message Batches.
 
 A backend turns requests into its provider's batch format and creates, finds, follows,
-cancels and reads batches; the job logic (:mod:`promptlib.batch.job`) is the same for
-both. Calls that only read are made under the adapter's retry policy; ``create`` is made
-once (it is not idempotent at either provider), and the job looks for a batch whose
-answer was lost before creating it again.
+cancels and reads batches; the job logic (``promptlib.batch.job``, ``follow``,
+``results``) is the same for both. Calls that only read are made under the adapter's
+retry policy; ``create`` is made once (it is not idempotent at either provider), and the
+job looks for a batch whose answer was lost before creating it again.
 """
 
 from __future__ import annotations

@@ -81,13 +81,13 @@ class Distribution:
     def of(cls, values: list[int]) -> Distribution:
         if not values:
             return cls(0, 0, 0, 0, 0, 0)
+        from promptlib.evals.summary import quantile
+
         ordered = sorted(values)
+        points = [float(v) for v in ordered]
 
         def at(share: float) -> float:  # linear interpolation, numpy's default
-            position = share * (len(ordered) - 1)
-            low = int(position)
-            high = min(low + 1, len(ordered) - 1)
-            return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+            return quantile(points, share) or 0.0
 
         return cls(
             ordered[0],

@@ -290,6 +290,7 @@ def serving_from_run(
         ConfigurationError: no such run or variant, or no successful result to measure.
     """
     from promptlib.evals.store import DEFAULT_STORE, Store, StoreError
+    from promptlib.evals.summary import quantile
 
     try:
         with Store(store or DEFAULT_STORE, create=False) as db:
@@ -329,24 +330,14 @@ def serving_from_run(
         output_tokens=sum(r.output_tokens for r in ok) / len(ok),
         cached_tokens=sum(r.cached_input_tokens for r in ok) / len(ok),
         source=f"measured in run {info.run_id} over {len(ok)} results",
-        latency_p50=_percentile(latencies, 0.5),
-        latency_p95=_percentile(latencies, 0.95),
+        latency_p50=quantile(latencies, 0.5),
+        latency_p95=quantile(latencies, 0.95),
         catalog=catalog,
     )
 
 
 def _named(row: Any, variant: str) -> bool:
     return "@" not in variant and str(row.variant).split("@", 1)[0] == variant
-
-
-def _percentile(values: list[float], share: float) -> float | None:
-    """Linear interpolation between the nearest ranks (numpy's default)."""
-    if not values:
-        return None
-    position = share * (len(values) - 1)
-    low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
 
 
 def serving_from_tokens(
