@@ -18,7 +18,6 @@ refuses SDK requests even to 127.0.0.1 otherwise.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import re
 import threading
@@ -29,6 +28,8 @@ from typing import Any
 from promptlib.testing.batch_emulator import BatchEmulator
 from promptlib.testing.fake import fake_from_schema
 from promptlib.testing.wire import Reply, error_reply, reply_body
+from tests import local_http
+from tests.local_http import KeepAliveHandler
 
 __all__ = [
     "ANTHROPIC_KEY",
@@ -223,17 +224,10 @@ class StandIn:
         return iter((self.emulator, self.url))
 
 
-def _handler(stand_in: StandIn, lock: threading.Lock) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # One write per response (headers and body together): two small writes on a
-        # keep-alive connection meet the client's delayed ACK, 40 ms a request.
-        wbufsize = 1 << 16
-        disable_nagle_algorithm = True
-
+def _handler(stand_in: StandIn, lock: threading.Lock) -> type[KeepAliveHandler]:
+    class Handler(KeepAliveHandler):
         def _answer(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            content = self.rfile.read(length) if length else b""
+            content = self.content()
             path, _, query = self.path.partition("?")
             with lock:  # the emulator is not thread-safe; the SDKs may use several connections
                 status, body = stand_in.emulator.route(
@@ -250,18 +244,12 @@ def _handler(stand_in: StandIn, lock: threading.Lock) -> type[http.server.BaseHT
                     kind = "application/octet-stream"
             else:
                 data, kind = json.dumps(body).encode(), "application/json"
-            self.send_response(status)
-            self.send_header("content-type", kind)
-            self.send_header("content-length", str(len(data)))
-            self.send_header("x-request-id", f"req_http_{len(stand_in.requests)}")
-            self.send_header("request-id", f"req_http_{len(stand_in.requests)}")
-            self.end_headers()
-            self.wfile.write(data)
+            number = f"req_http_{len(stand_in.requests)}"
+            self.reply(
+                status, data, {"content-type": kind, "x-request-id": number, "request-id": number}
+            )
 
         do_GET = do_POST = do_DELETE = _answer
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
     return Handler
 
@@ -274,19 +262,12 @@ def serving(
     (``emulator, url = stand_in``) and shut the server down after."""
     replies = replies or Replies()
     emulator = BatchEmulator(replies, polls=polls, seed=seed)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    emulator.base_url = url  # Anthropic's results_url points back here
-    stand_in = StandIn(emulator, url, replies)
-    server.RequestHandlerClass = _handler(stand_in, threading.Lock())
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
+    stand_in = StandIn(emulator, "", replies)
+
+    def handler_for(url: str) -> type[KeepAliveHandler]:
+        # Anthropic's results_url points back here
+        emulator.base_url = stand_in.url = url
+        return _handler(stand_in, threading.Lock())
+
+    with local_http.serving(handler_for):
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -79,7 +79,8 @@ def stand_in(post: Callable[[Any], None]) -> Iterator[str]:
     """A server on 127.0.0.1 whose POST requests ``post(handler)`` answers; yields its
     base URL (with ``/v1``) and shuts it down after."""
     import http.server
-    import threading
+
+    from tests.local_http import serving
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -88,14 +89,8 @@ def stand_in(post: Callable[[Any], None]) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(lambda url: Handler) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ import contextlib
 import email.parser
 import email.policy
 import hashlib
-import http.server
 import json
 import threading
 import time
@@ -47,6 +46,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests import local_http
+from tests.local_http import KeepAliveHandler
 
 __all__ = ["FINE_TUNABLE", "FineTuneAPI", "Seen", "serving"]
 
@@ -485,32 +487,22 @@ class FineTuneAPI:
         return self._page(list(reversed(self.events[job_id])), params, 20)
 
 
-def _handler(api: FineTuneAPI, lock: threading.Lock) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        wbufsize = 1 << 16  # headers and body in one write (no delayed-ACK stall)
-        disable_nagle_algorithm = True
-
+def _handler(api: FineTuneAPI, lock: threading.Lock) -> type[KeepAliveHandler]:
+    class Handler(KeepAliveHandler):
         def _answer(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            content = self.rfile.read(length) if length else b""
+            content = self.content()
             path, _, query = self.path.partition("?")
             headers = {k.lower(): v for k, v in self.headers.items()}
             with lock:  # the SDK may use several connections
                 status, body = api.route(self.command, path, query, headers, content)
                 number = len(api.requests)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("x-request-id", f"req_ft_{number}")
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(
+                status,
+                json.dumps(body).encode(),
+                {"content-type": "application/json", "x-request-id": f"req_ft_{number}"},
+            )
 
         do_GET = do_POST = do_DELETE = _answer
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
     return Handler
 
@@ -520,17 +512,10 @@ def serving(**settings: Any) -> Iterator[FineTuneAPI]:
     """Serve a fresh :class:`FineTuneAPI` (``settings``: its attributes) on 127.0.0.1;
     yield it, and shut the server down after."""
     api = FineTuneAPI(**settings)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    server.RequestHandlerClass = _handler(api, threading.Lock())
-    server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
+
+    def handler_for(url: str) -> type[KeepAliveHandler]:
+        api.url = url
+        return _handler(api, threading.Lock())
+
+    with local_http.serving(handler_for):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
