@@ -198,7 +198,7 @@ def _bootstrap_means(values: Sequence[float], resamples: int, seed: int) -> list
     return [math.fsum(rng.choices(pool, k=n)) / n for _ in range(resamples)]
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
+def sorted_quantile(ordered: Sequence[float], q: float) -> float:
     """Linear-interpolation quantile of sorted data (numpy's default, Hyndman-Fan type 7)."""
     position = q * (len(ordered) - 1)
     lower = math.floor(position)
@@ -263,7 +263,7 @@ def _bootstrap_interval(
         low, high = _bca_levels(values, means, level)
         name = "BCa"
     return Interval(
-        _quantile(means, low), _quantile(means, high), level, f"{label}{name} bootstrap"
+        sorted_quantile(means, low), sorted_quantile(means, high), level, f"{label}{name} bootstrap"
     )
 
 

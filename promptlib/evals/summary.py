@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from promptlib.evals.stats import sorted_quantile
 from promptlib.evals.store import ResultRow
 
 __all__ = ["VariantSummary", "summarize"]
@@ -59,13 +60,7 @@ class VariantSummary:
 
 def quantile(values: list[float], q: float) -> float | None:
     """The ``q`` quantile of ``values``, interpolated linearly (``None`` when empty)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return sorted_quantile(sorted(values), q) if values else None
 
 
 def summarize(rows: Iterable[ResultRow]) -> list[VariantSummary]:
