@@ -31,14 +31,24 @@ from promptlib.errors import (
     TemplateError,
     TemplateRenderError,
     TemplateSecurityError,
+    ToolArgumentsError,
     UnsupportedFeatureError,
     UnusedInputWarning,
     UsageError,
     WaitTimeoutError,
 )
-from promptlib.messages import ImagePart, Message, Part, Prompt, PromptMeta, Role, Section, TextPart
+from promptlib.messages import Message, Prompt, PromptMeta, Role, Section
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
 from promptlib.params import Params
+from promptlib.parts import (
+    DocumentPart,
+    ImagePart,
+    NativePart,
+    Part,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
 from promptlib.templates import (
     Assistant,
     Block,
@@ -54,6 +64,7 @@ from promptlib.templates import (
     User,
     delimit,
 )
+from promptlib.tools import NativeTool, Tool
 
 if TYPE_CHECKING:
     from promptlib._secrets import SecretsFilter
@@ -138,6 +149,7 @@ __all__ = [
     "Context",
     "Cost",
     "CostEstimate",
+    "DocumentPart",
     "Example",
     "FewShot",
     "Fitted",
@@ -148,6 +160,8 @@ __all__ = [
     "ModelInfo",
     "ModelOutputError",
     "ModelRefusalError",
+    "NativePart",
+    "NativeTool",
     "NoInputs",
     "OpenAIProvider",
     "OutputParseError",
@@ -188,6 +202,10 @@ __all__ = [
     "TemplateSecurityError",
     "TextPart",
     "TokenCount",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolCall",
+    "ToolResult",
     "UnsupportedFeatureError",
     "Untrusted",
     "UnusedInputWarning",

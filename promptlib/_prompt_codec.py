@@ -15,16 +15,21 @@ from promptlib._validation import summary
 from promptlib.errors import PromptFormatError
 from promptlib.messages import (
     FORMAT,
+    DocumentPart,
     ImagePart,
     Message,
+    NativePart,
     Part,
     Prompt,
     PromptMeta,
     Section,
     TextPart,
+    ToolCall,
+    ToolResult,
     output_spec_for_model,
 )
 from promptlib.output import OutputSpec, ReasoningSpec
+from promptlib.tools import NativeTool, Tool
 
 
 class _Strict(BaseModel):
@@ -44,10 +49,63 @@ class _Image(_Strict):
     detail: Literal["auto", "low", "high"] | None = None
 
 
+class _Document(_Strict):
+    type: Literal["document"]
+    data: str | None = None
+    media_type: str | None = None
+    text: str | None = None
+    url: str | None = None
+    file_id: str | None = None
+    title: str | None = None
+    filename: str | None = None
+
+
+class _Native(_Strict):
+    type: Literal["native"]
+    provider: Literal["openai", "anthropic"]
+    block: dict[str, Any]
+
+
+class _ToolCall(_Strict):
+    type: Literal["tool_call"]
+    id: str
+    name: str
+    arguments: str
+
+
+_ResultPart = Annotated[_Text | _Image | _Document | _Native, Field(discriminator="type")]
+
+
+class _ToolResult(_Strict):
+    type: Literal["tool_result"]
+    call_id: str
+    content: list[_ResultPart]
+    is_error: bool | None = None
+
+
+_Part = Annotated[
+    _Text | _Image | _Document | _Native | _ToolCall | _ToolResult, Field(discriminator="type")
+]
+
+
 class _Message(_Strict):
-    role: Literal["system", "user", "assistant"]
-    content: list[Annotated[_Text | _Image, Field(discriminator="type")]]
+    role: Literal["system", "user", "assistant", "tool"]
+    content: list[_Part]
     name: str | None = None
+
+
+class _Tool(_Strict):
+    type: Literal["function"]
+    name: str
+    parameters: dict[str, Any]
+    description: str | None = None
+    strict: bool | None = None
+
+
+class _NativeTool(_Strict):
+    type: Literal["native"]
+    provider: Literal["openai", "anthropic"]
+    definition: dict[str, Any]
 
 
 class _Output(_Strict):
@@ -91,12 +149,31 @@ class _PromptDoc(_Strict):
     meta: _Meta
     sections: list[_Section]
     hash: str
+    tools: list[Annotated[_Tool | _NativeTool, Field(discriminator="type")]] = []
+    tool_choice: str | None = None
+    parallel_tool_calls: bool | None = None
 
 
-def _part(doc: _Text | _Image) -> Part:
+def _part(doc: Any) -> Part:
     if isinstance(doc, _Text):
         return TextPart(doc.text)
-    return ImagePart(url=doc.url, data=doc.data, media_type=doc.media_type, detail=doc.detail)
+    if isinstance(doc, _Image):
+        return ImagePart(url=doc.url, data=doc.data, media_type=doc.media_type, detail=doc.detail)
+    if isinstance(doc, _Document):
+        return DocumentPart(**doc.model_dump(exclude={"type"}))
+    if isinstance(doc, _Native):
+        return NativePart(doc.provider, doc.block)
+    if isinstance(doc, _ToolCall):
+        return ToolCall(doc.id, doc.name, doc.arguments)
+    assert isinstance(doc, _ToolResult)
+    content = tuple(_part(p) for p in doc.content)
+    return ToolResult(doc.call_id, content, doc.is_error)  # type: ignore[arg-type]
+
+
+def _tool(doc: _Tool | _NativeTool) -> Tool | NativeTool:
+    if isinstance(doc, _NativeTool):
+        return NativeTool(doc.provider, doc.definition)
+    return Tool(doc.name, doc.parameters, doc.description, doc.strict)
 
 
 def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
@@ -138,6 +215,9 @@ def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
         ),
         sections=tuple(Section(**s.model_dump()) for s in doc.sections),
         output_model=output_model,
+        tools=tuple(_tool(t) for t in doc.tools),
+        tool_choice=doc.tool_choice,
+        parallel_tool_calls=doc.parallel_tool_calls,
     )
     if prompt.hash != doc.hash:
         raise PromptFormatError(

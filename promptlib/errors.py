@@ -64,6 +64,7 @@ __all__ = [
     "TemplateError",
     "TemplateRenderError",
     "TemplateSecurityError",
+    "ToolArgumentsError",
     "UnsupportedFeatureError",
     "UnusedInputWarning",
     "UsageError",
@@ -292,6 +293,20 @@ class ModelOutputError(PromptlibError):
 
 class OutputParseError(ModelOutputError):
     """The reply has no final answer, is not valid JSON, or fails the output schema."""
+
+
+class ToolArgumentsError(OutputParseError):
+    """A tool call's arguments are not a JSON object, or do not validate into the tool's
+    model.
+
+    Attributes:
+        tool: the tool's name.
+        text: the arguments as the model wrote them.
+    """
+
+    def __init__(self, message: str, *, tool: str, text: str) -> None:
+        super().__init__(message, text=text)
+        self.tool = tool
 
 
 class PromptlibWarning(UserWarning):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NamedTuple, cast
@@ -21,23 +21,37 @@ from typing_extensions import Self, TypeVar
 from promptlib._hashing import canonical_json
 from promptlib.errors import PromptFormatError
 from promptlib.output import OutputSpec, Reasoned, ReasoningSpec, parse_json_answer
+from promptlib.parts import (
+    DocumentPart,
+    ImagePart,
+    NativePart,
+    Part,
+    TextPart,
+    ToolCall,
+    ToolResult,
+)
+from promptlib.tools import NativeTool, Tool, check_tool_choice
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 __all__ = [
+    "DocumentPart",
     "ImagePart",
     "Message",
+    "NativePart",
     "Part",
     "Prompt",
     "PromptMeta",
     "Role",
     "Section",
     "TextPart",
+    "ToolCall",
+    "ToolResult",
 ]
 
-Role = Literal["system", "user", "assistant"]
-ROLES: frozenset[str] = frozenset(("system", "user", "assistant"))
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: frozenset[str] = frozenset(("system", "user", "assistant", "tool"))
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORMAT = "promptlib.prompt/1"
 
@@ -47,74 +61,15 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
-class TextPart:
-    """A run of text inside a message."""
-
-    text: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "text", "text": self.text}
-
-
-@dataclass(frozen=True)
-class ImagePart:
-    """An image inside a message, by URL or as base64 data with its media type.
-
-    Build one with :meth:`from_url` or :meth:`from_bytes`.
-    """
-
-    url: str | None = None
-    data: str | None = None
-    media_type: str | None = None
-    detail: Literal["auto", "low", "high"] | None = None
-
-    def __post_init__(self) -> None:
-        if (self.url is None) == (self.data is None):
-            raise PromptFormatError("an ImagePart needs exactly one of url= or data= (base64)")
-        if self.data is not None and not self.media_type:
-            raise PromptFormatError(
-                "an ImagePart with base64 data needs media_type=, e.g. 'image/png'"
-            )
-
-    @classmethod
-    def from_url(cls, url: str, *, detail: Literal["auto", "low", "high"] | None = None) -> Self:
-        """An image the provider fetches from ``url`` (``https:`` or a ``data:`` URL)."""
-        return cls(url=url, detail=detail)
-
-    @classmethod
-    def from_bytes(
-        cls,
-        data: bytes,
-        media_type: str,
-        *,
-        detail: Literal["auto", "low", "high"] | None = None,
-    ) -> Self:
-        """An image sent inline, base64-encoded."""
-        import base64
-
-        return cls(
-            data=base64.b64encode(data).decode("ascii"), media_type=media_type, detail=detail
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "image"}
-        for key in ("url", "data", "media_type", "detail"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
-
-
-Part = TextPart | ImagePart
-
-
-@dataclass(frozen=True)
 class Message:
     """One message of a conversation: a role and its content parts, in order.
 
     ``name`` tells apart participants who share a role (OpenAI's ``name``: letters,
     digits, ``_`` and ``-``, at most 64); providers without names refuse a prompt that
     uses one rather than drop it.
+
+    Assistant messages may hold :class:`ToolCall` parts; ``tool`` messages hold the
+    :class:`ToolResult` parts that answer them, and nothing else.
     """
 
     role: Role
@@ -122,6 +77,10 @@ class Message:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise PromptFormatError(
+                f"message role {self.role!r}: use 'system', 'user', 'assistant' or 'tool'"
+            )
         if self.name is not None and not (
             isinstance(self.name, str) and _NAME.fullmatch(self.name)
         ):
@@ -129,22 +88,46 @@ class Message:
                 f"message name {self.name!r}: use 1 to 64 letters, digits, '_' or '-' "
                 "(as OpenAI's API requires), e.g. 'example_user'"
             )
+        for part in self.content:
+            problem = _misplaced(self.role, part)
+            if problem:
+                raise PromptFormatError(f"a {self.role} message {problem}")
 
     @classmethod
     def system(cls, text: str, *, name: str | None = None) -> Self:
         return cls("system", (TextPart(text),), name)
 
     @classmethod
-    def user(cls, text: str, *images: ImagePart, name: str | None = None) -> Self:
-        return cls("user", (TextPart(text), *images), name)
+    def user(
+        cls, text: str, *attachments: ImagePart | DocumentPart, name: str | None = None
+    ) -> Self:
+        """A user message: its text, then images and documents."""
+        return cls("user", (TextPart(text), *attachments), name)
 
     @classmethod
-    def assistant(cls, text: str, *, name: str | None = None) -> Self:
-        return cls("assistant", (TextPart(text),), name)
+    def assistant(
+        cls, text: str = "", *, tool_calls: tuple[ToolCall, ...] = (), name: str | None = None
+    ) -> Self:
+        """An assistant turn: its text (may be empty when it only calls tools), then the
+        tool calls it made."""
+        parts: tuple[Part, ...] = (TextPart(text),) if text or not tool_calls else ()
+        return cls("assistant", (*parts, *tool_calls), name)
+
+    @classmethod
+    def tool(cls, *results: ToolResult) -> Self:
+        """The results of tool calls, answering an assistant turn's calls."""
+        if not results:
+            raise PromptFormatError("Message.tool(...) needs at least one ToolResult")
+        return cls("tool", results)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls of an assistant message."""
+        return tuple(p for p in self.content if isinstance(p, ToolCall))
 
     @property
     def text(self) -> str:
-        """The message's text parts, joined by blank lines (images left out)."""
+        """The message's text parts, joined by blank lines (other parts left out)."""
         texts = [p.text for p in self.content if isinstance(p, TextPart)]
         return texts[0] if len(texts) == 1 else "\n\n".join(texts)
 
@@ -159,6 +142,19 @@ class Message:
         """Canonical JSON of ``to_dict()``, made once: a template's fixed messages (system,
         examples) are the same objects in every prompt it renders."""
         return canonical_json(self.to_dict())
+
+
+def _misplaced(role: str, part: object) -> str | None:
+    if not isinstance(part, (TextPart, ImagePart, DocumentPart, ToolCall, ToolResult, NativePart)):
+        return f"holds {type(part).__name__}; content is a tuple of parts (TextPart, ...)"
+    if role == "tool":
+        if not isinstance(part, ToolResult):
+            return f"holds only ToolResult parts, not {type(part).__name__}"
+    elif isinstance(part, ToolResult):
+        return "cannot hold a ToolResult: put it in a tool message (Message.tool(...))"
+    elif isinstance(part, ToolCall) and role != "assistant":
+        return "cannot hold a ToolCall: only assistant messages call tools"
+    return None
 
 
 class Section(NamedTuple):
@@ -231,6 +227,12 @@ class Prompt(Generic[OutputT]):
         sections: where each block's text is, for breakdowns and budgets.
         output_model: the pydantic model answers parse into. It is a Python class, so it
             is not serialized; :meth:`from_json` takes it back as ``output=``.
+        tools: the tools the model may call (:class:`Tool`, or a provider's
+            :class:`NativeTool`).
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool's name; ``None``
+            leaves it to the provider (auto when there are tools).
+        parallel_tool_calls: allow several tool calls in one turn (``None``: the
+            provider's default).
     """
 
     messages: tuple[Message, ...]
@@ -241,8 +243,15 @@ class Prompt(Generic[OutputT]):
     meta: PromptMeta = field(default_factory=PromptMeta)
     sections: tuple[Section, ...] = ()
     output_model: type[Any] | None = field(default=None, compare=False, repr=False)
+    tools: tuple[Tool | NativeTool, ...] = ()
+    tool_choice: str | None = None
+    parallel_tool_calls: bool | None = None
 
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # holds mappings: use .hash
+
+    def __post_init__(self) -> None:
+        if self.tools or self.tool_choice is not None or self.parallel_tool_calls is not None:
+            _check_tools(self)
 
     @cached_property
     def hash(self) -> str:
@@ -250,6 +259,9 @@ class Prompt(Generic[OutputT]):
 
         Two prompts with the same hash make the same request, whatever template made them.
         """
+        if self.tools or self.tool_choice is not None or self.parallel_tool_calls is not None:
+            text = canonical_json(self._content())
+            return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
         # The canonical JSON of _content(), assembled from parts made once per message and
         # output schema (keys in sorted order, as canonical_json writes them).
         output = self.output._json if self.output else "null"
@@ -262,13 +274,76 @@ class Prompt(Generic[OutputT]):
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _content(self) -> dict[str, Any]:
-        return {
+        content: dict[str, Any] = {
             "messages": [m.to_dict() for m in self.messages],
             "output": self.output.to_dict() if self.output else None,
             "reasoning": self.reasoning.to_dict() if self.reasoning else None,
             "model": self.model,
             "params": dict(self.params),
         }
+        # Present only when used: prompts without tools keep the hashes they always had.
+        if self.tools:
+            content["tools"] = [t.to_dict() for t in self.tools]
+        if self.tool_choice is not None:
+            content["tool_choice"] = self.tool_choice
+        if self.parallel_tool_calls is not None:
+            content["parallel_tool_calls"] = self.parallel_tool_calls
+        return content
+
+    def tool(self, name: str) -> Tool | NativeTool:
+        """The prompt's tool called ``name``.
+
+        Raises:
+            KeyError: no tool has that name.
+        """
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        raise KeyError(name)
+
+    def with_tool_results(
+        self, reply: Any, results: Mapping[str, Any] | Sequence[Any]
+    ) -> Prompt[OutputT]:
+        """This prompt continued by one round of tool use: the reply's assistant turn (its
+        text and tool calls), then a ``tool`` message answering each call.
+
+        Args:
+            reply: the :class:`~promptlib.Completion` (or assistant :class:`Message`)
+                that called the tools.
+            results: each call's result, by call id or in the order of the calls: a
+                string, a :class:`ToolResult`, a pydantic model or a JSON value (sent as
+                JSON text).
+
+        Raises:
+            PromptFormatError: the reply made no tool calls, or a call has no result.
+        """
+        turn = reply if isinstance(reply, Message) else reply.message
+        calls = turn.tool_calls
+        if not calls:
+            raise PromptFormatError(
+                "with_tool_results: the reply made no tool calls; check "
+                "completion.tool_calls before sending results"
+            )
+        if isinstance(results, Mapping):
+            missing = [c.id for c in calls if c.id not in results]
+            unknown = sorted(set(results) - {c.id for c in calls})
+            if missing or unknown:
+                raise PromptFormatError(
+                    f"with_tool_results: results must answer exactly the calls "
+                    f"{[c.id for c in calls]}; missing {missing}, unknown {unknown}"
+                )
+            values = [results[c.id] for c in calls]
+        else:
+            values = list(results)
+            if len(values) != len(calls):
+                raise PromptFormatError(
+                    f"with_tool_results: {len(calls)} tool calls, {len(values)} results; give "
+                    "one result per call, in order, or a mapping by call id"
+                )
+        answers = tuple(
+            _tool_result(call.id, value) for call, value in zip(calls, values, strict=True)
+        )
+        return replace(self, messages=(*self.messages, turn, Message.tool(*answers)))
 
     @property
     def system(self) -> str:
@@ -305,6 +380,9 @@ class Prompt(Generic[OutputT]):
             body = "\n\n".join(_describe_part(p) for p in message.content)
             who = message.role if message.name is None else f"{message.role} {message.name}"
             blocks.append(f"[{who}]\n{body}")
+        if self.tools:
+            choice = f" (choice: {self.tool_choice})" if self.tool_choice else ""
+            blocks.append(f"[tools{choice}]\n" + ", ".join(t.name for t in self.tools))
         return "\n\n".join(blocks)
 
     def to_dict(self) -> dict[str, Any]:
@@ -350,9 +428,57 @@ class Prompt(Generic[OutputT]):
 def _describe_part(part: Part) -> str:
     if isinstance(part, TextPart):
         return part.text
-    if part.url is not None:
-        return f"[image: {part.url}]"
-    return f"[image: {part.media_type}, {len(part.data or '')} base64 characters]"
+    if isinstance(part, ImagePart):
+        if part.url is not None:
+            return f"[image: {part.url}]"
+        return f"[image: {part.media_type}, {len(part.data or '')} base64 characters]"
+    if isinstance(part, DocumentPart):
+        what = part.title or part.filename or part.url or part.file_id or part.media_type
+        return f"[document: {what}]" if part.text is None else f"[document]\n{part.text}"
+    if isinstance(part, ToolCall):
+        return f"[tool call {part.id}: {part.name}({part.arguments})]"
+    if isinstance(part, ToolResult):
+        flag = " (error)" if part.is_error else ""
+        body = "\n\n".join(_describe_part(p) for p in part.content)
+        return f"[tool result {part.call_id}{flag}]\n{body}"
+    return f"[{part.provider} {part.type}]"
+
+
+def _tool_result(call_id: str, value: Any) -> ToolResult:
+    if isinstance(value, ToolResult):
+        if value.call_id != call_id:
+            raise PromptFormatError(
+                f"with_tool_results: a ToolResult for {value.call_id!r} given for call {call_id!r}"
+            )
+        return value
+    if isinstance(value, str):
+        return ToolResult(call_id, value)
+    dump = getattr(value, "model_dump_json", None)
+    if callable(dump):
+        return ToolResult(call_id, str(dump()))
+    try:
+        return ToolResult(call_id, json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise PromptFormatError(
+            f"with_tool_results: the result for call {call_id!r} is a "
+            f"{type(value).__name__}, which is not JSON; pass a string or a ToolResult"
+        ) from exc
+
+
+def _check_tools(prompt: Prompt[Any]) -> None:
+    seen: set[str] = set()
+    for tool in prompt.tools:
+        if not isinstance(tool, (Tool, NativeTool)):
+            raise PromptFormatError(
+                f"Prompt tools hold Tool or NativeTool values, not {type(tool).__name__}; "
+                "use Tool.from_model(...), Tool.from_function(...) or Tool(name=..., ...)"
+            )
+        if tool.name in seen:
+            raise PromptFormatError(f"two tools are named {tool.name!r}; tool names are unique")
+        seen.add(tool.name)
+    check_tool_choice(prompt.tool_choice, prompt.tools)
+    if prompt.parallel_tool_calls is not None and not isinstance(prompt.parallel_tool_calls, bool):
+        raise PromptFormatError("parallel_tool_calls must be True, False or None")
 
 
 def output_spec_for_model(model: type[BaseModel]) -> OutputSpec:

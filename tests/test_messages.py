@@ -104,7 +104,7 @@ def test_from_json_rejects_edited_content(triage):
     ("mutate", "match"),
     [
         (lambda d: d.pop("messages"), "messages: Field required"),
-        (lambda d: d["messages"][0].update(role="tool"), r"messages\.0\.role"),
+        (lambda d: d["messages"][0].update(role="robot"), r"messages\.0\.role"),
         (lambda d: d["messages"][0]["content"][0].update(type="audio"), "does not match any"),
         (lambda d: d.update(format="promptlib.prompt/99"), "unsupported Prompt format"),
         (lambda d: d.update(surprise=1), "surprise: Extra inputs are not permitted"),

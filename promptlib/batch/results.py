@@ -140,7 +140,7 @@ def _result(
         return failure(kind, line.error, line.retryable)
     adapter = api.adapter
     try:
-        exchange = adapter.parse_response(line.response)
+        exchange = adapter.answered(prompt, adapter.parse_response(line.response))
     except (AttributeError, TypeError, IndexError, KeyError, ValueError) as exc:
         return failure("errored", unreadable(adapter.name, line.response, exc, request.attempts))
     if line.request_id and not exchange.request_id:
@@ -163,6 +163,7 @@ def _result(
         finish_reason=exchange.finish_reason,
         raw=exchange.raw,
         batch=True,
+        tool_calls=exchange.tool_calls,
     )
     turnaround = (
         chunk.ended_at - chunk.created_at

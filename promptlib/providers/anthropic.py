@@ -9,7 +9,12 @@ from typing import Any, ClassVar
 
 from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
-from promptlib.providers.anthropic_format import anthropic_messages
+from promptlib.parts import ToolCall
+from promptlib.providers.anthropic_format import (
+    anthropic_messages,
+    anthropic_tool,
+    anthropic_tool_choice,
+)
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
@@ -115,23 +120,44 @@ class AnthropicProvider(SDKProvider):
             request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
+        tools = [anthropic_tool(t) for t in prompt.tools]
+        choice = anthropic_tool_choice(prompt.tool_choice, prompt.parallel_tool_calls)
+        answer = self.answer_tool(prompt)
+        if answer is not None:
+            assert prompt.output is not None
+            if any(t.name == answer for t in prompt.tools):
+                raise ConfigurationError(
+                    f"a tool is named {answer!r}, the name the output schema's answer tool "
+                    "takes on Anthropic; rename the tool or the output model"
+                )
+            tools.append(
+                {
+                    "name": answer,
+                    "description": "Give the answer in exactly this structure.",
+                    "input_schema": prompt.output.schema,
+                }
+            )
+            # Alone, the answer tool is forced; beside the prompt's own tools, the model
+            # chooses (it answers through the answer tool, or in text).
+            if not prompt.tools:
+                choice = {"type": "tool", "name": answer}
+        if tools:
+            request["tools"] = tools
+        if choice is not None:
+            request["tool_choice"] = choice
+        request.update(params.get("extra", {}))
+        return request
+
+    def answer_tool(self, prompt: Prompt[Any]) -> str | None:
+        """The output schema travels as a tool whose input is the answer."""
         if (
             prompt.output is not None
             and prompt.reasoning is None
             and self.native_schema
             and _object_schema(prompt.output.schema)
         ):
-            tool = schema_name(prompt.output.name)
-            request["tools"] = [
-                {
-                    "name": tool,
-                    "description": "Give the answer in exactly this structure.",
-                    "input_schema": prompt.output.schema,
-                }
-            ]
-            request["tool_choice"] = {"type": "tool", "name": tool}
-        request.update(params.get("extra", {}))
-        return request
+            return schema_name(prompt.output.name)
+        return None
 
     def count_tokens(self, prompt: Prompt[Any], model: str | None = None) -> TokenCount:
         """The prompt's input tokens as Anthropic counts them: the request this adapter
@@ -203,12 +229,12 @@ class AnthropicProvider(SDKProvider):
         return {**request, "messages": messages}
 
     def parse_response(self, response: Any) -> Exchange:
-        texts = []
+        texts, calls = [], []
         for block in response.content:
             if block.type == "text":
                 texts.append(block.text)
             elif block.type == "tool_use":
-                texts.append(_to_json(block.input))
+                calls.append(ToolCall(block.id, block.name, _to_json(block.input)))
         text = "".join(texts)
         return Exchange(
             text=text,
@@ -217,6 +243,7 @@ class AnthropicProvider(SDKProvider):
             finish_reason=response.stop_reason,
             raw=response,
             refusal=_refusal(text, response.stop_reason),
+            tool_calls=tuple(calls),
         )
 
     def max_tokens(self, request: dict[str, Any]) -> int | None:
@@ -226,7 +253,15 @@ class AnthropicProvider(SDKProvider):
     def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
         text = "".join(state.parts)
         refusal = _refusal(text, state.finish_reason)
-        return Exchange(text, state.usage, state.request_id, state.finish_reason, raw, refusal)
+        return Exchange(
+            text,
+            state.usage,
+            state.request_id,
+            state.finish_reason,
+            raw,
+            refusal,
+            state.tool_calls(),
+        )
 
     def _sync_client_class(self) -> Any:
         return self._sdk().Anthropic
@@ -242,10 +277,16 @@ class AnthropicProvider(SDKProvider):
             kind = event.type
             if kind == "message_start":
                 state.usage = _usage(event.message.usage)
+            elif kind == "content_block_start":
+                block = event.content_block
+                if block.type == "tool_use" and state.own_tools and block.name != state.answer_tool:
+                    state.calls[event.index] = [block.id, block.name]
             elif kind == "content_block_delta":
                 delta = event.delta
                 piece = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
-                if piece:
+                if piece and event.index in state.calls:
+                    state.calls[event.index].append(piece)
+                elif piece:
                     state.parts.append(piece)
                     yield piece
             elif kind == "message_stop":

@@ -14,6 +14,7 @@ import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from dataclasses import replace
 from typing import Any, ClassVar, Generic
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from promptlib.errors import (
     StreamStateError,
 )
 from promptlib.messages import Prompt
+from promptlib.parts import ToolCall
 from promptlib.providers.completion import (
     Completion,
     Exchange,
@@ -112,6 +114,23 @@ class SDKProvider:
         self, request: dict[str, Any], exchange: Exchange, problem: str
     ) -> dict[str, Any]:
         raise NotImplementedError
+
+    def answer_tool(self, prompt: Prompt[Any]) -> str | None:
+        """The tool whose input is the answer, for adapters that send the output schema
+        as a tool (``None``: the answer is the reply's text)."""
+        return None
+
+    def answered(self, prompt: Prompt[Any], exchange: Exchange) -> Exchange:
+        """The exchange as the prompt reads it: a call to the answer tool is the answer
+        (its input as JSON text), not a tool call."""
+        name = self.answer_tool(prompt) if exchange.tool_calls else None
+        if name is None:
+            return exchange
+        # Offered no tool of its own, the model can only have called the answer tool.
+        ours = [c for c in exchange.tool_calls if c.name == name or not prompt.tools]
+        answers = [c.arguments for c in ours]
+        calls = tuple(c for c in exchange.tool_calls if c not in ours)
+        return replace(exchange, text=exchange.text + "".join(answers), tool_calls=calls)
 
     def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
         return prompt.parse(exchange.text)
@@ -343,6 +362,16 @@ class _StreamState:
         self.request_id: str | None = None
         self.refusal: str | None = None
         self.ended = False
+        # Tool calls as they arrive, by index: [id, name, argument pieces...].
+        self.calls: dict[int, list[str]] = {}
+        self.answer_tool: str | None = None  # its input streams as the reply's text
+        self.own_tools = False  # the prompt offers tools: calls to them are tool calls
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(call[0], call[1], "".join(call[2:]) or "{}")
+            for _, call in sorted(self.calls.items())
+        )
 
 
 class _StreamBase(Generic[OutputT]):
@@ -353,6 +382,8 @@ class _StreamBase(Generic[OutputT]):
         self._prompt = prompt
         self.request = request
         self._state = _StreamState()
+        self._state.answer_tool = provider.answer_tool(prompt)
+        self._state.own_tools = bool(prompt.tools)
         self._attempts = 0
         self._started = 0.0
         self._read = False
@@ -418,7 +449,7 @@ class _StreamBase(Generic[OutputT]):
         state, provider = self._state, self._provider
         if not state.ended:
             raise self._cut_off(f"it ended without {provider.stream_end_marker}")
-        exchange = provider.stream_exchange(state, raw)
+        exchange = provider.answered(self._prompt, provider.stream_exchange(state, raw))
         output = checked_output(provider, self._prompt, exchange, self.request, state.usage)
         self._completion = completion_of(
             self._prompt,
@@ -433,6 +464,7 @@ class _StreamBase(Generic[OutputT]):
             request_id=state.request_id,
             finish_reason=state.finish_reason,
             raw=raw,
+            tool_calls=exchange.tool_calls,
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
@@ -24,10 +24,12 @@ from promptlib.errors import (
     PromptlibError,
     ProviderError,
 )
-from promptlib.messages import Prompt
+from promptlib.messages import Message, Prompt
+from promptlib.parts import ToolCall
 from promptlib.providers.retry import RetryPolicy
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Cost, Usage, cost_of
+from promptlib.tools import Tool
 
 __all__ = ["Completion", "Exchange"]
 
@@ -53,6 +55,9 @@ class Completion(Generic[OutputT]):
         request_id: the provider's id of the last request.
         finish_reason: why the model stopped (``stop``, ``length``, ``end_turn``, ...).
         reasoning: the reasoning of a chain-of-thought reply, kept apart from the output.
+        tool_calls: the tools the model asked to call, in order, each parsed into its
+            tool's model by ``call.args``. When there are calls, ``output`` is ``None``:
+            send the results back with :meth:`Prompt.with_tool_results` for the answer.
         template, version, template_hash, prompt_hash: where the prompt came from.
         raw: the SDK's last response object.
     """
@@ -74,11 +79,18 @@ class Completion(Generic[OutputT]):
     template_hash: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
     prompt: Prompt[Any] | None = field(default=None, repr=False, compare=False)
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def prompt_hash(self) -> str | None:
         """The hash of the prompt sent (see :attr:`Prompt.hash`)."""
         return self.prompt.hash if self.prompt is not None else None
+
+    @property
+    def message(self) -> Message:
+        """The reply as an assistant :class:`~promptlib.Message`: its text, then its tool
+        calls (what a conversation's history keeps)."""
+        return Message.assistant(self.text, tool_calls=self.tool_calls)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ class Exchange:
     finish_reason: str | None
     raw: Any
     refusal: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class _Adapter(Protocol):
@@ -98,6 +111,8 @@ class _Adapter(Protocol):
     def name(self) -> str: ...
 
     def parse_response(self, response: Any) -> Exchange: ...
+
+    def answered(self, prompt: Prompt[Any], exchange: Exchange) -> Exchange: ...
 
     def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any: ...
 
@@ -134,6 +149,8 @@ def checked_output(
             text=exchange.refusal,
             usage=usage,
         )
+    if exchange.tool_calls:
+        return None  # the model asks for tools first; the answer comes after their results
     try:
         return adapter.parse_output(prompt, exchange)
     except OutputParseError as problem:
@@ -202,6 +219,7 @@ def completion_of(
     finish_reason: str | None = None,
     raw: Any = None,
     batch: bool = False,
+    tool_calls: tuple[ToolCall, ...] = (),
 ) -> Completion[Any]:
     """The :class:`Completion` of a parsed reply; cost, latency, reasoning and the prompt's
     provenance are derived here, for every provider alike."""
@@ -223,7 +241,14 @@ def completion_of(
         template_hash=prompt.meta.template_hash,
         raw=raw,
         prompt=prompt,
+        tool_calls=_with_models(prompt, tool_calls) if tool_calls else (),
     )
+
+
+def _with_models(prompt: Prompt[Any], calls: tuple[ToolCall, ...]) -> tuple[ToolCall, ...]:
+    """The calls, each knowing its tool's argument model (for ``call.args``)."""
+    models = {t.name: t.model for t in prompt.tools if isinstance(t, Tool) and t.model}
+    return tuple(replace(c, model=models[c.name]) if c.name in models else c for c in calls)
 
 
 _NO_USAGE = Usage(0, 0)
@@ -248,7 +273,7 @@ def completion_flow(
         response, tries = yield request
         attempts += tries
         try:
-            exchange = adapter.parse_response(response)
+            exchange = adapter.answered(prompt, adapter.parse_response(response))
         except (AttributeError, TypeError, IndexError, KeyError, ValueError) as exc:
             raise unreadable(adapter.name, response, exc, attempts) from exc
         usage = exchange.usage if repair == 0 else usage + exchange.usage
@@ -281,6 +306,7 @@ def completion_flow(
             request_id=exchange.request_id,
             finish_reason=exchange.finish_reason,
             raw=exchange.raw,
+            tool_calls=exchange.tool_calls,
         )
     assert exchange is not None
     raise OutputValidationError(
