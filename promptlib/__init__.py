@@ -50,6 +50,7 @@ from promptlib.parts import (
     ToolResult,
 )
 from promptlib.templates import (
+    UNTRUSTED,
     Assistant,
     Block,
     Blocks,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from promptlib.providers.retry import RetryPolicy
     from promptlib.providers.servers import ServerProfile
     from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
+    from promptlib.templates.history import Conversation, History
     from promptlib.templates.inputs import NoInputs
     from promptlib.tokens import (
         BlockCount,
@@ -97,6 +99,8 @@ if TYPE_CHECKING:
 
 # Loaded on first use, to keep `import promptlib` light.
 _LAZY = {
+    "Conversation": "promptlib.templates.history",
+    "History": "promptlib.templates.history",
     "AnthropicProvider": "promptlib.providers.anthropic",
     "get_provider": "promptlib.providers.registry",
     "register_provider": "promptlib.providers.registry",
@@ -132,6 +136,7 @@ _LAZY = {
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "UNTRUSTED",
     "AnthropicProvider",
     "Assistant",
     "AsyncReplyStream",
@@ -147,12 +152,14 @@ __all__ = [
     "CompletionStream",
     "ConfigurationError",
     "Context",
+    "Conversation",
     "Cost",
     "CostEstimate",
     "DocumentPart",
     "Example",
     "FewShot",
     "Fitted",
+    "History",
     "ImagePart",
     "InputError",
     "JsonOutput",

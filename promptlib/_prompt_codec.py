@@ -176,6 +176,19 @@ def _tool(doc: _Tool | _NativeTool) -> Tool | NativeTool:
     return Tool(doc.name, doc.parameters, doc.description, doc.strict)
 
 
+def message_from_dict(data: Any) -> Message:
+    """A :class:`Message` from its ``to_dict()`` form.
+
+    Raises:
+        PromptFormatError: the data is not a message, naming the field.
+    """
+    try:
+        doc = _Message.model_validate(data)
+    except ValidationError as exc:
+        raise PromptFormatError(f"not a message: {summary(exc)}") from exc
+    return Message(doc.role, tuple(_part(p) for p in doc.content), doc.name)
+
+
 def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
     if isinstance(data, dict) and data.get("format") not in (None, FORMAT):
         raise PromptFormatError(

@@ -1,6 +1,7 @@
 import promptlib
 
 EXPECTED = [
+    "UNTRUSTED",
     "AnthropicProvider",
     "Assistant",
     "AsyncReplyStream",
@@ -16,12 +17,14 @@ EXPECTED = [
     "CompletionStream",
     "ConfigurationError",
     "Context",
+    "Conversation",
     "Cost",
     "CostEstimate",
     "DocumentPart",
     "Example",
     "FewShot",
     "Fitted",
+    "History",
     "ImagePart",
     "InputError",
     "JsonOutput",

@@ -262,12 +262,12 @@ class _Tokens:
 
     def tools(self, record: dict[str, Any]) -> int:
         """Function definitions of a line, by the cookbook's per-function rule."""
-        from promptlib.tokens.counting import _openai_tools_tokens
+        from promptlib.tokens.features import function_tools_tokens
 
         tools = record.get("tools") or record.get("functions")
         if not isinstance(tools, list) or not tools:
             return 0
-        return _openai_tools_tokens(tools, self.name)
+        return function_tools_tokens(tools, self.name)
 
 
 def _openai_problems(record: Any) -> list[str]:

@@ -7,20 +7,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from promptlib._anthropic_format import answer_tool, anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
 from promptlib.parts import ToolCall
-from promptlib.providers.anthropic_format import (
-    anthropic_messages,
-    anthropic_tool,
-    anthropic_tool_choice,
-)
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
 from promptlib.providers.retry import acall_with_retries, call_with_retries
-from promptlib.providers.strict_schema import schema_name
-from promptlib.tokens.catalog import Catalog
+from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.cost import Usage
 from promptlib.tokens.counting import TokenCount, anthropic_count_request, anthropic_exact
 
@@ -105,14 +100,10 @@ class AnthropicProvider(SDKProvider):
                 f"Anthropic's API has no {', '.join(unsupported)}; remove it from the "
                 "template's params for this provider"
             )
-        named = [m.name for m in prompt.messages if m.name is not None]
-        if named:
-            raise ConfigurationError(
-                f"Anthropic's Messages API has no message names ({', '.join(named[:3])}); "
-                "put the speaker into the message text, or send this prompt to OpenAI"
-            )
         request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
-        request.update(anthropic_messages(prompt))
+        info = self._info(name)
+        inline = info is not None and info.inline_system
+        request.update(anthropic_fields(prompt, self.native_schema, inline))
         # Sampling settings go in the body as extra fields: recent SDKs no longer take them
         # as arguments, and the wire format is the same either way.
         sampling = {key: params[key] for key in ("temperature", "top_p") if key in params}
@@ -120,44 +111,12 @@ class AnthropicProvider(SDKProvider):
             request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
-        tools = [anthropic_tool(t) for t in prompt.tools]
-        choice = anthropic_tool_choice(prompt.tool_choice, prompt.parallel_tool_calls)
-        answer = self.answer_tool(prompt)
-        if answer is not None:
-            assert prompt.output is not None
-            if any(t.name == answer for t in prompt.tools):
-                raise ConfigurationError(
-                    f"a tool is named {answer!r}, the name the output schema's answer tool "
-                    "takes on Anthropic; rename the tool or the output model"
-                )
-            tools.append(
-                {
-                    "name": answer,
-                    "description": "Give the answer in exactly this structure.",
-                    "input_schema": prompt.output.schema,
-                }
-            )
-            # Alone, the answer tool is forced; beside the prompt's own tools, the model
-            # chooses (it answers through the answer tool, or in text).
-            if not prompt.tools:
-                choice = {"type": "tool", "name": answer}
-        if tools:
-            request["tools"] = tools
-        if choice is not None:
-            request["tool_choice"] = choice
         request.update(params.get("extra", {}))
         return request
 
     def answer_tool(self, prompt: Prompt[Any]) -> str | None:
         """The output schema travels as a tool whose input is the answer."""
-        if (
-            prompt.output is not None
-            and prompt.reasoning is None
-            and self.native_schema
-            and _object_schema(prompt.output.schema)
-        ):
-            return schema_name(prompt.output.name)
-        return None
+        return answer_tool(prompt, self.native_schema)
 
     def count_tokens(self, prompt: Prompt[Any], model: str | None = None) -> TokenCount:
         """The prompt's input tokens as Anthropic counts them: the request this adapter
@@ -209,13 +168,17 @@ class AnthropicProvider(SDKProvider):
         unsent = sorted(k for k in extra if k not in body and k not in _NO_INPUT_TOKENS)
         return body, unsent, str(request["model"])
 
+    def _info(self, model: str) -> ModelInfo | None:
+        try:
+            return (self.catalog or Catalog.default()).get(model)
+        except ConfigurationError:
+            return None
+
     def _max_tokens(self, model: str, params: Mapping[str, Any]) -> int:
         if isinstance(params.get("max_tokens"), int):
             return int(params["max_tokens"])
-        try:
-            known = (self.catalog or Catalog.default()).get(model).max_output_tokens
-        except ConfigurationError:
-            known = None
+        info = self._info(model)
+        known = info.max_output_tokens if info is not None else None
         return min(known or _DEFAULT_MAX_TOKENS, _DEFAULT_MAX_TOKENS)
 
     def repair_request(

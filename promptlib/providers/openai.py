@@ -64,6 +64,15 @@ def _part(part: Part, where: str) -> dict[str, Any]:
     raise ConfigurationError(f"{where}: {refused_part(part, 'OpenAI')}")
 
 
+def _system_part(part: Part, where: str) -> dict[str, Any]:
+    if isinstance(part, (TextPart, NativePart)):
+        return _part(part, where)
+    raise ConfigurationError(
+        f"{where}: a system message holds text (and OpenAI-native parts), not "
+        f"{type(part).__name__}; put images and documents in a user message"
+    )
+
+
 def _file(part: DocumentPart, where: str) -> dict[str, Any]:
     if part.file_id is not None:
         return {"type": "file", "file": {"file_id": part.file_id}}
@@ -107,7 +116,13 @@ def _messages(prompt: Prompt[Any]) -> list[dict[str, Any]]:
         elif len(message.content) == 1 and type(message.content[0]) is TextPart:
             out = {"role": message.role, "content": message.content[0].text}
         elif message.role == "system":
-            out = {"role": "system", "content": message.text}
+            if all(type(p) is TextPart for p in message.content):
+                out = {"role": "system", "content": message.text}
+            else:
+                out = {
+                    "role": "system",
+                    "content": [_system_part(p, where) for p in message.content],
+                }
         else:
             out = {"role": message.role, "content": [_part(p, where) for p in message.content]}
         if message.name is not None:
@@ -309,7 +324,12 @@ class OpenAIProvider(SDKProvider):
             if self.server.schema_in_json_object:
                 return {"type": "json_object", "schema": schema}
             return {"type": "json_object"}
-        strict = self.server.strict and self.strict is not False and self._strict_ok(prompt)
+        strict = (
+            self.server.strict
+            and self.strict is not False
+            and prompt.output.strict
+            and self._strict_ok(prompt)
+        )
         return {
             "type": "json_schema",
             "json_schema": {

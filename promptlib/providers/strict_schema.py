@@ -154,6 +154,8 @@ def _rewrite(node: Any, root: dict[str, Any]) -> Any:
     if node.get("type") == "object" or "properties" in node:
         properties = node.get("properties", {})
         node["properties"] = {name: _rewrite(sub, root) for name, sub in properties.items()}
-        node["required"] = list(properties)
+        given = node.get("required")
+        named = [n for n in given if n in properties] if isinstance(given, list) else []
+        node["required"] = named + [n for n in properties if n not in named]
         node["additionalProperties"] = False
     return node

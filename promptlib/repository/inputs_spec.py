@@ -124,11 +124,12 @@ def _annotation(source: SourceFile, name: str, spec: Any) -> Any:
             name,
         )
     if untrusted:
-        if kind != "string":
+        if kind not in ("string", "object"):
             raise source.error(
-                f"input {name!r}: only string inputs (or arrays of strings) can be untrusted",
+                f"input {name!r}: only text and structured data (string or object inputs, "
+                "or arrays of them) can be untrusted",
                 "inputs",
                 name,
             )
-        return Annotated[str, UNTRUSTED]
+        return Annotated[_TYPES[kind], UNTRUSTED]
     return _TYPES[kind]

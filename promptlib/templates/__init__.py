@@ -10,12 +10,13 @@ from promptlib.templates.blocks import (
     System,
     User,
 )
-from promptlib.templates.delimiters import Untrusted, delimit
+from promptlib.templates.delimiters import UNTRUSTED, Untrusted, delimit
 from promptlib.templates.fewshot import Example, FewShot
 from promptlib.templates.limits import Limits, use_limits
 from promptlib.templates.template import Template
 
 __all__ = [
+    "UNTRUSTED",
     "Assistant",
     "Block",
     "Blocks",

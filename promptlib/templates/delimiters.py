@@ -19,6 +19,8 @@ caches and hashes stay stable.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import typing
 import unicodedata
@@ -108,7 +110,8 @@ else:
     Untrusted = _UntrustedType(str, (UNTRUSTED,))
 """An input field type for text that must not be trusted (user input, documents, tickets).
 
-Declare ``ticket: Untrusted`` (or ``documents: list[Untrusted]``) on the input model. The
+Declare ``ticket: Untrusted`` (or ``documents: list[Untrusted]``) on the input model; mark
+structured data with the marker itself: ``documents: Annotated[list[Doc], UNTRUSTED]``. The
 template is then refused at definition time if it prints the field anywhere but inside a
 delimited block (a :class:`~promptlib.Context` block or the ``delimit`` filter), or uses it
 in the system role.
@@ -213,15 +216,71 @@ def _neutralize(text: str, tag: str) -> str:
 def delimit(value: object, tag: str = "context") -> str:
     """Wrap untrusted ``value`` in ``<tag>`` … ``</tag>`` so that it cannot close the block.
 
-    A list or tuple gives one block per item, numbered: ``<tag index="1">``.
+    A list or tuple gives one block per item, numbered: ``<tag index="1">``. Structured
+    data (a mapping, a pydantic model, a dataclass) gives one element per field inside the
+    block, ``<title>…</title>``; nested values are JSON. Every text is neutralized against
+    every tag in play, so no item can close its own block, a field's, or another item's.
 
     Raises:
         TemplateError: ``tag`` is not a valid name.
     """
     validate_tag(tag)
-    if isinstance(value, (list, tuple)):
-        return "\n".join(
-            f'<{tag} index="{i}">\n{_neutralize(str(item), tag)}\n</{tag}>'
-            for i, item in enumerate(value, start=1)
-        )
-    return f"<{tag}>\n{_neutralize(str(value), tag)}\n</{tag}>"
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    structured = [_fields(item) for item in (items if items is not None else [value])]
+    tags = [tag]
+    for fields in structured:
+        for name in fields or ():
+            if name not in tags:
+                tags.append(name)
+    if items is None:
+        return _element(tag, "", value, structured[0], tags)
+    return "\n".join(
+        _element(tag, f' index="{i}"', item, fields, tags)
+        for i, (item, fields) in enumerate(zip(items, structured, strict=True), start=1)
+    )
+
+
+def _element(
+    tag: str, attributes: str, value: object, fields: dict[str, object] | None, tags: list[str]
+) -> str:
+    if fields is None:
+        return f"<{tag}{attributes}>\n{_neutral(_text(value), tags)}\n</{tag}>"
+    inner = []
+    for name, field_value in fields.items():
+        if field_value is None:
+            continue
+        text = _neutral(_text(field_value), tags)
+        inner.append(f"<{name}>\n{text}\n</{name}>" if "\n" in text else f"<{name}>{text}</{name}>")
+    return f"<{tag}{attributes}>\n" + "\n".join(inner) + f"\n</{tag}>"
+
+
+def _neutral(text: str, tags: list[str]) -> str:
+    for tag in tags:
+        text = _neutralize(text, tag)
+    return text
+
+
+def _fields(value: object) -> dict[str, object] | None:
+    """A structured value's fields by name, when every name can be a tag; else ``None``
+    (the value is shown as text, or as JSON)."""
+    if isinstance(value, dict):
+        fields = value
+    elif isinstance(names := getattr(type(value), "model_fields", None), dict):
+        fields = {name: getattr(value, name) for name in names}
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    else:
+        return None
+    if not fields or not all(isinstance(k, str) and _TAG_NAME.fullmatch(k) for k in fields):
+        return None
+    return dict(fields)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list, tuple)) or _fields(value) is not None:
+        from pydantic_core import to_jsonable_python
+
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+    return str(value)

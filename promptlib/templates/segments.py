@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from promptlib.messages import ImagePart, Role
+from promptlib.messages import ImagePart, Message, Role
 from promptlib.output import OutputSpec, ReasoningSpec
 from promptlib.templates.environment import Origin
 from promptlib.templates.inputs import InputSchema
@@ -36,10 +36,16 @@ class Segment:
     images: tuple[ImageSource, ...] = ()
     atomic: bool = False
     priority: int = 0
+    # Whole messages from the inputs (conversation history), instead of text.
+    turns: Callable[[Mapping[str, Any]], tuple[Message, ...]] | None = None
 
     @property
     def is_static(self) -> bool:
-        return isinstance(self.text, str) and all(isinstance(i, ImagePart) for i in self.images)
+        return (
+            self.turns is None
+            and isinstance(self.text, str)
+            and all(isinstance(i, ImagePart) for i in self.images)
+        )
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing_extensions import TypeVar
 
 from promptlib._hashing import content_hash
 from promptlib._shown import short_repr
-from promptlib.errors import InputError, TemplateError, UnusedInputWarning
+from promptlib.errors import InputError, PromptFormatError, TemplateError, UnusedInputWarning
 from promptlib.messages import (
     ImagePart,
     Message,
@@ -33,6 +33,7 @@ from promptlib.templates.inputs import InputSchema, no_inputs
 from promptlib.templates.limits import Limits, current_limits
 from promptlib.templates.partials import partials_environment
 from promptlib.templates.segments import BuildContext, Segment
+from promptlib.tools import NativeTool, Tool
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,6 +55,13 @@ class _MessagePlan:
 
     role: Role
     segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class _TurnsStep:
+    """Messages taken whole from an input (conversation history)."""
+
+    segment: Segment
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,9 @@ class Template(Generic[InputT, OutputT]):
         source: the file the template was loaded from, if any.
         partials: the folder ``{% include %}`` reads partials from (a templates root);
             includes cannot leave it. Without it, includes are refused.
+        tools: the tools the model may call (:class:`~promptlib.Tool`), carried by every
+            prompt; ``tool_choice`` and ``parallel_tool_calls`` as on
+            :class:`~promptlib.Prompt`.
 
     Example::
 
@@ -118,6 +129,9 @@ class Template(Generic[InputT, OutputT]):
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
         partials: str | PathLike[str] | None = ...,
+        tools: Iterable[Tool | NativeTool] = ...,
+        tool_choice: str | None = ...,
+        parallel_tool_calls: bool | None = ...,
     ) -> None: ...
     @overload
     def __init__(
@@ -134,6 +148,9 @@ class Template(Generic[InputT, OutputT]):
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
         partials: str | PathLike[str] | None = ...,
+        tools: Iterable[Tool | NativeTool] = ...,
+        tool_choice: str | None = ...,
+        parallel_tool_calls: bool | None = ...,
     ) -> None: ...
     @overload
     def __init__(
@@ -150,6 +167,9 @@ class Template(Generic[InputT, OutputT]):
         unused_inputs: Literal["warn", "error", "ignore"] = ...,
         source: str | None = ...,
         partials: str | PathLike[str] | None = ...,
+        tools: Iterable[Tool | NativeTool] = ...,
+        tool_choice: str | None = ...,
+        parallel_tool_calls: bool | None = ...,
     ) -> None: ...
     def __init__(
         self,
@@ -165,6 +185,9 @@ class Template(Generic[InputT, OutputT]):
         unused_inputs: Literal["warn", "error", "ignore"] = "warn",
         source: str | None = None,
         partials: str | PathLike[str] | None = None,
+        tools: Iterable[Tool | NativeTool] = (),
+        tool_choice: str | None = None,
+        parallel_tool_calls: bool | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise TemplateError("a template needs a non-empty name=")
@@ -185,6 +208,19 @@ class Template(Generic[InputT, OutputT]):
         self.output_model, self.output = _output(output, self.label)
         self.blocks: Blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
         self.reasoning: ReasoningSpec | None = _reasoning(self.blocks, self.label)
+        self.tools: tuple[Tool | NativeTool, ...] = tuple(tools)
+        self.tool_choice = tool_choice
+        self.parallel_tool_calls = parallel_tool_calls
+        if self.tools or tool_choice is not None or parallel_tool_calls is not None:
+            try:  # checked as every prompt will be
+                Prompt(
+                    messages=(),
+                    tools=self.tools,
+                    tool_choice=tool_choice,
+                    parallel_tool_calls=parallel_tool_calls,
+                )
+            except PromptFormatError as exc:
+                raise TemplateError(str(exc), template=self.label) from exc
 
         ctx = BuildContext(
             template=self.label,
@@ -240,7 +276,19 @@ class Template(Generic[InputT, OutputT]):
             "model": self.model,
             "params": dict(self.params),
             "includes": dict(self.includes),
+            **self._tools_spec(),
         }
+
+    def _tools_spec(self) -> dict[str, Any]:
+        # Present only when used: templates without tools keep the hashes they had.
+        spec: dict[str, Any] = {}
+        if self.tools:
+            spec["tools"] = [t.to_dict() for t in self.tools]
+        if self.tool_choice is not None:
+            spec["tool_choice"] = self.tool_choice
+        if self.parallel_tool_calls is not None:
+            spec["parallel_tool_calls"] = self.parallel_tool_calls
+        return spec
 
     def _declare_inputs(self, declared: Any) -> None:
         """Hash the inputs as declared in a file rather than as pydantic's generated schema,
@@ -290,6 +338,9 @@ class Template(Generic[InputT, OutputT]):
             ),
             sections=sections,
             output_model=self.output_model,
+            tools=self.tools,
+            tool_choice=self.tool_choice,
+            parallel_tool_calls=self.parallel_tool_calls,
         )
 
     def _render_messages(
@@ -307,11 +358,32 @@ class Template(Generic[InputT, OutputT]):
                     shift = index - step.index
                     sections.extend(s._replace(message=s.message + shift) for s in step.sections)
                 continue
+            if isinstance(step, _TurnsStep):
+                assert step.segment.turns is not None
+                turns = step.segment.turns(values)
+                messages.extend(turns)
+                sections.extend(_history_sections(step.segment.label, turns, index))
+                continue
             message, spans = _render_plan(step, values, index)
             if message is not None:
                 messages.append(message)
                 sections.extend(spans)
         return tuple(messages), tuple(sections)
+
+
+def _history_sections(label: str, turns: tuple[Message, ...], first: int) -> list[Section]:
+    """One section per turn of a history, its priority the turn's group (a user turn and
+    the assistant and tool messages after it): budgets drop the oldest group first. A
+    turn without text (tool calls only) gets an empty section."""
+    sections = []
+    group = 0
+    for offset, message in enumerate(turns):
+        if message.role == "user" and offset:
+            group += 1
+        head = message.content[0] if message.content else None
+        end = len(head.text) if isinstance(head, TextPart) else 0
+        sections.append(Section("history", label, first + offset, 0, 0, end, group))
+    return sections
 
 
 def _hash(spec: dict[str, Any], label: str) -> str:
@@ -370,7 +442,7 @@ def _reasoning(blocks: Blocks, label: str) -> ReasoningSpec | None:
     return found[0].spec if found else None
 
 
-def _plan(segments: list[Segment]) -> tuple[_MessagePlan | _StaticRun, ...]:
+def _plan(segments: list[Segment]) -> tuple[_MessagePlan | _StaticRun | _TurnsStep, ...]:
     groups: list[list[Segment]] = []
     for seg in segments:
         last = groups[-1][-1] if groups else None
@@ -378,9 +450,12 @@ def _plan(segments: list[Segment]) -> tuple[_MessagePlan | _StaticRun, ...]:
             groups[-1].append(seg)
         else:
             groups.append([seg])
-    steps: list[_MessagePlan | _StaticRun] = []
+    steps: list[_MessagePlan | _StaticRun | _TurnsStep] = []
     count = 0  # messages before this group, when no dynamic message renders empty
     for group in groups:
+        if group[0].turns is not None:
+            steps.append(_TurnsStep(group[0]))
+            continue
         plan = _MessagePlan(role=group[0].role, segments=tuple(group))
         if not all(seg.is_static for seg in group):
             steps.append(plan)

@@ -1,16 +1,19 @@
 """Fitting a prompt into a token budget.
 
-When a prompt is over budget, :func:`fit` first drops few-shot examples (lowest priority
-first, then the later ones first), then truncates delimited context blocks (the longest
-first, from its end, with a visible marker). System instructions and plain messages are
-never touched. Cuts are made from the end of what they shorten, and everything before the
-first cut stays byte-for-byte the same, so providers' prompt caches keep hitting on it.
+When a prompt is over budget, :func:`fit` first drops the oldest turns of a conversation's
+history (a user turn with the assistant and tool messages after it, so tool calls keep their
+results), then few-shot examples (lowest priority first, then the later ones first), then
+truncates delimited context blocks (the longest first, from its end, with a visible
+marker). System instructions and plain messages are never touched. Cuts are made from
+the end of what they shorten (history from its start: the oldest turns go, the template's
+messages before the history stay), and everything before the first cut stays
+byte-for-byte the same, so providers' prompt caches keep hitting on the prefix.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promptlib.errors import BudgetExceededError, ConfigurationError
@@ -63,6 +66,9 @@ class _Draft:
     originals: list[Message]
     others: list[tuple[Part, ...]]  # the parts after the text (images)
     dropped: list[str] = field(default_factory=list)
+    # History turns by message index: (history label, turn group); dropped whole.
+    turns: dict[int, tuple[str, int]] = field(default_factory=dict)
+    gone: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, prompt: Prompt[Any]) -> _Draft:
@@ -74,6 +80,11 @@ class _Draft:
         for index, message in enumerate(prompt.messages):
             first = message.content[0] if message.content else None
             sections = sorted(by_message.get(index, []), key=lambda s: s.start)
+            if sections and sections[0].kind == "history":
+                draft.turns[index] = (sections[0].label, sections[0].priority)
+                draft.pieces.append(None)
+                draft.others.append(())
+                continue
             text = first.text if isinstance(first, TextPart) else None
             pieces = [
                 _Piece(s.kind, s.label, s.priority, (text or "")[s.start : s.end]) for s in sections
@@ -82,6 +93,15 @@ class _Draft:
             draft.pieces.append(pieces if tiled else None)
             draft.others.append(message.content[1:] if tiled else ())
         return draft
+
+    def history_groups(self) -> list[tuple[str, int]]:
+        """History turn groups, oldest first."""
+        return sorted(set(self.turns.values()), key=lambda group: (group[1], group[0]))
+
+    def drop_turns(self, group: tuple[str, int]) -> None:
+        indices = [i for i, g in self.turns.items() if g == group]
+        self.gone.update(indices)
+        self.dropped.append(f"history {group[0]!r} turn {group[1] + 1} ({len(indices)} messages)")
 
     def examples(self) -> list[tuple[int, str]]:
         """Droppable examples as (priority, label), in the order to drop them."""
@@ -114,8 +134,16 @@ class _Draft:
     def build(self, prompt: Prompt[Any]) -> Prompt[Any]:
         messages: list[Message] = []
         sections: list[Section] = []
-        for pieces, original, others in zip(self.pieces, self.originals, self.others, strict=True):
+        rows = zip(self.pieces, self.originals, self.others, strict=True)
+        for number, (pieces, original, others) in enumerate(rows):
+            if number in self.gone:
+                continue
             if pieces is None:
+                if number in self.turns:  # a history turn: its section moves with it
+                    label, group = self.turns[number]
+                    head = original.content[0] if original.content else None
+                    end = len(head.text) if isinstance(head, TextPart) else 0
+                    sections.append(Section("history", label, len(messages), 0, 0, end, group))
                 messages.append(original)
                 continue
             if not pieces and not others:
@@ -132,17 +160,8 @@ class _Draft:
                 messages.append(original)  # unchanged: the very same message
                 continue
             content = ((TextPart(text),) if text else ()) + others
-            messages.append(Message(original.role, content))
-        return Prompt(
-            messages=tuple(messages),
-            output=prompt.output,
-            reasoning=prompt.reasoning,
-            model=prompt.model,
-            params=prompt.params,
-            meta=prompt.meta,
-            sections=tuple(sections),
-            output_model=prompt.output_model,
-        )
+            messages.append(Message(original.role, content, original.name))
+        return replace(prompt, messages=tuple(messages), sections=tuple(sections))
 
 
 def _budget_for(
@@ -226,8 +245,9 @@ def fit(
         catalog: the model catalog (default: promptlib's own).
 
     Raises:
-        BudgetExceededError: even with every example dropped and every context block cut
-            to nothing, the prompt does not fit; the message says where its tokens are.
+        BudgetExceededError: even with every history turn and example dropped and every
+            context block cut to nothing, the prompt does not fit; the message says where
+            its tokens are.
     """
     catalog = catalog or Catalog.default()
     count = count_tokens(prompt, model, catalog=catalog)
@@ -237,6 +257,12 @@ def fit(
         return Fitted(prompt, count, limit)
     draft = _Draft.of(prompt)
     current, tokens = prompt, count
+    for group in draft.history_groups():
+        draft.drop_turns(group)
+        current = draft.build(prompt)
+        tokens = count_tokens(current, model, catalog=catalog)
+        if tokens.total <= limit:
+            return Fitted(current, tokens, limit, tuple(draft.dropped))
     for _priority, label in draft.examples():
         draft.drop_example(label)
         current = draft.build(prompt)

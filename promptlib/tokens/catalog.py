@@ -46,6 +46,9 @@ class ModelInfo:
     """What promptlib knows about one model.
 
     Prices are US dollars per million tokens; ``None`` means unknown (never zero).
+    ``inline_system``: the model takes system messages inside the conversation (Anthropic
+    models that accept ``{"role": "system"}`` turns); elsewhere every system message joins
+    the top-level system prompt.
     """
 
     name: str
@@ -72,6 +75,7 @@ class ModelInfo:
     image_base: int | None = None
     image_tile: int | None = None
     estimate_ratio: float = 1.0
+    inline_system: bool = False
     source: str = ""
     as_of: str = ""
 
@@ -106,6 +110,8 @@ def _info(
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ConfigurationError(f"{origin}: {name}.{key} must be a whole number of tokens")
+    if not isinstance(merged.get("inline_system", False), bool):
+        raise ConfigurationError(f"{origin}: {name}.inline_system must be true or false")
     if merged.get("count", "estimate") not in ("exact", "estimate"):
         raise ConfigurationError(f"{origin}: {name}.count must be 'exact' or 'estimate'")
     return ModelInfo(name=name, **{k: v for k, v in merged.items() if k != "name"})

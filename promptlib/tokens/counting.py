@@ -22,10 +22,19 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from promptlib._anthropic_format import anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
+from promptlib.parts import DocumentPart, ToolCall, ToolResult
 from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.encodings import get_encoding, token_counter
+from promptlib.tokens.features import (
+    anthropic_tools_tokens,
+    function_tools_tokens,
+    openai_tools_tokens,
+    part_tokens,
+    prompt_features,
+)
 
 __all__ = ["BlockCount", "TokenCount", "acount_tokens", "count_tokens"]
 
@@ -235,6 +244,13 @@ def _count_message(
         image_tokens, exact = _image_tokens(message, images)
         if image_tokens:
             text_blocks.append(_block("images", "", index, image_tokens))
+        others = [p for p in content if not isinstance(p, (TextPart, ImagePart))]
+        if others:  # each tool result is a message of its own on the wire
+            exact = False
+            extra = sum(part_tokens(p, encoding, "openai") for p in others)
+            if message.role == "tool":
+                overhead += (len(others) - 1) * overhead
+            text_blocks.append(_block(_kind(others), "", index, extra))
     tokens = overhead + sum(map(_TOKENS_OF, text_blocks))
     return (
         message,
@@ -244,6 +260,16 @@ def _count_message(
         tokens,
         exact,
     )
+
+
+def _kind(parts: Sequence[Any]) -> str:
+    if all(isinstance(p, ToolCall) for p in parts):
+        return "tool calls"
+    if all(isinstance(p, ToolResult) for p in parts):
+        return "tool results"
+    if all(isinstance(p, DocumentPart) for p in parts):
+        return "documents"
+    return "other parts"
 
 
 def clear_caches() -> None:
@@ -299,10 +325,12 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             )
         if not counted[5]:
             exact = False
-            notes.append(
-                "images are estimated: detail='low' is exact only for models with OpenAI's "
-                "published image constants; other details depend on the image's size"
-            )
+            if any(isinstance(p, ImagePart) for p in message.content):
+                notes.append(
+                    "images are estimated: detail='low' is exact only for models with "
+                    "OpenAI's published image constants; other details depend on the "
+                    "image's size"
+                )
         blocks += counted[3]
         per_message.append(counted[4])
     reply = info.reply_tokens + info.count_offset
@@ -320,12 +348,21 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             "the output schema, sent as native structured output, adds tokens no public "
             "formula predicts; it is estimated as its compact JSON"
         )
+    features = prompt_features(prompt)
+    if features:
+        exact = False
+        if prompt.tools:
+            tool_tokens = openai_tools_tokens(prompt.tools, encoding)
+            blocks.append(_block("tools", f"{len(prompt.tools)} tool(s)", None, tool_tokens))
+            total += tool_tokens
+        method += "+estimate:" + ",".join(f.replace(" ", "_") for f in features)
+        notes.append(_FEATURES_NOTE.format(features=", ".join(features)))
     unmodelled = _unmodelled(prompt)
     if unmodelled:
         exact = False
         tools = prompt.params["extra"].get("tools") or prompt.params["extra"].get("functions")
         if isinstance(tools, list) and tools:
-            tool_tokens = _openai_tools_tokens(tools, encoding)
+            tool_tokens = function_tools_tokens(tools, encoding)
             blocks.append(_block("tools", f"{len(tools)} tool(s)", None, tool_tokens))
             total += tool_tokens
         method += "+estimate:" + ",".join(unmodelled)
@@ -357,13 +394,21 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
         image_tokens, _ = _image_tokens(message)
         if image_tokens:
             scaled.append(BlockCount("images", "", index, image_tokens))
-        if message.role != "system" and message.role != previous_role:
+        others = [p for p in message.content if not isinstance(p, (TextPart, ImagePart))]
+        if others:
+            extra = sum(part_tokens(p, "o200k_base", "anthropic") for p in others)
+            scaled.append(BlockCount(_kind(others), "", index, math.ceil(extra * ratio)))
+        role = "user" if message.role == "tool" else message.role
+        if role != "system" and role != previous_role:
             turns += 1
-        previous_role = message.role if message.role != "system" else previous_role
+        previous_role = role if role != "system" else previous_role
         blocks += scaled
         messages.append(sum(b.tokens for b in scaled))
     overhead = _ANTHROPIC_BASE + _ANTHROPIC_PER_TURN * max(turns - 1, 0)
     blocks.append(BlockCount("overhead", "request", None, overhead))
+    if prompt.tools:
+        tool_tokens = anthropic_tools_tokens(prompt, ratio)
+        blocks.append(BlockCount("tools", f"{len(prompt.tools)} tool(s)", None, tool_tokens))
     if prompt.output is not None:
         schema = json.dumps(prompt.output.schema, separators=(",", ":"))
         blocks.append(
@@ -374,6 +419,14 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
                 math.ceil(_text_tokens("o200k_base", schema) * ratio),
             )
         )
+    note = (
+        "Anthropic publishes no tokenizer: on 28 recorded requests this estimate was off "
+        "by 3.5% (median) and at most 24% (tiny prompts); pass an Anthropic client for "
+        "an exact count"
+    )
+    features = prompt_features(prompt)
+    if features:
+        note += "; " + _FEATURES_NOTE.format(features=", ".join(features))
     return TokenCount(
         total=sum(b.tokens for b in blocks),
         exact=False,
@@ -381,11 +434,7 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
         model=info.name,
         messages=tuple(messages),
         blocks=tuple(blocks),
-        note=(
-            "Anthropic publishes no tokenizer: on 28 recorded requests this estimate was off "
-            "by 3.5% (median) and at most 24% (tiny prompts); pass an Anthropic client for "
-            "an exact count"
-        ),
+        note=note,
     )
 
 
@@ -413,6 +462,10 @@ _NEUTRAL_EXTRA = frozenset(
      "reasoning_effort", "verbosity", "parallel_tool_calls", "safety_identifier",
      "prompt_cache_key", "extra_headers", "extra_query"}
 )  # fmt: skip
+_FEATURES_NOTE = (
+    "{features}: no published method counts these, so the count is an estimate (see "
+    "docs/tokens.md for its error on recorded requests)"
+)
 _UNMODELLED_NOTE = (
     "{fields} in params.extra: the count's method does not model them, so it is an "
     "estimate. Tools are counted by OpenAI's cookbook formula, which on 53 recorded "
@@ -427,36 +480,6 @@ def _unmodelled(prompt: Prompt[Any]) -> list[str]:
     return sorted(k for k in extra if k not in _NEUTRAL_EXTRA) if extra else []
 
 
-def _openai_tools_tokens(tools: list[Any], encoding: str) -> int:
-    """Tokens of function definitions, by the formula in OpenAI's cookbook ("How to count
-    tokens with tiktoken", tools section): each function's name and description, each
-    parameter's name, type, description and enum values, and fixed overheads."""
-    function_start = 7 if encoding == "o200k_base" else 10
-    total = 12
-    for tool in tools:
-        function = tool.get("function", tool) if isinstance(tool, dict) else {}
-        if not isinstance(function, dict):
-            continue
-        description = str(function.get("description") or "").rstrip(".")
-        total += function_start + _text_tokens(
-            encoding, f"{function.get('name', '')}:{description}"
-        )
-        parameters = function.get("parameters")
-        properties = parameters.get("properties") if isinstance(parameters, dict) else None
-        if not isinstance(properties, dict) or not properties:
-            continue
-        total += 3
-        for key, prop in properties.items():
-            prop = prop if isinstance(prop, dict) else {}
-            total += 3
-            values = prop.get("enum")
-            if isinstance(values, list):
-                total += -3 + sum(3 + _text_tokens(encoding, str(v)) for v in values)
-            text = str(prop.get("description") or "").rstrip(".")
-            total += _text_tokens(encoding, f"{key}:{prop.get('type', '')}:{text}")
-    return total
-
-
 def anthropic_count_request(request: dict[str, Any]) -> dict[str, Any]:
     """What the count-tokens endpoint is sent of a Messages ``request`` (the adapter's)."""
     body = {key: request[key] for key in _COUNTED_FIELDS if key in request}
@@ -465,11 +488,15 @@ def anthropic_count_request(request: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _anthropic_count_request(prompt: Prompt[Any], model: str) -> dict[str, Any]:
+def _anthropic_count_request(
+    prompt: Prompt[Any], model: str, info: ModelInfo | None = None
+) -> dict[str, Any]:
     """The count-tokens request for what ``AnthropicProvider`` would send (tools included)."""
-    from promptlib.providers.anthropic import AnthropicProvider
-
-    return anthropic_count_request(AnthropicProvider().build_request(prompt, model))
+    name = model.split(":", 1)[1] if model.startswith("anthropic:") else model
+    inline = info.inline_system if info is not None else False
+    fields = anthropic_fields(prompt, inline_system=inline)
+    request = {"model": name, **fields, **(prompt.params.get("extra") or {})}
+    return anthropic_count_request(request)
 
 
 def _unsent(prompt: Prompt[Any]) -> list[str]:
@@ -528,7 +555,7 @@ def count_tokens(
     name, info = _resolve(prompt, model, catalog)
     if info.provider == "anthropic":
         if client is not None:
-            request = _anthropic_count_request(prompt, name)
+            request = _anthropic_count_request(prompt, name, info)
             counted = client.messages.count_tokens(**request).input_tokens
             return anthropic_exact(info.name, counted, _unsent(prompt))
         return _count_anthropic_estimate(prompt, info)
@@ -548,7 +575,7 @@ async def acount_tokens(
     """
     name, info = _resolve(prompt, model, catalog)
     if info.provider == "anthropic" and client is not None:
-        request = _anthropic_count_request(prompt, name)
+        request = _anthropic_count_request(prompt, name, info)
         response = await client.messages.count_tokens(**request)
         return anthropic_exact(info.name, response.input_tokens, _unsent(prompt))
     return count_tokens(prompt, model, catalog=catalog)

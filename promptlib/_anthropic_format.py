@@ -1,8 +1,14 @@
 """A Prompt as Anthropic Messages API fields: ``system`` apart, same-role turns merged,
-tool results in user turns, tools and tool choice in Anthropic's shapes."""
+tool results in user turns, tools and tool choice in Anthropic's shapes, the output schema
+as an answer tool.
+
+Shared by the adapter (which adds ``max_tokens`` and sampling) and token counting (which
+sends these fields to the count-tokens endpoint), so both see the same request.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import ConfigurationError
@@ -19,11 +25,57 @@ from promptlib.parts import (
 from promptlib.tools import NativeTool, Tool
 
 if TYPE_CHECKING:
-    from promptlib.messages import Prompt
+    from promptlib.messages import Message, Prompt
 
-__all__ = ["anthropic_messages", "anthropic_tool", "anthropic_tool_choice"]
+__all__ = ["ANSWER_TOOL_DESCRIPTION", "answer_tool", "anthropic_fields", "anthropic_messages"]
 
 _CHOICES = {"auto": "auto", "none": "none", "required": "any"}
+ANSWER_TOOL_DESCRIPTION = "Give the answer in exactly this structure."
+
+
+def answer_tool(prompt: Prompt[Any], native_schema: bool = True) -> str | None:
+    """The name of the tool the output schema travels as (its input is the answer), or
+    ``None`` when the answer is asked for in text (chain of thought, a non-object schema,
+    ``native_schema=False``)."""
+    output = prompt.output
+    if output is None or prompt.reasoning is not None or not native_schema:
+        return None
+    if output.schema.get("type") != "object":
+        return None
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", output.name)[:64] or "output"
+
+
+def anthropic_fields(
+    prompt: Prompt[Any], native_schema: bool = True, inline_system: bool = False
+) -> dict[str, Any]:
+    """``system``, ``messages``, ``tools`` and ``tool_choice`` of the Messages request."""
+    fields = anthropic_messages(prompt, inline_system)
+    tools = [_tool(t) for t in prompt.tools]
+    choice = _tool_choice(prompt.tool_choice, prompt.parallel_tool_calls)
+    answer = answer_tool(prompt, native_schema)
+    if answer is not None:
+        assert prompt.output is not None
+        if any(t.name == answer for t in prompt.tools):
+            raise ConfigurationError(
+                f"a tool is named {answer!r}, the name the output schema's answer tool takes "
+                "on Anthropic; rename the tool or the output model"
+            )
+        tools.append(
+            {
+                "name": answer,
+                "description": ANSWER_TOOL_DESCRIPTION,
+                "input_schema": prompt.output.schema,
+            }
+        )
+        # Alone, the answer tool is forced; beside the prompt's own tools, the model
+        # chooses (it answers through the answer tool, or in text).
+        if not prompt.tools:
+            choice = {"type": "tool", "name": answer}
+    if tools:
+        fields["tools"] = tools
+    if choice is not None:
+        fields["tool_choice"] = choice
+    return fields
 
 
 def _part(part: Part, where: str) -> dict[str, Any]:
@@ -74,23 +126,31 @@ def _document(part: DocumentPart) -> dict[str, Any]:
     return block
 
 
-def anthropic_messages(prompt: Prompt[Any]) -> dict[str, Any]:
+def anthropic_messages(prompt: Prompt[Any], inline_system: bool = False) -> dict[str, Any]:
     """``{"system": ..., "messages": [...]}`` for the Messages API.
 
-    The system messages become the ``system`` field; tool results go in user turns;
-    consecutive turns of the same role are merged, as the API requires; a turn with a
-    single text part is sent as a string.
+    The leading system messages become the ``system`` field (a string, or a list of blocks
+    when one holds a provider-native block); later ones stay in place as system turns on
+    models that take them (``inline_system``) and join the ``system`` field elsewhere. Tool
+    results go in user turns; consecutive turns of the same role are merged, as the API
+    would; a turn with a single text part is sent as a string.
     """
-    system: list[str] = []
+    named = [m.name for m in prompt.messages if m.name is not None]
+    if named:
+        raise ConfigurationError(
+            f"Anthropic's Messages API has no message names ({', '.join(named[:3])}); "
+            "put the speaker into the message text, or send this prompt to OpenAI"
+        )
+    system: list[tuple[int, Message]] = []
     turns: list[dict[str, Any]] = []
     for index, message in enumerate(prompt.messages):
         content = message.content
-        if message.role == "system":
-            system.append(message.text)
+        if message.role == "system" and not (turns and inline_system):
+            system.append((index, message))
             continue
         role = "user" if message.role == "tool" else message.role
         where = f"message {index} ({message.role})"
-        if turns and turns[-1]["role"] == role:
+        if turns and turns[-1]["role"] == role and role != "system":
             previous = turns[-1]["content"]
             if isinstance(previous, str):
                 previous = turns[-1]["content"] = [{"type": "text", "text": previous}]
@@ -100,13 +160,27 @@ def anthropic_messages(prompt: Prompt[Any]) -> dict[str, Any]:
         else:
             turns.append({"role": role, "content": [_part(p, where) for p in content]})
     request: dict[str, Any] = {"messages": turns}
-    joined = "\n\n".join(system)
-    if joined:
-        request["system"] = joined
+    if any(type(p) is not TextPart for _, m in system for p in m.content):
+        request["system"] = [
+            _system_part(p, f"message {i} (system)") for i, m in system for p in m.content
+        ]
+    else:
+        joined = "\n\n".join(m.text for _, m in system)
+        if joined:
+            request["system"] = joined
     return request
 
 
-def anthropic_tool(tool: Tool | NativeTool) -> dict[str, Any]:
+def _system_part(part: Part, where: str) -> dict[str, Any]:
+    if isinstance(part, (TextPart, NativePart)):
+        return _part(part, where)
+    raise ConfigurationError(
+        f"{where}: a system message holds text (and Anthropic-native blocks), not "
+        f"{type(part).__name__}; put images and documents in a user message"
+    )
+
+
+def _tool(tool: Tool | NativeTool) -> dict[str, Any]:
     """A tool in the Messages API's ``tools`` shape."""
     if isinstance(tool, NativeTool):
         if tool.provider != "anthropic":
@@ -124,7 +198,7 @@ def anthropic_tool(tool: Tool | NativeTool) -> dict[str, Any]:
     return sent
 
 
-def anthropic_tool_choice(choice: str | None, parallel: bool | None) -> dict[str, Any] | None:
+def _tool_choice(choice: str | None, parallel: bool | None) -> dict[str, Any] | None:
     """``tool_choice`` for the Messages API (``parallel=False`` disables parallel calls)."""
     if choice is None and parallel is None:
         return None

@@ -1,0 +1,192 @@
+"""Conversation history: an input holding prior turns, rendered as real messages.
+
+Declare the input as :data:`Conversation` and place it with a :class:`History` block::
+
+    class Chat(BaseModel):
+        history: Conversation
+        question: str
+
+    chat = Template([System("Be brief."), History("history"), User("{{ question }}")],
+                    name="chat", inputs=Chat)
+
+Each turn becomes a message of its own (user, assistant with its tool calls, tool results),
+never text pasted into another message. Turns are given as :class:`~promptlib.Message`
+values or as JSON (``{"role": "user", "content": "Hi"}``; see :func:`turn_from_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+from promptlib.errors import PromptFormatError, TemplateError
+from promptlib.messages import Message
+from promptlib.parts import TextPart, ToolCall, ToolResult
+from promptlib.templates.blocks import Block, _require_field
+from promptlib.templates.segments import Segment
+
+if TYPE_CHECKING:
+    from promptlib.templates.environment import Origin
+    from promptlib.templates.segments import BuildContext
+
+__all__ = ["Conversation", "History", "turn_from_data"]
+
+_ROLES = ("user", "assistant", "tool")
+
+
+def turn_from_data(data: Any) -> Message:
+    """One turn of a conversation from a :class:`Message` or its JSON.
+
+    Accepted JSON: ``Message.to_dict()`` (``{"role", "content": [parts], "name"?}``), or
+    the short forms ``{"role": "user" | "assistant", "content": "text"}``, an assistant
+    turn with ``"tool_calls": [{"id", "name", "arguments"}]`` (arguments as JSON text or
+    an object), and ``{"role": "tool", "call_id": "...", "content": "result",
+    "is_error"?: true}``.
+
+    Raises:
+        PromptFormatError: the turn is not one of these, naming what is wrong.
+    """
+    if isinstance(data, Message):
+        message = data
+    elif not isinstance(data, Mapping):
+        raise PromptFormatError(
+            f"a turn is a Message or a JSON object with 'role' and 'content', not "
+            f"{type(data).__name__}"
+        )
+    else:
+        message = _from_json(data)
+    if message.role not in _ROLES:
+        raise PromptFormatError(
+            f"a {message.role} turn cannot be in a conversation's history: system "
+            "instructions belong to the template (turns: user, assistant, tool)"
+        )
+    return message
+
+
+def _from_json(data: Mapping[str, Any]) -> Message:
+    import json
+
+    role, content = data.get("role"), data.get("content")
+    if role == "tool" and "call_id" in data:
+        extra = set(data) - {"role", "call_id", "content", "is_error"}
+        if extra:
+            raise PromptFormatError(f"a tool turn has unknown keys {sorted(extra)}")
+        if not isinstance(content, str):
+            raise PromptFormatError("a tool turn's 'content' is the result as text")
+        return Message.tool(ToolResult(data["call_id"], content, data.get("is_error")))
+    if isinstance(content, str) or "tool_calls" in data:
+        extra = set(data) - {"role", "content", "name", "tool_calls"}
+        if extra:
+            raise PromptFormatError(f"a turn has unknown keys {sorted(extra)}")
+        if role not in ("user", "assistant"):
+            raise PromptFormatError(
+                f"turn role {role!r}: use 'user' or 'assistant' (or 'tool' with 'call_id')"
+            )
+        calls = data.get("tool_calls") or []
+        if calls and role != "assistant":
+            raise PromptFormatError("only assistant turns have 'tool_calls'")
+        if not isinstance(calls, list) or not all(isinstance(c, Mapping) for c in calls):
+            raise PromptFormatError("'tool_calls' is a list of {id, name, arguments}")
+        tool_calls = []
+        for call in calls:
+            arguments = call.get("arguments", "{}")
+            if not isinstance(arguments, str):
+                arguments = json.dumps(arguments, ensure_ascii=False)
+            tool_calls.append(ToolCall(str(call.get("id")), str(call.get("name")), arguments))
+        text = content if isinstance(content, str) else ""
+        parts = (TextPart(text),) if text or not tool_calls else ()
+        return Message(role, (*parts, *tool_calls), data.get("name"))
+    from promptlib._prompt_codec import message_from_dict
+
+    return message_from_dict(dict(data))
+
+
+def _validate(value: Any) -> tuple[Message, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ValueError("a conversation is a list of turns (Message values or JSON objects)")
+    turns = []
+    for index, item in enumerate(value):
+        try:
+            turns.append(turn_from_data(item))
+        except PromptFormatError as exc:
+            raise ValueError(f"turn {index}: {exc}") from None
+    return tuple(turns)
+
+
+def _dump(turns: tuple[Message, ...]) -> list[dict[str, Any]]:
+    return [turn.to_dict() for turn in turns]
+
+
+_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "role": {"enum": list(_ROLES)},
+            "content": {},
+            "name": {"type": "string"},
+            "tool_calls": {"type": "array"},
+            "call_id": {"type": "string"},
+            "is_error": {"type": "boolean"},
+        },
+        "required": ["role"],
+    },
+}
+
+Conversation = Annotated[
+    tuple[Message, ...],
+    PlainValidator(_validate),
+    PlainSerializer(_dump),
+    WithJsonSchema(_SCHEMA),
+]
+"""An input field type for prior turns of a conversation (see :class:`History`)."""
+
+
+class History(Block):
+    """The turns of a :data:`Conversation` input, as messages of their own.
+
+    Args:
+        field: the input field holding the turns.
+        max_turns: keep only the newest ``max_turns`` user turns (with the assistant and
+            tool messages that follow each); ``None`` keeps all. To fit a token budget
+            instead, use :func:`~promptlib.fit`, which drops the oldest turns first.
+    """
+
+    kind = "history"
+
+    def __init__(self, field: str, *, max_turns: int | None = None) -> None:
+        if max_turns is not None and (
+            isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1
+        ):
+            raise TemplateError(f"History({field!r}): max_turns must be a whole number above 0")
+        self.field = field
+        self.max_turns = max_turns
+
+    def __repr__(self) -> str:
+        return f"History({self.field!r})"
+
+    def _spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {"kind": self.kind, "field": self.field}
+        if self.max_turns is not None:
+            spec["max_turns"] = self.max_turns
+        return spec
+
+    def _segments(self, ctx: BuildContext, origin: Origin) -> list[Segment]:
+        _require_field(self.field, ctx, origin)
+        ctx.used.add(self.field)
+        field, limit = self.field, self.max_turns
+
+        def turns(values: Mapping[str, Any]) -> tuple[Message, ...]:
+            value = values[field]
+            if not value:
+                return ()
+            messages = tuple(value)
+            if limit is not None:
+                starts = [i for i, m in enumerate(messages) if m.role == "user"]
+                if len(starts) > limit:
+                    messages = messages[starts[-limit] :]
+            return messages
+
+        return [Segment("user", self.kind, field, "", atomic=True, turns=turns)]
