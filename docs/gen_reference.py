@@ -200,6 +200,9 @@ class Reference:
                 signature = _signature(obj)
             if kind == "type":
                 shown = repr(obj).replace("typing_extensions.", "").replace("typing.", "")
+                if " at 0x" in shown:  # validators in the metadata: show the type they check
+                    inner = repr(obj.__origin__).replace("promptlib.messages.", "")
+                    shown = f"Annotated[{inner}, <pydantic validators>]"
                 lines += [f"*type* `{name} = {shown}`", ""]
             elif signature and not signature.startswith("(*args"):
                 lines += [f"*{kind}* `{name}{signature}`", ""]
@@ -210,6 +213,16 @@ class Reference:
                 doc = (
                     "An input field type for text that must not be trusted; see "
                     "[security](security.md)."
+                )
+            elif name == "UNTRUSTED":
+                doc = (
+                    "The untrusted marker, for structured data: "
+                    "`documents: Annotated[list[Doc], UNTRUSTED]`; see [security](security.md)."
+                )
+            elif name == "Conversation":
+                doc = (
+                    "An input field type for the prior turns of a conversation, placed by a "
+                    "`History` block; see [templates](templates.md)."
                 )
             if doc and not doc.startswith(("str(object=", "Represent a PEP 604", "dict()")):
                 lines += [self.markdown(doc, module.__name__), ""]  # type: ignore[attr-defined]

@@ -135,8 +135,7 @@ _LAZY = {
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "UNTRUSTED",
+__all__ = [  # noqa: RUF022  (sorted plainly, as the reference lists them)
     "AnthropicProvider",
     "Assistant",
     "AsyncReplyStream",
@@ -213,6 +212,7 @@ __all__ = [
     "ToolArgumentsError",
     "ToolCall",
     "ToolResult",
+    "UNTRUSTED",
     "UnsupportedFeatureError",
     "Untrusted",
     "UnusedInputWarning",

@@ -1,7 +1,6 @@
 import promptlib
 
 EXPECTED = [
-    "UNTRUSTED",
     "AnthropicProvider",
     "Assistant",
     "AsyncReplyStream",
@@ -78,6 +77,7 @@ EXPECTED = [
     "ToolArgumentsError",
     "ToolCall",
     "ToolResult",
+    "UNTRUSTED",
     "UnsupportedFeatureError",
     "Untrusted",
     "UnusedInputWarning",
