@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from promptlib.errors import ConfigurationError
+from promptlib.errors import ConfigurationError, ToolArgumentsError
 from promptlib.parts import (
     DocumentPart,
     ImagePart,
@@ -93,7 +93,7 @@ def _part(part: Part, where: str) -> dict[str, Any]:
     if isinstance(part, ToolCall):
         try:
             arguments = part.input
-        except ValueError as exc:  # ToolArgumentsError: Anthropic sends an object
+        except ToolArgumentsError as exc:  # Anthropic sends the arguments as an object
             raise ConfigurationError(f"{where}: {exc}; Anthropic needs a JSON object") from exc
         return {"type": "tool_use", "id": part.id, "name": part.name, "input": arguments}
     if isinstance(part, ToolResult):

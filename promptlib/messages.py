@@ -91,7 +91,15 @@ class Message:
         for part in self.content:
             problem = _misplaced(self.role, part)
             if problem:
-                raise PromptFormatError(f"a {self.role} message {problem}")
+                article = "an" if self.role == "assistant" else "a"
+                raise PromptFormatError(f"{article} {self.role} message {problem}")
+        if self.role == "assistant" and len(self.content) > 1:
+            ids = [p.id for p in self.content if isinstance(p, ToolCall)]
+            if len(set(ids)) != len(ids):
+                raise PromptFormatError(
+                    f"an assistant message calls tools with repeated ids {ids}: each call "
+                    "needs its own id"
+                )
 
     @classmethod
     def system(cls, text: str, *, name: str | None = None) -> Self:
@@ -324,6 +332,11 @@ class Prompt(Generic[OutputT]):
                 "with_tool_results: the reply made no tool calls; check "
                 "completion.tool_calls before sending results"
             )
+        if isinstance(results, (str, bytes)):
+            raise PromptFormatError(
+                "with_tool_results: results are one per call (a list, in the order of the "
+                "calls, or a mapping by call id), not a single string"
+            )
         if isinstance(results, Mapping):
             missing = [c.id for c in calls if c.id not in results]
             unknown = sorted(set(results) - {c.id for c in calls})
@@ -457,7 +470,7 @@ def _tool_result(call_id: str, value: Any) -> ToolResult:
     if callable(dump):
         return ToolResult(call_id, str(dump()))
     try:
-        return ToolResult(call_id, json.dumps(value, ensure_ascii=False))
+        return ToolResult(call_id, json.dumps(value, ensure_ascii=False, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise PromptFormatError(
             f"with_tool_results: the result for call {call_id!r} is a "

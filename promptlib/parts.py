@@ -197,7 +197,7 @@ class ToolCall:
         if not isinstance(value, dict):
             raise ToolArgumentsError(
                 f"tool call {self.id!r} to {self.name!r}: the arguments must be a JSON object, "
-                f"not {type(value).__name__}",
+                f"not {_json_kind(value)}",
                 tool=self.name,
                 text=self.arguments,
             )
@@ -344,7 +344,13 @@ def refused_part(part: object, provider: str) -> str:
     """Why ``provider`` cannot take ``part``, and what to do instead."""
     if isinstance(part, NativePart):
         return (
-            f"a {part.provider} {part.type!r} block cannot be sent to {provider}; keep "
-            f"provider-native parts for {part.provider}"
+            f"an {part.provider} {part.type!r} block cannot be sent to {provider}; "
+            f"keep provider-native parts for {part.provider}"
         )
     return f"{provider} cannot take a {type(part).__name__} here"
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+    kinds[float] = "a number"
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)

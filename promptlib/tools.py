@@ -9,6 +9,7 @@ carries its tools with ``tool_choice``; the adapters send them natively, and
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -80,7 +81,8 @@ class Tool:
     ) -> Self:
         """A tool whose arguments are ``model``'s fields; its docstring describes it."""
         schema = model.model_json_schema()
-        doc = description if description is not None else schema.pop("description", None)
+        docstring = schema.pop("description", None)
+        doc = description if description is not None else docstring
         schema.pop("title", None)
         return cls(
             name=name or _snake(model.__name__),
@@ -178,7 +180,10 @@ class NativeTool:
 
     @property
     def name(self) -> str:
-        """The tool's name (its type when it has none)."""
+        """The tool's name (an OpenAI function's name; its type when it has none)."""
+        function = self.definition.get("function")
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            return str(function["name"])
         return str(self.definition.get("name", self.definition.get("type")))
 
     @cached_property
@@ -211,8 +216,9 @@ def check_tool_choice(choice: object, tools: tuple[Tool | NativeTool, ...]) -> s
 
 
 def _snake(name: str) -> str:
-    out = [("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name)]
-    return "".join(out)[:64]
+    """``LookupOrder`` -> ``lookup_order``; ``HTTPFetch`` -> ``http_fetch``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return words.lower()[:64]
 
 
 def _camel(name: str) -> str:

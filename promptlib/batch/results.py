@@ -164,6 +164,7 @@ def _result(
         raw=exchange.raw,
         batch=True,
         tool_calls=exchange.tool_calls,
+        content=exchange.content,
     )
     turnaround = (
         chunk.ended_at - chunk.created_at

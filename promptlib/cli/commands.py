@@ -41,7 +41,10 @@ def prompt_json(prompt: Prompt[Any]) -> dict[str, Any]:
             content: Any = message.text
         else:
             content = [part.to_dict() for part in message.content]
-        messages.append({"role": message.role, "content": content})
+        entry = {"role": message.role, "content": content}
+        if message.name is not None:
+            entry["name"] = message.name
+        messages.append(entry)
     return {
         "name": prompt.meta.template,
         "version": prompt.meta.version,
@@ -52,6 +55,8 @@ def prompt_json(prompt: Prompt[Any]) -> dict[str, Any]:
         "params": dict(prompt.params),
         "messages": messages,
         "output": prompt.output.to_dict() if prompt.output else None,
+        **({"tools": [t.to_dict() for t in prompt.tools]} if prompt.tools else {}),
+        **({"tool_choice": prompt.tool_choice} if prompt.tool_choice else {}),
     }
 
 
@@ -119,6 +124,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         "params": dict(template.params),
         "inputs": inputs,
         "output": template.output.to_dict() if template.output else None,
+        "tools": [t.to_dict() for t in template.tools],
+        "tool_choice": template.tool_choice,
     }
     if args.json:
         _print_json(info)
@@ -131,6 +138,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"  released: {'yes' if info['released'] else 'no (run promptlib lock)'}",
         f"  model:    {template.model or '-'}  params: {json.dumps(info['params'])}",
         f"  output:   {template.output.name if template.output else 'text'}",
+        f"  tools:    {', '.join(t.name for t in template.tools)}"
+        + (f"  (choice: {template.tool_choice})" if template.tool_choice else "")
+        if template.tools
+        else "",
         "  inputs:",
     ]
     for item in inputs:

@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "attempts": completion.attempts,
             "request_id": completion.request_id,
             "finish_reason": completion.finish_reason,
+            "tool_calls": [call.to_dict() for call in completion.tool_calls],
         }
         _write(json.dumps(data, indent=2, ensure_ascii=False) + "\n", json_text=True)
         return 0
@@ -90,6 +91,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if isinstance(output, (BaseModel, dict))
         else str(output)
     )
+    if completion.tool_calls:  # the model asks for tools: show the calls, not an output
+        calls = "\n".join(
+            f"tool call {c.id}: {c.name}({c.arguments})" for c in completion.tool_calls
+        )
+        shown = f"{completion.text}\n{calls}" if completion.text else calls
     usage = completion.usage
     price = f"${cost.total}" if cost.total is not None else "unknown"
     model_name = f"{completion.provider}:{completion.model}"

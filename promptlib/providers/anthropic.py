@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from promptlib._anthropic_format import answer_tool, anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
-from promptlib.parts import ToolCall
+from promptlib.parts import NativePart, Part, TextPart, ToolCall
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
@@ -54,6 +54,14 @@ def _usage(usage: Any) -> Usage:
 def _object_schema(schema: Mapping[str, Any]) -> bool:
     """A tool's input must be an object: other answers are asked for in the text."""
     return schema.get("type") == "object"
+
+
+def _native(block: Any) -> NativePart:
+    """A reply block promptlib does not model, as the provider sent it."""
+    data = (
+        block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else block
+    )
+    return NativePart("anthropic", data)
 
 
 def _refusal(text: str, stop_reason: str | None) -> str | None:
@@ -192,12 +200,18 @@ class AnthropicProvider(SDKProvider):
         return {**request, "messages": messages}
 
     def parse_response(self, response: Any) -> Exchange:
-        texts, calls = [], []
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        content: list[Part] = []
         for block in response.content:
             if block.type == "text":
                 texts.append(block.text)
+                content.append(TextPart(block.text))
             elif block.type == "tool_use":
                 calls.append(ToolCall(block.id, block.name, _to_json(block.input)))
+                content.append(calls[-1])
+            else:  # thinking, server tools and their results: sent back as they came
+                content.append(_native(block))
         text = "".join(texts)
         return Exchange(
             text=text,
@@ -207,6 +221,7 @@ class AnthropicProvider(SDKProvider):
             raw=response,
             refusal=_refusal(text, response.stop_reason),
             tool_calls=tuple(calls),
+            content=tuple(content),
         )
 
     def max_tokens(self, request: dict[str, Any]) -> int | None:
@@ -216,6 +231,21 @@ class AnthropicProvider(SDKProvider):
     def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
         text = "".join(state.parts)
         refusal = _refusal(text, state.finish_reason)
+        calls = state.tool_calls()
+        by_id = {c.id: c for c in calls}
+        content: list[Any] = []
+        for index in sorted({*state.blocks, *state.calls}):
+            if index in state.calls:
+                content.append(by_id[state.calls[index][0]])
+                continue
+            block = state.blocks[index]
+            if block["type"] == "text":
+                content.append(TextPart("".join(block.pop("pieces"))))
+            else:
+                pieces = block.pop("pieces", None)
+                if pieces is not None:  # a server tool's input, streamed as JSON text
+                    block["input"] = json.loads("".join(pieces) or "{}")
+                content.append(NativePart("anthropic", block))
         return Exchange(
             text,
             state.usage,
@@ -223,8 +253,27 @@ class AnthropicProvider(SDKProvider):
             state.finish_reason,
             raw,
             refusal,
-            state.tool_calls(),
+            calls,
+            tuple(content),
         )
+
+    def _delta(self, state: _StreamState, index: int, delta: Any) -> Iterator[str]:
+        piece = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
+        if index in state.calls:
+            state.calls[index].append(piece or "")
+            return
+        block = state.blocks.setdefault(index, {"type": "text", "pieces": []})
+        if block["type"] == "text":
+            if piece:
+                block["pieces"].append(piece)
+                state.parts.append(piece)
+                yield piece
+        elif delta.type == "thinking_delta":
+            block["thinking"] = block.get("thinking", "") + delta.thinking
+        elif delta.type == "signature_delta":
+            block["signature"] = delta.signature
+        elif piece is not None:  # a server tool's input
+            block.setdefault("pieces", []).append(piece)
 
     def _sync_client_class(self) -> Any:
         return self._sdk().Anthropic
@@ -244,14 +293,12 @@ class AnthropicProvider(SDKProvider):
                 block = event.content_block
                 if block.type == "tool_use" and state.own_tools and block.name != state.answer_tool:
                     state.calls[event.index] = [block.id, block.name]
+                elif block.type in ("text", "tool_use"):  # the answer, as text
+                    state.blocks[event.index] = {"type": "text", "pieces": []}
+                else:  # thinking, server tools: kept whole, never shown as the reply
+                    state.blocks[event.index] = _native(block).to_dict()["block"]
             elif kind == "content_block_delta":
-                delta = event.delta
-                piece = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
-                if piece and event.index in state.calls:
-                    state.calls[event.index].append(piece)
-                elif piece:
-                    state.parts.append(piece)
-                    yield piece
+                yield from self._delta(state, event.index, event.delta)
             elif kind == "message_stop":
                 state.ended = True
             elif kind == "message_delta":

@@ -30,7 +30,7 @@ from promptlib.errors import (
     StreamStateError,
 )
 from promptlib.messages import Prompt
-from promptlib.parts import ToolCall
+from promptlib.parts import TextPart, ToolCall
 from promptlib.providers.completion import (
     Completion,
     Exchange,
@@ -130,7 +130,10 @@ class SDKProvider:
         ours = [c for c in exchange.tool_calls if c.name == name or not prompt.tools]
         answers = [c.arguments for c in ours]
         calls = tuple(c for c in exchange.tool_calls if c not in ours)
-        return replace(exchange, text=exchange.text + "".join(answers), tool_calls=calls)
+        content = tuple(TextPart(p.arguments) if p in ours else p for p in exchange.content)
+        return replace(
+            exchange, text=exchange.text + "".join(answers), tool_calls=calls, content=content
+        )
 
     def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
         return prompt.parse(exchange.text)
@@ -366,6 +369,7 @@ class _StreamState:
         self.calls: dict[int, list[str]] = {}
         self.answer_tool: str | None = None  # its input streams as the reply's text
         self.own_tools = False  # the prompt offers tools: calls to them are tool calls
+        self.blocks: dict[int, dict[str, Any]] = {}  # other content blocks, by index
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
@@ -465,6 +469,7 @@ class _StreamBase(Generic[OutputT]):
             finish_reason=state.finish_reason,
             raw=raw,
             tool_calls=exchange.tool_calls,
+            content=exchange.content,
         )
 
 

@@ -25,7 +25,7 @@ from promptlib.errors import (
     ProviderError,
 )
 from promptlib.messages import Message, Prompt
-from promptlib.parts import ToolCall
+from promptlib.parts import Part, ToolCall
 from promptlib.providers.retry import RetryPolicy
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Cost, Usage, cost_of
@@ -80,6 +80,7 @@ class Completion(Generic[OutputT]):
     raw: Any = field(default=None, repr=False, compare=False)
     prompt: Prompt[Any] | None = field(default=None, repr=False, compare=False)
     tool_calls: tuple[ToolCall, ...] = ()
+    content: tuple[Part, ...] = field(default=(), repr=False)
 
     @property
     def prompt_hash(self) -> str | None:
@@ -88,8 +89,15 @@ class Completion(Generic[OutputT]):
 
     @property
     def message(self) -> Message:
-        """The reply as an assistant :class:`~promptlib.Message`: its text, then its tool
-        calls (what a conversation's history keeps)."""
+        """The reply as an assistant :class:`~promptlib.Message`, what a conversation's
+        history keeps: its blocks in order (Anthropic thinking and server-tool blocks
+        included, as the API needs them back), else its text, then its tool calls."""
+        if self.content:
+            models = {c.id: c for c in self.tool_calls}
+            parts = tuple(
+                models.get(p.id, p) if isinstance(p, ToolCall) else p for p in self.content
+            )
+            return Message("assistant", parts)
         return Message.assistant(self.text, tool_calls=self.tool_calls)
 
 
@@ -104,6 +112,7 @@ class Exchange:
     raw: Any
     refusal: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    content: tuple[Part, ...] = ()  # the reply's blocks in order, when they are more than text
 
 
 class _Adapter(Protocol):
@@ -220,6 +229,7 @@ def completion_of(
     raw: Any = None,
     batch: bool = False,
     tool_calls: tuple[ToolCall, ...] = (),
+    content: tuple[Part, ...] = (),
 ) -> Completion[Any]:
     """The :class:`Completion` of a parsed reply; cost, latency, reasoning and the prompt's
     provenance are derived here, for every provider alike."""
@@ -242,6 +252,7 @@ def completion_of(
         raw=raw,
         prompt=prompt,
         tool_calls=_with_models(prompt, tool_calls) if tool_calls else (),
+        content=content if len(content) > 1 or tool_calls else (),
     )
 
 
@@ -307,6 +318,7 @@ def completion_flow(
             finish_reason=exchange.finish_reason,
             raw=exchange.raw,
             tool_calls=exchange.tool_calls,
+            content=exchange.content,
         )
     assert exchange is not None
     raise OutputValidationError(

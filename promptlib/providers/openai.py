@@ -106,10 +106,10 @@ def _messages(prompt: Prompt[Any]) -> list[dict[str, Any]]:
         calls = message.tool_calls
         if message.role == "assistant" and (calls or len(message.content) != 1):
             out: dict[str, Any] = {"role": "assistant"}
-            others = [p for p in message.content if not isinstance(p, (TextPart, ToolCall))]
-            if others:
-                raise ConfigurationError(f"{where}: {refused_part(others[0], 'OpenAI')}")
-            if message.text or not calls:
+            said = [p for p in message.content if not isinstance(p, ToolCall)]
+            if any(not isinstance(p, TextPart) for p in said):  # OpenAI-native parts
+                out["content"] = [_system_part(p, where) for p in said]
+            elif message.text or not calls:
                 out["content"] = message.text
             if calls:
                 out["tool_calls"] = [_call(c) for c in calls]

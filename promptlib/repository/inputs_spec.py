@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from promptlib.messages import ImagePart
 from promptlib.templates.delimiters import UNTRUSTED
 from promptlib.templates.environment import RESERVED_NAMES
+from promptlib.templates.history import Conversation
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -34,6 +35,7 @@ _TYPES: dict[str, Any] = {
     "boolean": bool,
     "object": dict[str, Any],
     "image": ImagePart | str,
+    "conversation": Conversation,
 }
 _KEYS = ("type", "description", "default", "untrusted", "enum", "items")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

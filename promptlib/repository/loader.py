@@ -22,6 +22,7 @@ from promptlib.repository.body import parse_body
 from promptlib.repository.frontmatter import SourceFile, read_source
 from promptlib.repository.inputs_spec import build_input_model
 from promptlib.repository.semver import Version
+from promptlib.repository.tools_spec import build_tools
 from promptlib.templates.limits import Limits, current_limits, use_limits
 from promptlib.templates.template import Template
 
@@ -37,6 +38,9 @@ _KEYS = (
     "params",
     "inputs",
     "output",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
     "examples",
     "tests",
     "unused_inputs",
@@ -65,8 +69,14 @@ class ModelResolver:
     modules: Sequence[str] = ()
     paths: Sequence[str] = ()
 
-    def resolve(self, reference: str, source: SourceFile) -> type[Any]:
+    def resolve(
+        self, reference: str, source: SourceFile, where: tuple[Any, ...] = ("output", "model")
+    ) -> type[Any]:
+        """The model class ``reference`` names, if the file may use it; errors point at
+        the front-matter key ``where``."""
         from pydantic import BaseModel
+
+        what = "output model" if where[0] == "output" else "tool model"
 
         if reference in self.models:
             return self.models[reference]
@@ -75,9 +85,8 @@ class ModelResolver:
             return self.models[class_name]
         if not class_name or not module_name:
             raise source.error(
-                f"output model {reference!r} must be written 'package.module:ClassName'",
-                "output",
-                "model",
+                f"{what} {reference!r} must be written 'package.module:ClassName'",
+                *where,
             )
         allowed = any(
             reference == m or module_name == m or module_name.startswith(f"{m}.")
@@ -86,28 +95,24 @@ class ModelResolver:
         if not allowed:
             top = module_name.split(".")[0]
             raise source.error(
-                f"output model {reference!r} may not be imported: template files only name "
+                f"{what} {reference!r} may not be imported: template files only name "
                 f'models you allow. Add output_models = ["{top}"] under [tool.promptlib] in '
                 "pyproject.toml (for the promptlib command, promptlib test and pytest; in Python "
                 "promptlib.settings.project_settings().registry() applies it), or pass "
                 f"Registry(..., model_modules=['{top}']) or "
                 f"Registry(..., models={{'{class_name}': {class_name}}})",
-                "output",
-                "model",
+                *where,
             )
         try:
             model = getattr(_import(module_name, self.paths), class_name)
         except (ImportError, AttributeError) as exc:
             raise source.error(
-                f"output model {reference!r} could not be loaded: {exc}. Install your project "
+                f"{what} {reference!r} could not be loaded: {exc}. Install your project "
                 "(pip install -e .) or run from its folder",
-                "output",
-                "model",
+                *where,
             ) from exc
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise source.error(
-                f"output model {reference!r} is not a pydantic model class", "output", "model"
-            )
+            raise source.error(f"{what} {reference!r} is not a pydantic model class", *where)
         return model
 
 
@@ -178,7 +183,9 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
     name, version = _identity(source, path, root)
     _check_examples(source)
     inputs = build_input_model(source, name)
-    output = _output(source, resolver or ModelResolver())
+    resolver = resolver or ModelResolver()
+    output = _output(source, resolver)
+    tools = build_tools(source, resolver)
     blocks = parse_body(source)
     tests = meta.get("tests") or []
     if not isinstance(tests, list) or not all(isinstance(t, dict) for t in tests):
@@ -199,11 +206,15 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
             unused_inputs=unused,
             source=_relative(path, root),
             partials=root,
+            tools=tools,
+            tool_choice=meta.get("tool_choice"),
+            parallel_tool_calls=meta.get("parallel_tool_calls"),
         )
     except TemplateError as exc:
         if exc.location:
             raise
         key = "params" if "parameter" in exc.reason else None
+        key = "tool_choice" if "tool_choice" in exc.reason else key
         raise source.error(exc.reason, *((key,) if key else ())) from exc
     template._declare_inputs(meta.get("inputs") or {})
     return TemplateFile(path, template, tuple(tests), source.text)

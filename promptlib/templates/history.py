@@ -91,10 +91,14 @@ def _from_json(data: Mapping[str, Any]) -> Message:
             raise PromptFormatError("'tool_calls' is a list of {id, name, arguments}")
         tool_calls = []
         for call in calls:
+            if not isinstance(call.get("id"), str) or not isinstance(call.get("name"), str):
+                raise PromptFormatError(
+                    "each of 'tool_calls' needs its 'id' and the tool's 'name' (text)"
+                )
             arguments = call.get("arguments", "{}")
             if not isinstance(arguments, str):
                 arguments = json.dumps(arguments, ensure_ascii=False)
-            tool_calls.append(ToolCall(str(call.get("id")), str(call.get("name")), arguments))
+            tool_calls.append(ToolCall(call["id"], call["name"], arguments))
         text = content if isinstance(content, str) else ""
         parts = (TextPart(text),) if text or not tool_calls else ()
         return Message(role, (*parts, *tool_calls), data.get("name"))
@@ -135,9 +139,10 @@ _SCHEMA = {
     },
 }
 
+_VALIDATOR = PlainValidator(_validate)
 Conversation = Annotated[
     tuple[Message, ...],
-    PlainValidator(_validate),
+    _VALIDATOR,
     PlainSerializer(_dump),
     WithJsonSchema(_SCHEMA),
 ]
@@ -175,6 +180,12 @@ class History(Block):
 
     def _segments(self, ctx: BuildContext, origin: Origin) -> list[Segment]:
         _require_field(self.field, ctx, origin)
+        declared = ctx.inputs.model.model_fields[self.field]
+        if not any(m is _VALIDATOR for m in declared.metadata):
+            raise origin.error(
+                f"History({self.field!r}) places the turns of a conversation: declare the "
+                f"field as '{self.field}: Conversation' (in a file: type: conversation)"
+            )
         ctx.used.add(self.field)
         field, limit = self.field, self.max_turns
 

@@ -21,7 +21,8 @@ from typing import Any, ClassVar, Generic
 from typing_extensions import TypeVar
 
 from promptlib.errors import ConfigurationError, StreamStateError, UsageError
-from promptlib.messages import Prompt
+from promptlib.messages import Message, Prompt
+from promptlib.parts import TextPart, ToolCall
 from promptlib.providers.anthropic import AnthropicProvider
 from promptlib.providers.base import SDKProvider
 from promptlib.providers.completion import Completion
@@ -41,6 +42,7 @@ from promptlib.testing.wire import (
 )
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.encodings import get_encoding
+from promptlib.tools import Tool
 
 __all__ = ["Failure", "MockCall", "MockProvider", "MockStream"]
 
@@ -112,7 +114,7 @@ class Failure:
                 )
 
 
-ScriptedReply = str | Mapping[str, Any] | Failure
+ScriptedReply = str | Mapping[str, Any] | Failure | ToolCall | Message
 Script = (
     Sequence[ScriptedReply]
     | Mapping[str, ScriptedReply | Sequence[ScriptedReply]]
@@ -243,9 +245,11 @@ class MockProvider:
             the next one): a list (used in order; the last one repeats), a mapping from
             template name to a reply or a list of them, a function of the Prompt, or
             ``None`` (default) for a schema-valid fake output generated from the prompt's
-            output schema (plain text ``"mock reply"`` without one). A reply is text, a
-            dict (sent as JSON), or a :class:`Failure`; one text or Failure alone answers
-            every request.
+            output schema (plain text ``"mock reply"`` without one; a schema-valid tool call
+            when the prompt's ``tool_choice`` requires one). A reply is text, a dict (sent
+            as JSON), a :class:`~promptlib.ToolCall`, an assistant
+            :class:`~promptlib.Message` (its text and tool calls), or a :class:`Failure`;
+            one of these alone answers every request.
         model: the model to report and price (default: the prompt's, else
             ``gpt-4o-mini``). Claude models are answered through the Anthropic adapter,
             the rest through the OpenAI adapter.
@@ -262,7 +266,7 @@ class MockProvider:
         waits: the seconds the retry policy waited (or would have), in order.
     """
 
-    replies: Script | str | Failure = None
+    replies: Script | str | Failure | ToolCall | Message = None
     model: str | None = None
     output_tokens: int | None = None
     catalog: Catalog | None = None
@@ -444,6 +448,7 @@ class MockProvider:
             kind = {"content-type": "application/json"}
             return http.Response(200, content=page, headers={**headers, **kind})
         text, finish = self._text_of(call, reply)
+        calls = _tool_calls_of(reply, call.prompt)
         wire = Reply(
             family=call.family,
             model=str(body.get("model", call.model)),
@@ -453,6 +458,7 @@ class MockProvider:
             finish=finish,
             request_id=request_id,
             tool=_forced_tool(body),
+            tool_calls=tuple((c.id, c.name, c.arguments) for c in calls),
         )
         self._record(call, body, text, failure, wire)
         cut = isinstance(reply, Failure) and reply.kind == "stream_cut"
@@ -494,6 +500,10 @@ class MockProvider:
         )
 
     def _text_of(self, call: _Call, reply: ScriptedReply) -> tuple[str, str]:
+        if isinstance(reply, ToolCall):
+            return "", "stop"
+        if isinstance(reply, Message):
+            return reply.text if any(isinstance(p, TextPart) for p in reply.content) else "", "stop"
         if not isinstance(reply, Failure):
             return _text(reply), "stop"
         if reply.kind == "refusal":
@@ -501,12 +511,12 @@ class MockProvider:
         if reply.kind == "content_filter":
             return reply.text or "", "content_filter"
         if reply.kind in ("stream_error", "stream_unfinished"):
-            return _fake_reply(call.prompt), "stop"
+            return _fake_text(call.prompt), "stop"
         if reply.kind == "truncation":
-            whole = _fake_reply(call.prompt)
+            whole = _fake_text(call.prompt)
             return reply.text if reply.text is not None else whole[: len(whole) // 2], "length"
         if reply.kind == "stream_cut":
-            return _fake_reply(call.prompt) if reply.text is None else reply.text, "stop"
+            return _fake_text(call.prompt) if reply.text is None else reply.text, "stop"
         return reply.text or "this is not the JSON you asked for", "stop"
 
     def _input_tokens(self, call: _Call, body: dict[str, Any]) -> int:
@@ -537,7 +547,7 @@ class MockProvider:
         script = self.replies
         if script is None:
             return _fake_reply(prompt)
-        if isinstance(script, str | Failure):
+        if isinstance(script, str | Failure | ToolCall | Message):
             return script  # one reply, for every request
         if callable(script):
             return _checked_reply(script(prompt))
@@ -549,7 +559,7 @@ class MockProvider:
                     f"{', '.join(map(repr, script)) or 'none'})"
                 )
             entry = script[template]
-            if isinstance(entry, str | Mapping | Failure):
+            if isinstance(entry, str | Mapping | Failure | ToolCall | Message):
                 return entry
             return self._next(template, entry)
         return self._next("", script)
@@ -665,13 +675,13 @@ def _http_of(request: Any) -> Any:
 
 
 def _checked_reply(reply: Any) -> ScriptedReply:
-    if isinstance(reply, str | Failure) or (
+    if isinstance(reply, str | Failure | ToolCall | Message) or (
         isinstance(reply, Mapping) and all(isinstance(k, str) for k in reply)
     ):
         return reply
     raise ConfigurationError(
         f"the MockProvider reply function returned {type(reply).__name__}; return text, a "
-        "dict (sent as JSON) or a Failure"
+        "dict (sent as JSON), a ToolCall, an assistant Message or a Failure"
     )
 
 
@@ -692,7 +702,38 @@ def _message_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def _fake_reply(prompt: Prompt[Any]) -> str:
+def _tool_calls_of(reply: ScriptedReply, prompt: Prompt[Any]) -> tuple[ToolCall, ...]:
+    """The tool calls a reply makes: scripted ones, or, unscripted, a schema-valid call
+    when the prompt requires one (tool_choice ``required`` or a tool's name)."""
+    if isinstance(reply, ToolCall):
+        return (reply,)
+    if isinstance(reply, Message):
+        if reply.role != "assistant":
+            raise ConfigurationError(
+                f"a MockProvider reply Message must be an assistant turn, not {reply.role!r}"
+            )
+        return reply.tool_calls
+    return ()
+
+
+def _fake_tool_call(prompt: Prompt[Any]) -> ToolCall | None:
+    choice = prompt.tool_choice
+    if choice is None or choice in ("auto", "none"):
+        return None
+    tools = [t for t in prompt.tools if isinstance(t, Tool)]
+    chosen = next((t for t in tools if t.name == choice), tools[0] if tools else None)
+    if chosen is None:
+        return None
+    arguments = fake_from_schema(dict(chosen.parameters))
+    return ToolCall(f"call_mock_{chosen.name}"[:64], chosen.name, json.dumps(arguments))
+
+
+def _fake_reply(prompt: Prompt[Any]) -> ScriptedReply:
+    call = _fake_tool_call(prompt) if prompt.tools else None
+    return call if call is not None else _fake_text(prompt)
+
+
+def _fake_text(prompt: Prompt[Any]) -> str:
     """A reply in the form the prompt asks for: schema-valid JSON, after reasoning if asked."""
     answer = "mock reply"
     if prompt.output is not None:

@@ -29,6 +29,8 @@ class Reply:
     finish: str  # "stop", "length" or "refusal"
     request_id: str
     tool: str | None = None  # Anthropic: the forced tool whose input is the answer
+    # Tool calls the model makes: (id, name, arguments as JSON text).
+    tool_calls: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def _tool_input(reply: Reply) -> dict[str, Any] | None:
 def reply_body(reply: Reply) -> dict[str, Any]:
     """The JSON body of a non-streamed reply."""
     finish = _FINISH[reply.family][reply.finish]
+    if reply.tool_calls:
+        return _tool_call_body(reply)
     if reply.family == "openai":
         refused = reply.finish == "refusal"
         return {
@@ -114,6 +118,45 @@ def reply_body(reply: Reply) -> dict[str, Any]:
         "stop_reason": "tool_use" if tool_input is not None else finish,
         "stop_sequence": None,
         "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+    }
+
+
+def _tool_call_body(reply: Reply) -> dict[str, Any]:
+    usage = (reply.input_tokens, reply.output_tokens)
+    if reply.family == "openai":
+        calls = [
+            {"id": i, "type": "function", "function": {"name": n, "arguments": a}}
+            for i, n, a in reply.tool_calls
+        ]
+        message = {"role": "assistant", "content": reply.text or None, "tool_calls": calls}
+        return {
+            "id": f"chatcmpl-{reply.request_id}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": reply.model,
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": "tool_calls", "logprobs": None}
+            ],
+            "usage": {
+                "prompt_tokens": usage[0],
+                "completion_tokens": usage[1],
+                "total_tokens": sum(usage),
+            },
+        }
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
+    blocks += [
+        {"type": "tool_use", "id": i, "name": n, "input": json.loads(a)}
+        for i, n, a in reply.tool_calls
+    ]
+    return {
+        "id": f"msg_{reply.request_id}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model,
+        "content": blocks,
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage[0], "output_tokens": usage[1]},
     }
 
 
@@ -174,9 +217,16 @@ def _openai_events(reply: Reply, include_usage: bool) -> Iterator[bytes]:
     yield chunk(
         [{"index": 0, "delta": {"role": "assistant", field_name: ""}, "finish_reason": None}]
     )
-    for piece in _pieces(reply.text):
+    for piece in _pieces(reply.text) if reply.text or not reply.tool_calls else ():
         yield chunk([{"index": 0, "delta": {field_name: piece}, "finish_reason": None}])
-    finish = _FINISH["openai"][reply.finish]
+    for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
+        for number, piece in enumerate(_pieces(arguments)):
+            function = {"arguments": piece, **({"name": name} if number == 0 else {})}
+            call: dict[str, Any] = {"index": index, "function": function}
+            if number == 0:
+                call.update(id=call_id, type="function")
+            yield chunk([{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}])
+    finish = "tool_calls" if reply.tool_calls else _FINISH["openai"][reply.finish]
     yield chunk([{"index": 0, "delta": {}, "finish_reason": finish}])
     if include_usage:
         usage = {
@@ -193,28 +243,8 @@ def _anthropic_events(reply: Reply) -> Iterator[bytes]:
     start = {**body, "content": [], "stop_reason": None}
     start["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": 1}
     yield _sse({"type": "message_start", "message": start}, "message_start")
-    block = body["content"][0]
-    if block["type"] == "tool_use":
-        opening: dict[str, Any] = {**block, "input": {}}
-        text, delta_type, key = _to_json(block["input"]), "input_json_delta", "partial_json"
-    else:
-        opening, text, delta_type, key = (
-            {"type": "text", "text": ""},
-            reply.text,
-            "text_delta",
-            "text",
-        )
-    yield _sse(
-        {"type": "content_block_start", "index": 0, "content_block": opening}, "content_block_start"
-    )
-    for piece in _pieces(text):
-        delta = {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": delta_type, key: piece},
-        }
-        yield _sse(delta, "content_block_delta")
-    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    for index, block in enumerate(body["content"]):
+        yield from _anthropic_block(index, block)
     yield _sse(
         {
             "type": "message_delta",
@@ -224,6 +254,27 @@ def _anthropic_events(reply: Reply) -> Iterator[bytes]:
         "message_delta",
     )
     yield _sse({"type": "message_stop"}, "message_stop")
+
+
+def _anthropic_block(index: int, block: dict[str, Any]) -> Iterator[bytes]:
+    if block["type"] == "tool_use":
+        opening: dict[str, Any] = {**block, "input": {}}
+        text, delta_type, key = _to_json(block["input"]), "input_json_delta", "partial_json"
+    else:
+        opening = {"type": "text", "text": ""}
+        text, delta_type, key = block["text"], "text_delta", "text"
+    yield _sse(
+        {"type": "content_block_start", "index": index, "content_block": opening},
+        "content_block_start",
+    )
+    for piece in _pieces(text):
+        delta = {
+            "type": "content_block_delta",
+            "index": index,
+            "delta": {"type": delta_type, key: piece},
+        }
+        yield _sse(delta, "content_block_delta")
+    yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
 
 
 # kind -> (status, OpenAI type, OpenAI code, Anthropic status, Anthropic type, message)

@@ -48,7 +48,7 @@ def test_show():
     assert result.stdout.startswith("ticket-priority@1.0.0  [production]\n")
     assert "ticket (string, required, untrusted): The ticket text" in result.stdout
     assert "[json-output]" in result.stdout  # the file itself follows
-    data = json.loads(run("show", "support-reply", "--json").stdout)
+    data = json.loads(run("show", "support-reply@1.0.0", "--json").stdout)
     assert data["inputs"][3] == {
         "name": "articles",
         "type": "array of string",
@@ -127,7 +127,7 @@ def test_check_lock_and_an_edited_release(tmp_path):
     root = tmp_path / "templates"
     shutil.copytree(SHIPPED, root)
     assert run("--templates", str(root), "check").stdout == (
-        "ok: 9 template versions, all released and unchanged\n"
+        "ok: 10 template versions, all released and unchanged\n"
     )
     released = root / "sentiment" / "1.0.0.prompt"
     released.write_text(released.read_text().replace("exactly one word", "one word"))

@@ -225,7 +225,7 @@ def test_same_name_twice(prompt_registry, prompt_snapshot):
 
 def test_template_test_cases_are_collected(project: pytest.Pytester) -> None:
     result = project.runpytest("-p", "no:cacheprovider", "templates", "-v")
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=11)
     bad = project.path / "templates" / "sentiment" / "1.0.0.prompt"
     bad.write_text(bad.read_text().replace("expect: negative", "expect: positive"))
     failing = project.runpytest("-p", "no:cacheprovider", "templates/sentiment")
