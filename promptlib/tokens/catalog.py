@@ -74,6 +74,8 @@ class ModelInfo:
     name_tokens: int = 1
     image_base: int | None = None
     image_tile: int | None = None
+    image_patch_multiplier: float | None = None
+    tools_overhead: int = 0
     estimate_ratio: float = 1.0
     inline_system: bool = False
     source: str = ""
@@ -110,6 +112,14 @@ def _info(
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ConfigurationError(f"{origin}: {name}.{key} must be a whole number of tokens")
+    multiplier = merged.get("image_patch_multiplier")
+    if multiplier is not None and (
+        isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0
+    ):
+        raise ConfigurationError(f"{origin}: {name}.image_patch_multiplier must be a number")
+    overhead = merged.get("tools_overhead", 0)
+    if isinstance(overhead, bool) or not isinstance(overhead, int) or overhead < 0:
+        raise ConfigurationError(f"{origin}: {name}.tools_overhead must be a whole number")
     if not isinstance(merged.get("inline_system", False), bool):
         raise ConfigurationError(f"{origin}: {name}.inline_system must be true or false")
     if merged.get("count", "estimate") not in ("exact", "estimate"):

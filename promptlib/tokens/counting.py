@@ -25,15 +25,22 @@ from typing import Any, NamedTuple
 from promptlib._anthropic_format import anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import ImagePart, Message, Prompt, Section, TextPart
-from promptlib.parts import DocumentPart, ToolCall, ToolResult
+from promptlib.parts import DocumentPart, NativePart, ToolCall, ToolResult
 from promptlib.tokens.catalog import Catalog, ModelInfo
 from promptlib.tokens.encodings import get_encoding, token_counter
 from promptlib.tokens.features import (
+    anthropic_request_options,
     anthropic_tools_tokens,
     function_tools_tokens,
     openai_tools_tokens,
     part_tokens,
     prompt_features,
+)
+from promptlib.tokens.images import (
+    anthropic_image_tokens,
+    image_size,
+    patch_tokens,
+    tile_tokens,
 )
 
 __all__ = ["BlockCount", "TokenCount", "acount_tokens", "count_tokens"]
@@ -197,15 +204,51 @@ def _with_sections(prompt: Prompt[Any]) -> Iterator[tuple[int, Message, Sequence
         start = end
 
 
-def _image_tokens(message: Message, images: tuple[int, int] | None = None) -> tuple[int, bool]:
-    """Tokens of a message's images: ``images`` is the model's ``(base, tile)`` from the
-    catalog (OpenAI's tile rule). ``detail="low"`` costs the base, exactly; other details
-    depend on the image's size (the base and one tile are assumed: an estimate). A model
-    without the constants (patch-rule models, Claude) is estimated at 85 / 255."""
-    parts = [p for p in message.content if isinstance(p, ImagePart)]
-    base, tile = images if images is not None else (_IMAGE_LOW, _IMAGE_DEFAULT - _IMAGE_LOW)
-    tokens = sum(base if p.detail == "low" else base + tile for p in parts)
-    exact = images is not None and all(p.detail == "low" for p in parts)
+class _ImageRule(NamedTuple):
+    """How a model counts images: OpenAI's tile rule (``base``, ``tile``), its patch rule
+    (``multiplier``), Anthropic's area rule, or none known."""
+
+    base: int | None = None
+    tile: int | None = None
+    multiplier: float | None = None
+    anthropic: bool = False
+
+
+_NO_RULE = _ImageRule()
+
+
+def _image_rule(info: ModelInfo) -> _ImageRule:
+    if info.provider == "anthropic":
+        return _ImageRule(anthropic=True)
+    return _ImageRule(info.image_base, info.image_tile, info.image_patch_multiplier)
+
+
+def _image_tokens(message: Message, rule: _ImageRule = _NO_RULE) -> tuple[int, bool]:
+    """Tokens of a message's images, and whether that is exact.
+
+    ``detail="low"`` on a tile-rule model costs the base, exactly. Otherwise an inline
+    image's size is read from its header and the model's published rule applied (an
+    estimate: not yet checked against the API); an image by URL, or a model without a
+    known rule, is estimated at 85 (low) or 255 tokens."""
+    tokens, exact = 0, True
+    for part in message.content:
+        if not isinstance(part, ImagePart):
+            continue
+        if part.detail == "low" and rule.base is not None:
+            tokens += rule.base
+            continue
+        exact = False
+        size = image_size(part)
+        if size is not None and rule.anthropic:
+            tokens += anthropic_image_tokens(size)
+        elif size is not None and rule.multiplier is not None:
+            tokens += patch_tokens(size, rule.multiplier)
+        elif size is not None and rule.base is not None and rule.tile is not None:
+            tokens += tile_tokens(size, rule.base, rule.tile)
+        elif rule.base is not None and rule.tile is not None:
+            tokens += rule.base + rule.tile
+        else:
+            tokens += _IMAGE_LOW if part.detail == "low" else _IMAGE_DEFAULT
     return tokens, exact
 
 
@@ -216,7 +259,7 @@ _MessageCount = tuple[Message, int, Sequence[Section], tuple[BlockCount, ...], i
 # prebuilt messages (system text, few-shot turns) are the same objects from render to
 # render, and finding them again must not cost hashing their text. Each entry holds its
 # message, so the id cannot be reused while the entry exists.
-_MESSAGE_COUNTS: dict[tuple[str, int, tuple[int, int] | None], dict[int, _MessageCount]] = {}
+_MESSAGE_COUNTS: dict[tuple[str, int, _ImageRule], dict[int, _MessageCount]] = {}
 _MESSAGE_COUNTS_MAX = 4096
 
 
@@ -227,7 +270,7 @@ def _count_message(
     message: Message,
     sections: Sequence[Section],
     name_tokens: int = 1,
-    images: tuple[int, int] | None = None,
+    images: _ImageRule = _NO_RULE,
 ) -> _MessageCount:
     """Count a message in any shape (``_count_openai`` inlines the one-block text message)."""
     overhead = message_tokens + _role_tokens(encoding, message.role)
@@ -262,6 +305,10 @@ def _count_message(
     )
 
 
+def _is_thinking(part: object) -> bool:
+    return isinstance(part, NativePart) and part.type in ("thinking", "redacted_thinking")
+
+
 def _kind(parts: Sequence[Any]) -> str:
     if all(isinstance(p, ToolCall) for p in parts):
         return "tool calls"
@@ -290,11 +337,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     blocks: list[BlockCount] = []
     per_message: list[int] = []
     message_tokens = info.message_tokens
-    images = (
-        (info.image_base, info.image_tile)
-        if info.image_base is not None and info.image_tile is not None
-        else None
-    )
+    images = _image_rule(info)
     key = (encoding, message_tokens, images)
     counts = _MESSAGE_COUNTS.get(key)
     if counts is None or len(counts) >= _MESSAGE_COUNTS_MAX:
@@ -327,9 +370,9 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
             exact = False
             if any(isinstance(p, ImagePart) for p in message.content):
                 notes.append(
-                    "images are estimated: detail='low' is exact only for models with "
-                    "OpenAI's published image constants; other details depend on the "
-                    "image's size"
+                    "images are estimated: detail='low' is exact for models with OpenAI's "
+                    "published image constants; other images follow the model's published "
+                    "rule from their size (inline images) or a typical size (URLs)"
                 )
         blocks += counted[3]
         per_message.append(counted[4])
@@ -352,7 +395,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     if features:
         exact = False
         if prompt.tools:
-            tool_tokens = openai_tools_tokens(prompt.tools, encoding)
+            tool_tokens = openai_tools_tokens(prompt, encoding, info.tools_overhead)
             blocks.append(_block("tools", f"{len(prompt.tools)} tool(s)", None, tool_tokens))
             total += tool_tokens
         method += "+estimate:" + ",".join(f.replace(" ", "_") for f in features)
@@ -386,15 +429,22 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
     messages: list[int] = []
     turns = 0
     previous_role = None
+    # The API drops the thinking of assistant turns before the last user turn.
+    last_user = max((i for i, m in enumerate(prompt.messages) if m.role == "user"), default=-1)
     for index, message, own in _with_sections(prompt):
         text_blocks = _message_text_blocks("o200k_base", index, message.text, own)
         scaled = [
             BlockCount(b.kind, b.label, index, math.ceil(b.tokens * ratio)) for b in text_blocks
         ]
-        image_tokens, _ = _image_tokens(message)
+        image_tokens, _ = _image_tokens(message, _ImageRule(anthropic=True))
         if image_tokens:
             scaled.append(BlockCount("images", "", index, image_tokens))
-        others = [p for p in message.content if not isinstance(p, (TextPart, ImagePart))]
+        others = [
+            p
+            for p in message.content
+            if not isinstance(p, (TextPart, ImagePart))
+            and not (index < last_user and _is_thinking(p))
+        ]
         if others:
             extra = sum(part_tokens(p, "o200k_base", "anthropic") for p in others)
             scaled.append(BlockCount(_kind(others), "", index, math.ceil(extra * ratio)))
@@ -409,6 +459,9 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
     if prompt.tools:
         tool_tokens = anthropic_tools_tokens(prompt, ratio)
         blocks.append(BlockCount("tools", f"{len(prompt.tools)} tool(s)", None, tool_tokens))
+    blocks += [
+        BlockCount(k, label, None, n) for k, label, n in anthropic_request_options(prompt, ratio)
+    ]
     if prompt.output is not None:
         schema = json.dumps(prompt.output.schema, separators=(",", ":"))
         blocks.append(

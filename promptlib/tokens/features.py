@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from promptlib.messages import Prompt
@@ -39,11 +38,19 @@ __all__ = [
 # from recorded one-page requests: Anthropic about 1,600 tokens, OpenAI about 250.
 _PDF_PAGE = {"anthropic": 1_600, "openai": 250}
 _PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
-# A tool call's framing (id, type, function wrapper) beyond its name and arguments.
-_CALL_FRAME = 8
-# Anthropic's tool-use system prompt (its docs, Claude 4 and 3.7 models): added once when a
-# request offers tools; fewer tokens when a tool is forced.
-_ANTHROPIC_TOOL_PROMPT = {"auto": 346, "forced": 313}
+# Fitted on the recorded requests in tests/data/token_ground_truth (benchmarks/count_error.py
+# measures the error they leave; docs/tokens.md has the figures):
+# - a tool call's framing beyond its name and arguments, with its result's (49 OpenAI
+#   records); Anthropic's tool_use/tool_result pair costs 13 more (21 records);
+_CALL_FRAME = {"openai": 4, "anthropic": 17}
+# - Anthropic's tool-use system prompt, added once when a request offers tools: 496 tokens,
+#   590 when a tool is forced (37 records; 7 older ones sit near 300, which this misses);
+_ANTHROPIC_TOOL_PROMPT = {"auto": 496, "forced": 590}
+# - OpenAI: a forced function (tool_choice naming one) adds 11 tokens (11 records);
+_OPENAI_NAMED_CHOICE = 11
+# - Anthropic: extended thinking adds 29 tokens of instructions (11 records); a JSON-schema
+#   output_config adds its compact schema and 143 more (5 records).
+_THINKING, _OUTPUT_CONFIG = 29, 143
 _IMAGE = 255  # an image in a tool result: the 512x512 high-detail figure
 
 
@@ -75,9 +82,9 @@ def part_tokens(part: Part, encoding: str, provider: str) -> int:
     provider-native block)."""
     count = token_counter(encoding)
     if isinstance(part, ToolCall):
-        return count(part.name) + count(part.arguments) + _CALL_FRAME
+        return count(part.name) + count(part.arguments) + _CALL_FRAME.get(provider, 4)
     if isinstance(part, ToolResult):
-        inner = sum(
+        return sum(
             count(p.text)
             if isinstance(p, TextPart)
             else _IMAGE
@@ -85,10 +92,11 @@ def part_tokens(part: Part, encoding: str, provider: str) -> int:
             else part_tokens(p, encoding, provider)
             for p in part.content
         )
-        return inner + count(part.call_id) + 3
     if isinstance(part, DocumentPart):
         return _document_tokens(part, encoding, provider)
     if isinstance(part, NativePart):
+        if part.type == "thinking":  # its text counts, not its signature
+            return count(str(part.block.get("thinking", "")))
         return count(json.dumps(dict(part.block), ensure_ascii=False))
     return 0
 
@@ -110,10 +118,14 @@ def _document_tokens(part: DocumentPart, encoding: str, provider: str) -> int:
     return len(raw) // 4 + title
 
 
-def openai_tools_tokens(tools: Iterable[Tool | NativeTool], encoding: str) -> int:
-    """Function definitions by the formula in OpenAI's cookbook ("How to count tokens with
-    tiktoken"); a provider-native tool as its JSON."""
-    return function_tools_tokens([_openai_shape(t) for t in tools], encoding)
+def openai_tools_tokens(prompt: Prompt[Any], encoding: str, overhead: int = 0) -> int:
+    """The prompt's tools: function definitions by the formula in OpenAI's cookbook ("How
+    to count tokens with tiktoken"), a provider-native tool as its JSON, plus a forced
+    function's and the model's own fitted overhead (``tools_overhead`` in the catalog)."""
+    tokens = function_tools_tokens([_openai_shape(t) for t in prompt.tools], encoding)
+    if prompt.tool_choice not in (None, "auto", "none", "required"):
+        tokens += _OPENAI_NAMED_CHOICE
+    return tokens + overhead
 
 
 def _openai_shape(tool: Tool | NativeTool) -> dict[str, Any]:
@@ -153,6 +165,23 @@ def function_tools_tokens(tools: list[Any], encoding: str) -> int:
             text = str(prop.get("description") or "").rstrip(".")
             total += count(f"{key}:{prop.get('type', '')}:{text}")
     return total
+
+
+def anthropic_request_options(prompt: Prompt[Any], ratio: float) -> list[tuple[str, str, int]]:
+    """What ``thinking`` and ``output_config`` (passed in ``params.extra``) add, as
+    ``(kind, label, tokens)``."""
+    extra = prompt.params.get("extra") or {}
+    found = []
+    thinking = extra.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        found.append(("thinking", "instructions", _THINKING))
+    config = extra.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = json.dumps(fmt.get("schema"), separators=(",", ":"), ensure_ascii=False)
+        tokens = round(token_counter("o200k_base")(schema) * ratio) + _OUTPUT_CONFIG
+        found.append(("output schema", "output_config", tokens))
+    return found
 
 
 def anthropic_tools_tokens(prompt: Prompt[Any], ratio: float) -> int:
