@@ -9,7 +9,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │   │   ├── TemplateSecurityError   the template tried something the sandbox forbids
     │   │   └── TemplateRenderError     rendering failed (e.g. an undefined attribute)
     │   ├── InputError              render inputs failed validation (names the fields)
-    │   ├── PromptFormatError       a serialized Prompt could not be read back
+    │   ├── PromptFormatError       a Prompt, message or part is malformed, or cannot be read back
     │   ├── BudgetExceededError     a prompt cannot be fitted into its token budget
     │   ├── RequestsBlockedError    a test tried to reach a real provider (see promptlib.testing)
     │   ├── StreamStateError        a stream was asked for its completion early, or read twice
@@ -26,6 +26,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │       └── UnsupportedFeatureError  the server does not support what was asked (a mode)
     └── ModelOutputError            the model's reply does not have the expected form
         ├── OutputParseError        no final answer, invalid JSON, or schema validation failed
+    │   └── ToolArgumentsError  a tool call's arguments: not a JSON object, or not the tool's model
         ├── OutputValidationError   still invalid after every repair attempt (keeps them all)
         ├── OutputTruncatedError    the reply was cut off at the token limit (not repaired)
         └── ModelRefusalError       the model refused to answer (not repaired)
