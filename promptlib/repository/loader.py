@@ -185,7 +185,7 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
     inputs = build_input_model(source, name)
     resolver = resolver or ModelResolver()
     output = _output(source, resolver)
-    tools = build_tools(source, resolver)
+    tools = build_tools(source, resolver.resolve)
     blocks = parse_body(source)
     tests = meta.get("tests") or []
     if not isinstance(tests, list) or not all(isinstance(t, dict) for t in tests):

@@ -16,6 +16,7 @@ tool_choice: auto                    # auto | none | required | a tool's name
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import PromptFormatError
@@ -23,14 +24,16 @@ from promptlib.tools import Tool
 
 if TYPE_CHECKING:
     from promptlib.repository.frontmatter import SourceFile
-    from promptlib.repository.loader import ModelResolver
+
+# The loader's model resolver: (reference, file, front-matter key) -> the model class.
+Resolve = Callable[[str, "SourceFile", tuple[Any, ...]], type[Any]]
 
 __all__ = ["build_tools"]
 
 _KEYS = ("name", "description", "parameters", "strict", "model")
 
 
-def build_tools(source: SourceFile, resolver: ModelResolver) -> tuple[Tool, ...]:
+def build_tools(source: SourceFile, resolve: Resolve) -> tuple[Tool, ...]:
     """The tools the file declares.
 
     Raises:
@@ -45,10 +48,10 @@ def build_tools(source: SourceFile, resolver: ModelResolver) -> tuple[Tool, ...]
             "{model: package.module:ClassName}",
             "tools",
         )
-    return tuple(_tool(source, resolver, index, item) for index, item in enumerate(declared))
+    return tuple(_tool(source, resolve, index, item) for index, item in enumerate(declared))
 
 
-def _tool(source: SourceFile, resolver: ModelResolver, index: int, item: Any) -> Tool:
+def _tool(source: SourceFile, resolve: Resolve, index: int, item: Any) -> Tool:
     if not isinstance(item, dict):
         raise source.error(
             f"tool {index + 1} must be a mapping with name and parameters, or with model",
@@ -75,7 +78,7 @@ def _tool(source: SourceFile, resolver: ModelResolver, index: int, item: Any) ->
                 raise PromptFormatError(
                     "give either model (its fields are the parameters) or parameters, not both"
                 )
-            model = resolver.resolve(str(item["model"]), source, ("tools", index, "model"))
+            model = resolve(str(item["model"]), source, ("tools", index, "model"))
             return Tool.from_model(
                 model, name=item.get("name"), description=description, strict=strict
             )
