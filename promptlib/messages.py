@@ -89,6 +89,8 @@ class Message:
                 "(as OpenAI's API requires), e.g. 'example_user'"
             )
         for part in self.content:
+            if type(part) is TextPart and self.role != "tool":
+                continue  # the common case, checked without a call
             problem = _misplaced(self.role, part)
             if problem:
                 article = "an" if self.role == "assistant" else "a"

@@ -225,6 +225,8 @@ def delimit(value: object, tag: str = "context") -> str:
         TemplateError: ``tag`` is not a valid name.
     """
     validate_tag(tag)
+    if isinstance(value, str):  # the common case: text
+        return f"<{tag}>\n{_neutralize(value, tag)}\n</{tag}>"
     items = list(value) if isinstance(value, (list, tuple)) else None
     structured = [_fields(item) for item in (items if items is not None else [value])]
     tags = [tag]
