@@ -356,7 +356,7 @@ class Prompt(Generic[OutputT]):
                     "one result per call, in order, or a mapping by call id"
                 )
         answers = tuple(
-            _tool_result(call.id, value) for call, value in zip(calls, values, strict=True)
+            ToolResult.of(call.id, value) for call, value in zip(calls, values, strict=True)
         )
         return replace(self, messages=(*self.messages, turn, Message.tool(*answers)))
 
@@ -457,27 +457,6 @@ def _describe_part(part: Part) -> str:
         body = "\n\n".join(_describe_part(p) for p in part.content)
         return f"[tool result {part.call_id}{flag}]\n{body}"
     return f"[{part.provider} {part.type}]"
-
-
-def _tool_result(call_id: str, value: Any) -> ToolResult:
-    if isinstance(value, ToolResult):
-        if value.call_id != call_id:
-            raise PromptFormatError(
-                f"with_tool_results: a ToolResult for {value.call_id!r} given for call {call_id!r}"
-            )
-        return value
-    if isinstance(value, str):
-        return ToolResult(call_id, value)
-    dump = getattr(value, "model_dump_json", None)
-    if callable(dump):
-        return ToolResult(call_id, str(dump()))
-    try:
-        return ToolResult(call_id, json.dumps(value, ensure_ascii=False, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise PromptFormatError(
-            f"with_tool_results: the result for call {call_id!r} is a "
-            f"{type(value).__name__}, which is not JSON; pass a string or a ToolResult"
-        ) from exc
 
 
 def _check_tools(prompt: Prompt[Any]) -> None:

@@ -272,6 +272,33 @@ class ToolResult:
         object.__setattr__(self, "content", content)
         object.__setattr__(self, "is_error", is_error)
 
+    @classmethod
+    def of(cls, call_id: str, value: Any) -> ToolResult:
+        """The result ``value`` of call ``call_id``: a string as it is, a pydantic model
+        or JSON value as JSON text, a ``ToolResult`` (for that call) unchanged.
+
+        Raises:
+            PromptFormatError: the value is not JSON, or answers another call.
+        """
+        if isinstance(value, ToolResult):
+            if value.call_id != call_id:
+                raise PromptFormatError(
+                    f"a ToolResult for {value.call_id!r} was given for call {call_id!r}"
+                )
+            return value
+        if isinstance(value, str):
+            return cls(call_id, value)
+        dump = getattr(value, "model_dump_json", None)
+        if callable(dump):
+            return cls(call_id, str(dump()))
+        try:
+            return cls(call_id, json.dumps(value, ensure_ascii=False, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise PromptFormatError(
+                f"the result for call {call_id!r} is a {type(value).__name__}, which is not "
+                "JSON; pass a string or a ToolResult"
+            ) from exc
+
     @property
     def text(self) -> str:
         """The result's text parts, joined by blank lines."""

@@ -504,7 +504,7 @@ def test_missing_unknown_and_miscounted_results_are_refused():
     with pytest.raises(PromptFormatError, match="made no tool calls"):
         prompt.with_tool_results(Message.assistant("no tools"), ["x"])
     with pytest.raises(
-        PromptFormatError, match="a ToolResult for 'call_2' given for call 'call_1'"
+        PromptFormatError, match="a ToolResult for 'call_2' was given for call 'call_1'"
     ):
         prompt.with_tool_results(two_calls(), [ToolResult("call_2", "x"), "y"])
 

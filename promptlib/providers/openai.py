@@ -15,23 +15,16 @@ from typing import Any, ClassVar, Literal
 from promptlib.errors import ConfigurationError, UnsupportedFeatureError
 from promptlib.messages import Prompt
 from promptlib.parts import (
-    DocumentPart,
-    ImagePart,
-    NativePart,
-    Part,
-    TextPart,
     ToolCall,
-    ToolResult,
-    refused_part,
 )
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
+from promptlib.providers.openai_format import openai_fields
 from promptlib.providers.retry import RetryPolicy
 from promptlib.providers.servers import ServerProfile, server_profile
 from promptlib.providers.strict_schema import schema_name, strict_problems, strict_schema
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
-from promptlib.tools import CHOICES, NativeTool, Tool
 
 __all__ = ["OpenAIProvider"]
 
@@ -46,143 +39,6 @@ REPAIR = (
     "Your previous answer could not be used: {problem}\n"
     "Answer again, following the required format exactly."
 )
-
-
-def _part(part: Part, where: str) -> dict[str, Any]:
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
-    if isinstance(part, ImagePart):
-        url = part.url or f"data:{part.media_type};base64,{part.data}"
-        image: dict[str, Any] = {"url": url}
-        if part.detail:
-            image["detail"] = part.detail
-        return {"type": "image_url", "image_url": image}
-    if isinstance(part, DocumentPart):
-        return _file(part, where)
-    if isinstance(part, NativePart) and part.provider == "openai":
-        return dict(part.block)
-    raise ConfigurationError(f"{where}: {refused_part(part, 'OpenAI')}")
-
-
-def _system_part(part: Part, where: str) -> dict[str, Any]:
-    if isinstance(part, (TextPart, NativePart)):
-        return _part(part, where)
-    raise ConfigurationError(
-        f"{where}: a system message holds text (and OpenAI-native parts), not "
-        f"{type(part).__name__}; put images and documents in a user message"
-    )
-
-
-def _file(part: DocumentPart, where: str) -> dict[str, Any]:
-    if part.file_id is not None:
-        return {"type": "file", "file": {"file_id": part.file_id}}
-    if part.data is None:
-        raise ConfigurationError(
-            f"{where}: OpenAI's Chat Completions takes documents as inline data or an "
-            "uploaded file id, not as text or a URL: pass the text as a TextPart, or upload "
-            "the file and use DocumentPart(file_id=...)"
-        )
-    file: dict[str, Any] = {"file_data": f"data:{part.media_type};base64,{part.data}"}
-    if part.filename is not None:
-        file["filename"] = part.filename
-    return {"type": "file", "file": file}
-
-
-def _content(parts: tuple[Any, ...], where: str) -> str | list[dict[str, Any]]:
-    if len(parts) == 1 and type(parts[0]) is TextPart:
-        return str(parts[0].text)
-    return [_part(p, where) for p in parts]
-
-
-def _messages(prompt: Prompt[Any]) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-    for index, message in enumerate(prompt.messages):
-        where = f"message {index} ({message.role})"
-        if message.role == "tool":
-            for result in message.content:
-                assert isinstance(result, ToolResult)
-                sent.append(_tool_message(result, where))
-            continue
-        calls = message.tool_calls
-        if message.role == "assistant" and (calls or len(message.content) != 1):
-            out: dict[str, Any] = {"role": "assistant"}
-            said = [p for p in message.content if not isinstance(p, ToolCall)]
-            if any(not isinstance(p, TextPart) for p in said):  # OpenAI-native parts
-                out["content"] = [_system_part(p, where) for p in said]
-            elif message.text or not calls:
-                out["content"] = message.text
-            if calls:
-                out["tool_calls"] = [_call(c) for c in calls]
-        elif len(message.content) == 1 and type(message.content[0]) is TextPart:
-            out = {"role": message.role, "content": message.content[0].text}
-        elif message.role == "system":
-            if all(type(p) is TextPart for p in message.content):
-                out = {"role": "system", "content": message.text}
-            else:
-                out = {
-                    "role": "system",
-                    "content": [_system_part(p, where) for p in message.content],
-                }
-        else:
-            out = {"role": message.role, "content": [_part(p, where) for p in message.content]}
-        if message.name is not None:
-            out["name"] = message.name
-        sent.append(out)
-    return sent
-
-
-def _tool_message(result: ToolResult, where: str) -> dict[str, Any]:
-    if any(not isinstance(p, TextPart) for p in result.content):
-        raise ConfigurationError(
-            f"{where}: OpenAI's tool messages take text only, and the result of call "
-            f"{result.call_id!r} holds an image or document: describe it in text, or send it "
-            "in a user message after the tool message"
-        )
-    return {
-        "role": "tool",
-        "tool_call_id": result.call_id,
-        "content": _content(result.content, where),
-    }
-
-
-def _call(call: ToolCall) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "type": "function",
-        "function": {"name": call.name, "arguments": call.arguments},
-    }
-
-
-def _tool(tool: Tool | NativeTool) -> dict[str, Any]:
-    if isinstance(tool, NativeTool):
-        if tool.provider != "openai":
-            raise ConfigurationError(
-                f"tool {tool.name!r} is an {tool.provider} tool; OpenAI cannot run it: offer "
-                "it only to that provider, or declare a function Tool"
-            )
-        return dict(tool.definition)
-    function: dict[str, Any] = {"name": tool.name}
-    if tool.description is not None:
-        function["description"] = tool.description
-    parameters = dict(tool.parameters)
-    if tool.strict:
-        problems = strict_problems(parameters)
-        if problems:
-            raise ConfigurationError(
-                f"tool {tool.name!r}: strict=True, and OpenAI's strict mode cannot express "
-                f"its parameters ({', '.join(problems)}); use strict=None or change the model"
-            )
-        parameters = strict_schema(parameters)
-    function["parameters"] = parameters
-    if tool.strict is not None:
-        function["strict"] = tool.strict
-    return {"type": "function", "function": function}
-
-
-def _tool_choice(choice: str) -> Any:
-    if choice in CHOICES:
-        return choice
-    return {"type": "function", "function": {"name": choice}}
 
 
 def _calls_of(message: Any) -> tuple[ToolCall, ...]:
@@ -288,14 +144,8 @@ class OpenAIProvider(SDKProvider):
         name = name.split(":", 1)[1] if name.startswith("openai:") else name
         request: dict[str, Any] = {
             "model": name,
-            "messages": _messages(prompt),
+            **openai_fields(prompt),
         }
-        if prompt.tools:
-            request["tools"] = [_tool(t) for t in prompt.tools]
-        if prompt.tool_choice is not None:
-            request["tool_choice"] = _tool_choice(prompt.tool_choice)
-        if prompt.parallel_tool_calls is not None:
-            request["parallel_tool_calls"] = prompt.parallel_tool_calls
         params = prompt.params
         for key in _PARAMS:
             if key in params:
