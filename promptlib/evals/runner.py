@@ -634,7 +634,7 @@ class _Runner:
     async def _scored(
         self, common: dict[str, Any], case: Case, completion: Completion[Any]
     ) -> ResultRow:
-        from promptlib.evals.scorers import run_scorer
+        from promptlib.evals.scorers import reply_output, run_scorer
 
         scores = {}
         for scorer in self.experiment.scorers:
@@ -646,7 +646,7 @@ class _Runner:
         return ResultRow(
             **common,
             text=completion.text,
-            output=_jsonable(completion.output),
+            output=_jsonable(reply_output(completion)),
             scores=scores,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,

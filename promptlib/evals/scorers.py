@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from promptlib._hashing import canonical_json
 from promptlib._regex_safety import MAX_MATCHED_LENGTH, backtracking_problem
-from promptlib.errors import ConfigurationError, ModelOutputError
+from promptlib.errors import ConfigurationError, ModelOutputError, ToolArgumentsError
 from promptlib.evals.dataset import Case
 from promptlib.evals.errors import DatasetError
 
@@ -207,8 +207,24 @@ def at_path(value: Any, path: str) -> Any:
     return value
 
 
+def reply_output(completion: Completion[Any]) -> Any:
+    """What a reply is scored (and stored) as: its output, or, for a reply that calls
+    tools, ``{"tool_calls": [{"name": ..., "arguments": {...}}, ...]}`` (arguments that
+    are not a JSON object kept as their text), so a case can expect the right call."""
+    if completion.output is not None or not completion.tool_calls:
+        return completion.output
+    calls = []
+    for call in completion.tool_calls:
+        try:
+            arguments: Any = call.input
+        except ToolArgumentsError:  # not a JSON object: kept as written
+            arguments = call.arguments
+        calls.append({"name": call.name, "arguments": arguments})
+    return {"tool_calls": calls}
+
+
 def _output(completion: Completion[Any], field: str | None) -> Any:
-    output = as_json(completion.output)
+    output = as_json(reply_output(completion))
     return output if field is None else at_path(output, field)
 
 
@@ -630,7 +646,7 @@ class _Function:
 
     async def score(self, case: Case, completion: Completion[Any]) -> Score:
         if self.by_output:
-            result = self.fn(completion.output, case.expected)
+            result = self.fn(reply_output(completion), case.expected)
         else:
             result = self.fn(case, completion)
         if inspect.isawaitable(result):
@@ -738,7 +754,7 @@ class _Judge:
         available = {
             "inputs": dict(case.inputs),
             "expected": as_json(case.expected),
-            "output": as_json(completion.output),
+            "output": as_json(reply_output(completion)),
             "text": completion.text,
         }
         values = {}

@@ -43,7 +43,7 @@ from promptlib.testing._cassette_file import (
 from promptlib.testing._cassette_file import (
     _sorted as _sorted,
 )
-from promptlib.testing.guard import ALLOW_VARIABLE, OFFLINE_TRANSPORT
+from promptlib.testing.guard import ALLOW_VARIABLE, OFFLINE_TRANSPORT, as_sdk_error
 
 __all__ = ["Cassette", "CassetteError", "ReplayMissError"]
 
@@ -180,7 +180,8 @@ class Cassette:
                 return http.Response(
                     recorded["status"], headers=recorded["headers"], content=restored(recorded)
                 )
-        raise ReplayMissError(self._miss_message(wanted))
+        # Also an SDK error: Anthropic's SDK would otherwise wrap it in a connection error.
+        raise as_sdk_error(ReplayMissError, self._miss_message(wanted))
 
     def _miss_message(self, wanted: dict[str, Any]) -> str:
         pretty = json.dumps(wanted, indent=2, sort_keys=True, ensure_ascii=False).splitlines()

@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from promptlib.errors import RequestsBlockedError
@@ -164,15 +164,24 @@ def _blocked(transport: Any, request: Any) -> bool:
 
 
 def _error(request: Any) -> RequestsBlockedError:
-    """The guard's error, also an SDK error so the SDK re-raises it instead of wrapping it
-    in a connection error and retrying."""
+    """The guard's error (see :func:`as_sdk_error`)."""
+    return as_sdk_error(RequestsBlockedError, _message(request))
+
+
+ErrorT = TypeVar("ErrorT", bound=Exception)
+
+
+def as_sdk_error(cls: type[ErrorT], message: str) -> ErrorT:
+    """An instance of ``cls`` that is also each loaded SDK's base error, so that an error
+    raised inside the SDK's HTTP transport is re-raised as it is, not wrapped in a
+    connection error and retried."""
     bases = tuple(
         module.AnthropicError if name == "anthropic" else module.OpenAIError
         for name in ("anthropic", "openai")
         if (module := sys.modules.get(name)) is not None
     )
-    kind = type("RequestsBlockedError", (RequestsBlockedError, *bases), {"__module__": __name__})
-    return kind(_message(request))  # type: ignore[no-any-return]
+    kind = type(cls.__name__, (cls, *bases), {"__module__": cls.__module__})
+    return kind(message)  # type: ignore[no-any-return]
 
 
 def _install() -> None:

@@ -27,6 +27,8 @@ __all__ = ["Fitted", "fit", "without_examples"]
 _SEPARATOR = "\n\n"
 _MARKER = "[... truncated:"
 _EARLIER_CUT = re.compile(r"\n?\[\.\.\. truncated: (\d+) of \d+ tokens omitted \.\.\.\]$")
+# The closing tag that ends a structured item's body: its last field's.
+_FIELD_CLOSE = re.compile(r"</([A-Za-z][\w.-]*)>\Z")
 _BLOCK = re.compile(
     r"(<(?P<tag>[A-Za-z][\w.-]*)(?: index=\"\d+\")?>\n)(?P<body>.*?)(\n</(?P=tag)>)", re.DOTALL
 )
@@ -196,13 +198,33 @@ def _whole_graphemes(text: str, prefix: bytes) -> str:
     return text[:end]
 
 
+def _cuttable(body: str) -> tuple[str, str, str]:
+    """``body`` as (kept before, text to cut, kept after): for a structured item, the text
+    of its last field, so that every element stays closed; else all of it."""
+    closing = _FIELD_CLOSE.search(body)
+    if closing is None:
+        return "", body, ""
+    opening = body.rfind(f"<{closing.group(1)}>")
+    if opening == -1:
+        return "", body, ""
+    start, end = opening + len(closing.group(1)) + 2, closing.start()
+    if body[start : start + 1] == "\n" and body[end - 1 : end] == "\n":
+        start, end = start + 1, end - 1
+    return body[:start], body[start:end], body[end:]
+
+
 def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
     """Cut about ``cut`` tokens from the end of a context block; return the tokens cut."""
-    blocks = [b for b in _BLOCK.finditer(piece.text) if not b.group("body").startswith(_MARKER)]
+    blocks = [
+        b
+        for b in _BLOCK.finditer(piece.text)
+        if not _cuttable(b.group("body"))[1].startswith(_MARKER)
+    ]
     if not blocks:
         return 0
     last = blocks[-1]  # the last block that still has text of its own
-    body, omitted = last.group("body"), 0
+    head, body, tail = _cuttable(last.group("body"))
+    omitted = 0
     earlier = _EARLIER_CUT.search(body)
     if earlier:  # cut before: take the marker off, and remember what it already omitted
         body, omitted = body[: earlier.start()], int(earlier.group(1))
@@ -211,7 +233,7 @@ def _truncate(piece: _Piece, cut: int, encoding: str, ratio: float) -> int:
     remove = min(len(tokens), max(1, int(cut / ratio) + 12))  # +12: room for the marker
     kept = _whole_graphemes(body, enc.decode_bytes(tokens[: len(tokens) - remove])).rstrip()
     marker = f"{_MARKER} {remove + omitted} of {len(tokens) + omitted} tokens omitted ...]"
-    new_body = f"{kept}\n{marker}" if kept else marker
+    new_body = head + (f"{kept}\n{marker}" if kept else marker) + tail
     piece.text = piece.text[: last.start("body")] + new_body + piece.text[last.end("body") :]
     return remove
 
