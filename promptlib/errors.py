@@ -26,7 +26,7 @@ Every failure a user can cause is a :class:`PromptlibError`. The families separa
     │       └── UnsupportedFeatureError  the server does not support what was asked (a mode)
     └── ModelOutputError            the model's reply does not have the expected form
         ├── OutputParseError        no final answer, invalid JSON, or schema validation failed
-        │   └── ToolArgumentsError  a tool call's arguments: not a JSON object, or not the tool's model
+        │   └── ToolArgumentsError  a tool call's arguments are not JSON, or not the tool's model
         ├── OutputValidationError   still invalid after every repair attempt (keeps them all)
         ├── OutputTruncatedError    the reply was cut off at the token limit (not repaired)
         └── ModelRefusalError       the model refused to answer (not repaired)
