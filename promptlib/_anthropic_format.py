@@ -67,9 +67,10 @@ def anthropic_fields(
                 "input_schema": prompt.output.schema,
             }
         )
-        # Alone, the answer tool is forced; beside the prompt's own tools, the model
-        # chooses (it answers through the answer tool, or in text).
-        if not prompt.tools:
+        # Alone, the answer tool is forced; beside the prompt's own tools, or with extended
+        # thinking (which refuses a forced tool), the model chooses: it answers through
+        # the answer tool, or in text.
+        if not prompt.tools and not _thinking(prompt):
             choice = {"type": "tool", "name": answer}
     if tools:
         fields["tools"] = tools
@@ -178,6 +179,11 @@ def _system_part(part: Part, where: str) -> dict[str, Any]:
         f"{where}: a system message holds text (and Anthropic-native blocks), not "
         f"{type(part).__name__}; put images and documents in a user message"
     )
+
+
+def _thinking(prompt: Prompt[Any]) -> bool:
+    thinking = (prompt.params.get("extra") or {}).get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
 def _tool(tool: Tool | NativeTool) -> dict[str, Any]:

@@ -164,6 +164,8 @@ def _misplaced(role: str, part: object) -> str | None:
         return "cannot hold a ToolResult: put it in a tool message (Message.tool(...))"
     elif isinstance(part, ToolCall) and role != "assistant":
         return "cannot hold a ToolCall: only assistant messages call tools"
+    elif role == "assistant" and isinstance(part, (ImagePart, DocumentPart)):
+        return f"cannot hold a {type(part).__name__}: images and documents go in user messages"
     return None
 
 
@@ -327,17 +329,22 @@ class Prompt(Generic[OutputT]):
         Raises:
             PromptFormatError: the reply made no tool calls, or a call has no result.
         """
-        turn = reply if isinstance(reply, Message) else reply.message
+        turn = reply if isinstance(reply, Message) else getattr(reply, "message", None)
+        if not isinstance(turn, Message) or turn.role != "assistant":
+            raise PromptFormatError(
+                "with_tool_results: reply= is the Completion (or assistant Message) that "
+                f"called the tools, not {type(reply).__name__}"
+            )
         calls = turn.tool_calls
         if not calls:
             raise PromptFormatError(
                 "with_tool_results: the reply made no tool calls; check "
                 "completion.tool_calls before sending results"
             )
-        if isinstance(results, (str, bytes)):
+        if isinstance(results, (str, bytes)) or not isinstance(results, (Mapping, Sequence)):
             raise PromptFormatError(
                 "with_tool_results: results are one per call (a list, in the order of the "
-                "calls, or a mapping by call id), not a single string"
+                f"calls, or a mapping by call id), not {type(results).__name__}"
             )
         if isinstance(results, Mapping):
             missing = [c.id for c in calls if c.id not in results]
@@ -430,6 +437,8 @@ class Prompt(Generic[OutputT]):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PromptFormatError(f"a serialized Prompt must be JSON: {exc}") from exc
+        except RecursionError:
+            raise PromptFormatError("a serialized Prompt nests too deeply to be one") from None
         return cls.from_dict(data, output=output)
 
     @classmethod
@@ -460,6 +469,14 @@ def _describe_part(part: Part) -> str:
 
 
 def _check_tools(prompt: Prompt[Any]) -> None:
+    if not isinstance(prompt.tools, tuple):
+        raise PromptFormatError(
+            f"tools= is a tuple of tools, not {type(prompt.tools).__name__}: tools=(tool,)"
+        )
+    if prompt.parallel_tool_calls is not None and not prompt.tools:
+        raise PromptFormatError(
+            "parallel_tool_calls without tools: add tools=, or leave parallel_tool_calls unset"
+        )
     seen: set[str] = set()
     for tool in prompt.tools:
         if not isinstance(tool, (Tool, NativeTool)):

@@ -68,7 +68,11 @@ class Tool:
             )
         if self.description is not None and not isinstance(self.description, str):
             raise PromptFormatError(f"Tool {self.name!r}: description= must be text")
-        object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+        if self.strict is not None and not isinstance(self.strict, bool):
+            raise PromptFormatError(f"Tool {self.name!r}: strict= must be True, False or None")
+        parameters = dict(self.parameters)
+        _check_schema(parameters, self.name)
+        object.__setattr__(self, "parameters", MappingProxyType(parameters))
 
     @classmethod
     def from_model(
@@ -80,7 +84,18 @@ class Tool:
         strict: bool | None = None,
     ) -> Self:
         """A tool whose arguments are ``model``'s fields; its docstring describes it."""
+        from pydantic import BaseModel
+
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise PromptFormatError(
+                f"Tool.from_model({model!r}): pass a pydantic model class (its fields are the "
+                "arguments), or use Tool.from_function / Tool(name=..., parameters=...)"
+            )
         schema = model.model_json_schema()
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and "type" not in schema:  # a recursive model: its own $def
+            schema = {**schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {}), **schema}
+            schema.pop("$ref")
         docstring = schema.pop("description", None)
         doc = description if description is not None else docstring
         schema.pop("title", None)
@@ -107,9 +122,9 @@ class Tool:
         Raises:
             PromptFormatError: a parameter has no type annotation, or takes ``*args``.
         """
-        from pydantic import create_model
+        from pydantic import PydanticUserError, create_model
 
-        where = getattr(function, "__qualname__", repr(function))
+        where = getattr(function, "__qualname__", None) or type(function).__name__
         try:
             signature = inspect.signature(function, eval_str=True)
         except (NameError, TypeError, ValueError) as exc:
@@ -126,14 +141,29 @@ class Tool:
                     f"Tool.from_function({where}): parameter {parameter.name!r} needs a "
                     "type annotation (the model is told each argument's type)"
                 )
+            if parameter.name.startswith("_") or parameter.name.startswith("model_"):
+                raise PromptFormatError(
+                    f"Tool.from_function({where}): parameter {parameter.name!r} cannot be a "
+                    "tool argument (names starting with '_' or 'model_' are pydantic's); "
+                    "rename it"
+                )
             default = ... if parameter.default is parameter.empty else parameter.default
             fields[parameter.name] = (parameter.annotation, default)
-        model = create_model(_camel(function.__name__), **fields)
+        name_of = getattr(function, "__name__", None) or _snake(type(function).__name__)
+        try:
+            model = create_model(_camel(name_of), **fields)
+            model.model_json_schema()
+        except (PydanticUserError, TypeError, ValueError) as exc:
+            raise PromptFormatError(
+                f"Tool.from_function({where}): its arguments cannot be described as a JSON "
+                f"schema ({type(exc).__name__}: {str(exc).splitlines()[0]}); use types "
+                "pydantic can describe, or Tool.from_model"
+            ) from exc
         doc = inspect.getdoc(function) or ""
         summary = doc.split("\n\n", 1)[0].strip() or None
         return cls.from_model(
             model,
-            name=name or function.__name__,
+            name=name or name_of,
             description=description if description is not None else summary,
             strict=strict,
         )
@@ -181,9 +211,10 @@ class NativeTool:
     @property
     def name(self) -> str:
         """The tool's name (an OpenAI function's name; its type when it has none)."""
-        function = self.definition.get("function")
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            return str(function["name"])
+        for key in ("function", "custom"):  # OpenAI's function and custom tools
+            inner = self.definition.get(key)
+            if isinstance(inner, Mapping) and isinstance(inner.get("name"), str):
+                return str(inner["name"])
         return str(self.definition.get("name", self.definition.get("type")))
 
     @cached_property
@@ -192,6 +223,23 @@ class NativeTool:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "native", "provider": self.provider, "definition": dict(self.definition)}
+
+
+def _check_schema(parameters: dict[str, Any], name: str) -> None:
+    """The parameters must be JSON, and a JSON schema, checked as output schemas are."""
+    import json
+
+    try:
+        json.dumps(parameters, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PromptFormatError(
+            f"Tool {name!r}: parameters= is not JSON ({type(exc).__name__}: {exc})"
+        ) from None
+    from promptlib._validation import schema_problem
+
+    problem = schema_problem(parameters)
+    if problem is not None:
+        raise PromptFormatError(f"Tool {name!r}: parameters {problem[0]}")
 
 
 def check_tool_choice(choice: object, tools: tuple[Tool | NativeTool, ...]) -> str | None:

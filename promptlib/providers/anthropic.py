@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from promptlib._anthropic_format import answer_tool, anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
-from promptlib.parts import NativePart, Part, TextPart, ToolCall
+from promptlib.parts import DocumentPart, NativePart, Part, TextPart, ToolCall, ToolResult
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
@@ -62,6 +62,23 @@ def _native(block: Any) -> NativePart:
         block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else block
     )
     return NativePart("anthropic", data)
+
+
+_FILES_BETA = "files-api-2025-04-14"
+
+
+def _uses_files(prompt: Prompt[Any]) -> bool:
+    def parts(message: Any) -> Iterable[Any]:
+        for part in message.content:
+            yield part
+            if isinstance(part, ToolResult):
+                yield from part.content
+
+    return any(
+        isinstance(p, DocumentPart) and p.file_id is not None
+        for m in prompt.messages
+        for p in parts(m)
+    )
 
 
 def _refusal(text: str, stop_reason: str | None) -> str | None:
@@ -119,6 +136,8 @@ class AnthropicProvider(SDKProvider):
             request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
+        if _uses_files(prompt):  # documents by file id need the Files API beta
+            request["extra_headers"] = {"anthropic-beta": _FILES_BETA}
         request.update(params.get("extra", {}))
         return request
 

@@ -245,7 +245,7 @@ def completion_of(
         repairs=repairs,
         request_id=request_id,
         finish_reason=finish_reason,
-        reasoning=prompt.split_reasoning(text).reasoning if prompt.reasoning else None,
+        reasoning=_reasoning(prompt, text, tool_calls),
         template=prompt.meta.template,
         version=prompt.meta.version,
         template_hash=prompt.meta.template_hash,
@@ -254,6 +254,16 @@ def completion_of(
         tool_calls=_with_models(prompt, tool_calls) if tool_calls else (),
         content=content if len(content) > 1 or tool_calls else (),
     )
+
+
+def _reasoning(prompt: Prompt[Any], text: str, tool_calls: tuple[ToolCall, ...]) -> str | None:
+    """A chain-of-thought reply's reasoning; a reply that calls tools has no final answer
+    yet, so all its text is reasoning."""
+    if prompt.reasoning is None:
+        return None
+    if tool_calls:
+        return text or None
+    return prompt.split_reasoning(text).reasoning
 
 
 def _with_models(prompt: Prompt[Any], calls: tuple[ToolCall, ...]) -> tuple[ToolCall, ...]:

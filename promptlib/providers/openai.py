@@ -42,12 +42,17 @@ REPAIR = (
 
 
 def _calls_of(message: Any) -> tuple[ToolCall, ...]:
-    calls = getattr(message, "tool_calls", None) or ()
-    return tuple(
-        ToolCall(c.id, c.function.name, c.function.arguments or "{}")
-        for c in calls
-        if getattr(c, "function", None) is not None
-    )
+    """Function calls (arguments as JSON text) and custom-tool calls (their free-form
+    input as the arguments)."""
+    found = []
+    for call in getattr(message, "tool_calls", None) or ():
+        function = getattr(call, "function", None)
+        custom = getattr(call, "custom", None)
+        if function is not None:
+            found.append(ToolCall(call.id, function.name, function.arguments or "{}"))
+        elif custom is not None:
+            found.append(ToolCall(call.id, custom.name, custom.input or ""))
+    return tuple(found)
 
 
 def _usage(usage: Any) -> Usage:

@@ -29,7 +29,7 @@ def openai_fields(prompt: Prompt[Any]) -> dict[str, Any]:
     if prompt.tools:
         fields["tools"] = [_tool(t) for t in prompt.tools]
     if prompt.tool_choice is not None:
-        fields["tool_choice"] = _tool_choice(prompt.tool_choice)
+        fields["tool_choice"] = _tool_choice(prompt, prompt.tool_choice)
     if prompt.parallel_tool_calls is not None:
         fields["parallel_tool_calls"] = prompt.parallel_tool_calls
     return fields
@@ -166,7 +166,10 @@ def _tool(tool: Tool | NativeTool) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-def _tool_choice(choice: str) -> Any:
+def _tool_choice(prompt: Prompt[Any], choice: str) -> Any:
     if choice in CHOICES:
         return choice
+    chosen = next(t for t in prompt.tools if t.name == choice)
+    if isinstance(chosen, NativeTool) and chosen.definition.get("type") == "custom":
+        return {"type": "custom", "custom": {"name": choice}}
     return {"type": "function", "function": {"name": choice}}

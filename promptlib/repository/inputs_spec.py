@@ -16,10 +16,11 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from promptlib.errors import PromptFormatError
 from promptlib.messages import ImagePart
 from promptlib.templates.delimiters import UNTRUSTED
 from promptlib.templates.environment import RESERVED_NAMES
-from promptlib.templates.history import Conversation
+from promptlib.templates.history import Conversation, turns_from_data
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -72,6 +73,11 @@ def build_input_model(source: SourceFile, template_name: str) -> type[BaseModel]
         annotation = _annotation(source, name, spec)
         raw = spec if isinstance(spec, dict) else {}
         default = raw.get("default", ...)
+        if default is not ... and annotation is Conversation:
+            try:
+                default = turns_from_data(default)
+            except PromptFormatError as exc:
+                raise source.error(f"input {name!r}: default: {exc}", "inputs", name) from exc
         fields[name] = (
             Annotated[annotation, Field(description=raw.get("description"))],
             default,
@@ -126,10 +132,10 @@ def _annotation(source: SourceFile, name: str, spec: Any) -> Any:
             name,
         )
     if untrusted:
-        if kind not in ("string", "object"):
+        if kind not in ("string", "object", "conversation"):
             raise source.error(
-                f"input {name!r}: only text and structured data (string or object inputs, "
-                "or arrays of them) can be untrusted",
+                f"input {name!r}: only text and data (string, object or conversation "
+                "inputs, or arrays of them) can be untrusted",
                 "inputs",
                 name,
             )

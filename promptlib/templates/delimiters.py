@@ -144,8 +144,9 @@ def _forgery(tag: str) -> re.Pattern[str]:
     It starts with a literal character, which the regex engine finds with a fast scan; case
     is ignored only in the lookahead, for the same reason.
     """
-    gap = r"\s*"
-    return re.compile(rf"<(?=(?i:{gap}/?{gap}{re.escape(tag)})(?![A-Za-z0-9_]))")
+    # "\s*(?:/\s*)?": unlike "\s*/?\s*", a run of spaces is split one way only, so a
+    # "<" followed by n spaces costs O(n), not O(n^2).
+    return re.compile(rf"<(?=(?i:\s*(?:/\s*)?{re.escape(tag)})(?![A-Za-z0-9_]))")
 
 
 @lru_cache(maxsize=8192)
@@ -228,7 +229,7 @@ def delimit(value: object, tag: str = "context") -> str:
     if isinstance(value, str):  # the common case: text
         return f"<{tag}>\n{_neutralize(value, tag)}\n</{tag}>"
     items = list(value) if isinstance(value, (list, tuple)) else None
-    structured = [_fields(item) for item in (items if items is not None else [value])]
+    structured = [_fields(item, tag) for item in (items if items is not None else [value])]
     tags = [tag]
     for fields in structured:
         for name in fields or ():
@@ -262,9 +263,9 @@ def _neutral(text: str, tags: list[str]) -> str:
     return text
 
 
-def _fields(value: object) -> dict[str, object] | None:
-    """A structured value's fields by name, when every name can be a tag; else ``None``
-    (the value is shown as text, or as JSON)."""
+def _fields(value: object, tag: str = "") -> dict[str, object] | None:
+    """A structured value's fields by name, when every name can be a tag other than the
+    block's own ``tag``; else ``None`` (the value is shown as text, or as JSON)."""
     if isinstance(value, dict):
         fields = value
     elif isinstance(names := getattr(type(value), "model_fields", None), dict):
@@ -273,7 +274,10 @@ def _fields(value: object) -> dict[str, object] | None:
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     else:
         return None
-    if not fields or not all(isinstance(k, str) and _TAG_NAME.fullmatch(k) for k in fields):
+    if not fields or not all(
+        isinstance(k, str) and _TAG_NAME.fullmatch(k) and k.casefold() != tag.casefold()
+        for k in fields
+    ):
         return None
     return dict(fields)
 

@@ -23,15 +23,17 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from promptlib.errors import PromptFormatError, TemplateError
 from promptlib.messages import Message
-from promptlib.parts import TextPart, ToolCall, ToolResult
+from promptlib.parts import TextPart, ToolCall, ToolResult, check_tool_name
 from promptlib.templates.blocks import Block, _require_field
+from promptlib.templates.delimiters import UNTRUSTED
+from promptlib.templates.inputs import _input_error
 from promptlib.templates.segments import Segment
 
 if TYPE_CHECKING:
     from promptlib.templates.environment import Origin
     from promptlib.templates.segments import BuildContext
 
-__all__ = ["Conversation", "History", "turn_from_data"]
+__all__ = ["Conversation", "History", "turn_from_data", "turns_from_data"]
 
 _ROLES = ("user", "assistant", "tool")
 
@@ -62,6 +64,12 @@ def turn_from_data(data: Any) -> Message:
             f"a {message.role} turn cannot be in a conversation's history: system "
             "instructions belong to the template (turns: user, assistant, tool)"
         )
+    if not message.content or all(
+        isinstance(p, TextPart) and not p.text.strip() for p in message.content
+    ):
+        raise PromptFormatError(
+            f"the {message.role} turn is empty; providers refuse empty turns: leave it out"
+        )
     return message
 
 
@@ -75,7 +83,10 @@ def _from_json(data: Mapping[str, Any]) -> Message:
             raise PromptFormatError(f"a tool turn has unknown keys {sorted(extra)}")
         if not isinstance(content, str):
             raise PromptFormatError("a tool turn's 'content' is the result as text")
-        return Message.tool(ToolResult(data["call_id"], content, data.get("is_error")))
+        is_error = data.get("is_error")
+        if is_error is not None and not isinstance(is_error, bool):
+            raise PromptFormatError("a tool turn's 'is_error' is true or false")
+        return Message.tool(ToolResult(data["call_id"], content, is_error))
     if isinstance(content, str) or "tool_calls" in data:
         extra = set(data) - {"role", "content", "name", "tool_calls"}
         if extra:
@@ -95,9 +106,15 @@ def _from_json(data: Mapping[str, Any]) -> Message:
                 raise PromptFormatError(
                     "each of 'tool_calls' needs its 'id' and the tool's 'name' (text)"
                 )
+            check_tool_name(call["name"], f"tool call {call['id']!r}")
             arguments = call.get("arguments", "{}")
             if not isinstance(arguments, str):
-                arguments = json.dumps(arguments, ensure_ascii=False)
+                try:
+                    arguments = json.dumps(arguments, ensure_ascii=False, allow_nan=False)
+                except (TypeError, ValueError) as exc:
+                    raise PromptFormatError(
+                        f"the arguments of tool call {call['id']!r} are not JSON ({exc})"
+                    ) from None
             tool_calls.append(ToolCall(call["id"], call["name"], arguments))
         text = content if isinstance(content, str) else ""
         parts = (TextPart(text),) if text or not tool_calls else ()
@@ -107,16 +124,63 @@ def _from_json(data: Mapping[str, Any]) -> Message:
     return message_from_dict(dict(data))
 
 
-def _validate(value: Any) -> tuple[Message, ...]:
+def turns_from_data(value: Any) -> tuple[Message, ...]:
+    """A whole conversation: its turns (see :func:`turn_from_data`), with every tool call
+    answered by a result before the next user or assistant turn, and every result
+    answering a call of the assistant turn before it.
+
+    Raises:
+        PromptFormatError: naming the turn (counted from 1) and the problem.
+    """
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ValueError("a conversation is a list of turns (Message values or JSON objects)")
+        raise PromptFormatError(
+            "a conversation is a list of turns (Message values or JSON objects)"
+        )
     turns = []
-    for index, item in enumerate(value):
+    open_calls: dict[str, int] = {}  # unanswered call id -> the turn that made it
+    for number, item in enumerate(value, start=1):
         try:
-            turns.append(turn_from_data(item))
+            turn = turn_from_data(item)
         except PromptFormatError as exc:
-            raise ValueError(f"turn {index}: {exc}") from None
+            raise PromptFormatError(f"turn {number}: {exc}") from None
+        if turn.role == "tool":
+            for result in turn.content:
+                assert isinstance(result, ToolResult)
+                if open_calls.pop(result.call_id, None) is None:
+                    raise PromptFormatError(
+                        f"turn {number}: a result for call {result.call_id!r}, which no "
+                        "earlier assistant turn made (or another result answered)"
+                    )
+        elif open_calls:
+            raise PromptFormatError(
+                f"turn {number}: tool call(s) {sorted(open_calls)} of turn "
+                f"{min(open_calls.values())} have no result before it; providers refuse an "
+                "unanswered call: add a tool turn with each result"
+            )
+        if turn.role == "assistant":
+            open_calls.update(dict.fromkeys((c.id for c in turn.tool_calls), number))
+        turns.append(turn)
+    if open_calls:
+        raise PromptFormatError(
+            f"the conversation ends with tool call(s) {sorted(open_calls)} unanswered; send "
+            "their results as tool turns (or use Prompt.with_tool_results)"
+        )
     return tuple(turns)
+
+
+class _Turns(tuple[Message, ...]):
+    """Turns that passed validation (the History block need not check them again)."""
+
+    __slots__ = ()
+
+
+def _validate(value: Any) -> tuple[Message, ...]:
+    from pydantic_core import PydanticCustomError
+
+    try:
+        return _Turns(turns_from_data(value))
+    except PromptFormatError as exc:  # pydantic's own wording, without "Value error,"
+        raise PydanticCustomError("conversation", str(exc)) from None
 
 
 def _dump(turns: tuple[Message, ...]) -> list[dict[str, Any]]:
@@ -140,11 +204,14 @@ _SCHEMA = {
 }
 
 _VALIDATOR = PlainValidator(_validate)
+# Untrusted: the turns are other people's text, so templates may not print them (in the
+# system role or anywhere else); the History block places them as messages of their own.
 Conversation = Annotated[
-    tuple[Message, ...],
+    Sequence[Message],
     _VALIDATOR,
     PlainSerializer(_dump),
     WithJsonSchema(_SCHEMA),
+    UNTRUSTED,
 ]
 """An input field type for prior turns of a conversation (see :class:`History`)."""
 
@@ -162,6 +229,8 @@ class History(Block):
     kind = "history"
 
     def __init__(self, field: str, *, max_turns: int | None = None) -> None:
+        if not isinstance(field, str):
+            raise TemplateError(f"History(field): the input field's name, not {field!r}")
         if max_turns is not None and (
             isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1
         ):
@@ -187,13 +256,20 @@ class History(Block):
                 f"field as '{self.field}: Conversation' (in a file: type: conversation)"
             )
         ctx.used.add(self.field)
-        field, limit = self.field, self.max_turns
+        field, limit, template = self.field, self.max_turns, ctx.template
+        ctx_fields = ctx.inputs.fields
 
         def turns(values: Mapping[str, Any]) -> tuple[Message, ...]:
             value = values[field]
             if not value:
                 return ()
-            messages = tuple(value)
+            if isinstance(value, _Turns):
+                messages: tuple[Message, ...] = value
+            else:  # not validated: a model's default, or a value assigned after validation
+                try:
+                    messages = turns_from_data(value)
+                except PromptFormatError as exc:
+                    raise _input_error(template, [(field, str(exc))], ctx_fields) from None
             if limit is not None:
                 starts = [i for i, m in enumerate(messages) if m.role == "user"]
                 if len(starts) > limit:

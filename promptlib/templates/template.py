@@ -208,6 +208,10 @@ class Template(Generic[InputT, OutputT]):
         self.output_model, self.output = _output(output, self.label)
         self.blocks: Blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
         self.reasoning: ReasoningSpec | None = _reasoning(self.blocks, self.label)
+        if isinstance(tools, (Tool, NativeTool)):
+            raise TemplateError(
+                "tools= is a list of tools: tools=[tool], not tools=tool", template=self.label
+            )
         self.tools: tuple[Tool | NativeTool, ...] = tuple(tools)
         self.tool_choice = tool_choice
         self.parallel_tool_calls = parallel_tool_calls

@@ -259,7 +259,10 @@ def _anthropic_events(reply: Reply) -> Iterator[bytes]:
 def _anthropic_block(index: int, block: dict[str, Any]) -> Iterator[bytes]:
     if block["type"] == "tool_use":
         opening: dict[str, Any] = {**block, "input": {}}
-        text, delta_type, key = _to_json(block["input"]), "input_json_delta", "partial_json"
+        # The input as the adapter re-encodes a non-streamed one: a call's arguments are
+        # then the same text whether the reply was streamed or not.
+        text = json.dumps(block["input"], ensure_ascii=False)
+        delta_type, key = "input_json_delta", "partial_json"
     else:
         opening = {"type": "text", "text": ""}
         text, delta_type, key = block["text"], "text_delta", "text"

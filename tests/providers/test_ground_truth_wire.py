@@ -16,6 +16,7 @@ application sent to OpenAI's Chat Completions or Anthropic's Messages API. For e
       in order: the API combines them into a single turn;
     - Anthropic: a ``system`` string equals a list of one text block without other keys;
       ``extra_body`` fields are body fields (the SDK merges them into the JSON body);
+      ``extra_headers`` are headers, not part of the body;
       ``max_tokens``, which the adapter always sets, is left out when the record has none;
     - key order is ignored (dicts compare as mappings).
 
@@ -98,6 +99,7 @@ def normalize_openai(request: Mapping[str, Any]) -> dict[str, Any]:
 def normalize_anthropic(request: Mapping[str, Any], *, sent_max_tokens: bool) -> dict[str, Any]:
     out = _without_nulls(dict(request))
     out.update(out.pop("extra_body", {}))
+    out.pop("extra_headers", None)  # HTTP headers (the Files API beta), not the body
     if not sent_max_tokens:
         out.pop("max_tokens", None)
     if "system" in out:

@@ -200,7 +200,7 @@ ERRORS = [
         "untrusted integer",
         '---\nname: t\nversion: "1.0.0"\ninputs:\n  a: {type: integer, '
         "untrusted: true}\n---\n[user]\n{{ a }}\n",
-        r"only text and structured data .* can be untrusted",
+        r"only text and data .* can be untrusted",
     ),
     (
         "untrusted printed raw",
