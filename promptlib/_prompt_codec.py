@@ -189,6 +189,26 @@ def message_from_dict(data: Any) -> Message:
     return Message(doc.role, tuple(_part(p) for p in doc.content), doc.name)
 
 
+def _check_sections(prompt: Prompt[Any]) -> None:
+    """Sections are not part of the hash: each must still point at text that exists."""
+    for index, section in enumerate(prompt.sections):
+        where = f"sections.{index}"
+        if not 0 <= section.message < len(prompt.messages):
+            raise PromptFormatError(f"{where}: message {section.message} does not exist")
+        message = prompt.messages[section.message]
+        if section.kind == "history" and message.role == "system":
+            raise PromptFormatError(f"{where}: a system message is not a history turn")
+        content = message.content
+        if not 0 <= section.part < max(len(content), 1):
+            raise PromptFormatError(f"{where}: part {section.part} does not exist")
+        part = content[section.part] if content else None
+        length = len(part.text) if isinstance(part, TextPart) else 0
+        if not 0 <= section.start <= section.end <= length:
+            raise PromptFormatError(
+                f"{where}: characters {section.start} to {section.end} are not in the text"
+            )
+
+
 def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
     if isinstance(data, dict) and data.get("format") not in (None, FORMAT):
         raise PromptFormatError(
@@ -237,4 +257,5 @@ def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
             f"the serialized Prompt was edited: its content hashes to {prompt.hash}, not the "
             f"recorded {doc.hash}. Re-render it from its template instead of editing the JSON."
         )
+    _check_sections(prompt)
     return prompt

@@ -706,14 +706,31 @@ def _tool_calls_of(reply: ScriptedReply, prompt: Prompt[Any]) -> tuple[ToolCall,
     """The tool calls a reply makes: scripted ones, or, unscripted, a schema-valid call
     when the prompt requires one (tool_choice ``required`` or a tool's name)."""
     if isinstance(reply, ToolCall):
-        return (reply,)
-    if isinstance(reply, Message):
+        calls: tuple[ToolCall, ...] = (reply,)
+    elif isinstance(reply, Message):
         if reply.role != "assistant":
             raise ConfigurationError(
                 f"a MockProvider reply Message must be an assistant turn, not {reply.role!r}"
             )
-        return reply.tool_calls
-    return ()
+        calls = reply.tool_calls
+    else:
+        return ()
+    offered = [t.name for t in prompt.tools]
+    for call in calls:  # what a real model could not answer, the mock refuses to
+        if call.name not in offered or prompt.tool_choice == "none":
+            why = "tool_choice is 'none'" if offered else "it offers no tools"
+            if offered and prompt.tool_choice != "none":
+                why = f"its tools: {', '.join(offered)}"
+            raise ConfigurationError(
+                f"the MockProvider script answers with a call to {call.name!r}, which the "
+                f"prompt does not allow ({why}); script a call to one of its tools"
+            )
+        if prompt.tool_choice not in (None, "auto", "required", call.name):
+            raise ConfigurationError(
+                f"the MockProvider script answers with a call to {call.name!r}, but the "
+                f"prompt's tool_choice forces {prompt.tool_choice!r}"
+            )
+    return calls
 
 
 def _fake_tool_call(prompt: Prompt[Any]) -> ToolCall | None:

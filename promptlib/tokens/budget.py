@@ -82,7 +82,7 @@ class _Draft:
         for index, message in enumerate(prompt.messages):
             first = message.content[0] if message.content else None
             sections = sorted(by_message.get(index, []), key=lambda s: s.start)
-            if sections and sections[0].kind == "history":
+            if sections and sections[0].kind == "history" and message.role != "system":
                 draft.turns[index] = (sections[0].label, sections[0].priority)
                 draft.pieces.append(None)
                 draft.others.append(())

@@ -164,7 +164,40 @@ def function_tools_tokens(tools: list[Any], encoding: str) -> int:
                 total += -3 + sum(3 + count(str(v)) for v in values)
             text = str(prop.get("description") or "").rstrip(".")
             total += count(f"{key}:{prop.get('type', '')}:{text}")
+            total += _nested_tokens(prop, count)
+        if isinstance(parameters, dict):
+            total += _nested_tokens(parameters, count, keys=("$defs", "definitions"))
     return total
+
+
+# What the cookbook's formula leaves out: the names and descriptions inside nested objects,
+# arrays of objects, unions and definitions (it covers top-level properties only).
+_NESTED = ("properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties")
+
+
+def _nested_tokens(schema: dict[str, Any], count: Any, keys: tuple[str, ...] = _NESTED) -> int:
+    words: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 64:
+            return
+        if isinstance(node, dict):
+            description = node.get("description")
+            if isinstance(description, str):
+                words.append(description)
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                words.extend(str(k) for k in properties)
+            for value in node.values():
+                walk(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, depth + 1)
+
+    for key in keys:
+        if isinstance(schema, dict) and key in schema:
+            walk(schema[key], 0)
+    return int(count(" ".join(words))) if words else 0
 
 
 def anthropic_request_options(prompt: Prompt[Any], ratio: float) -> list[tuple[str, str, int]]:
