@@ -175,7 +175,7 @@ def _take(
                 line=section.header_line,
             )
     if len(section.positional) != positional:
-        expected = "a field name, e.g. [context ticket]" if positional else "no bare words"
+        expected = f"a field name, e.g. [{section.name} ticket]" if positional else "no bare words"
         raise source.error(
             f"[{section.name}] takes {expected}; got {list(section.positional)}",
             line=section.header_line,

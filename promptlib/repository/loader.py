@@ -214,7 +214,10 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
         if exc.location:
             raise
         key = "params" if "parameter" in exc.reason else None
-        key = "tool_choice" if "tool_choice" in exc.reason else key
+        for name in ("parallel_tool_calls", "tool_choice", "tools"):
+            if name in exc.reason or (name == "tools" and "tool" in exc.reason):
+                key = name if name in source.meta else key
+                break
         raise source.error(exc.reason, *((key,) if key else ())) from exc
     template._declare_inputs(meta.get("inputs") or {})
     return TemplateFile(path, template, tuple(tests), source.text)
