@@ -37,18 +37,16 @@ from promptlib.tokens.features import (
     prompt_features,
 )
 from promptlib.tokens.images import (
-    anthropic_image_tokens,
-    image_size,
-    patch_tokens,
-    tile_tokens,
+    ANTHROPIC_IMAGES,
+    NO_RULE,
+    ImageRule,
+    image_rule,
+    message_image_tokens,
 )
 
 __all__ = ["BlockCount", "TokenCount", "acount_tokens", "count_tokens"]
 
 _SEPARATOR = "\n\n"
-# OpenAI's published image costs (detail "low": a flat 85; otherwise depends on the size,
-# which promptlib does not decode): the high-detail figure of a 512x512 image.
-_IMAGE_LOW, _IMAGE_DEFAULT = 85, 255
 # Anthropic estimates: tokens the API adds per request and per turn, fitted on recorded
 # requests (see docs/tokens.md for the data and the error).
 _ANTHROPIC_BASE, _ANTHROPIC_PER_TURN = 7, 5
@@ -204,54 +202,6 @@ def _with_sections(prompt: Prompt[Any]) -> Iterator[tuple[int, Message, Sequence
         start = end
 
 
-class _ImageRule(NamedTuple):
-    """How a model counts images: OpenAI's tile rule (``base``, ``tile``), its patch rule
-    (``multiplier``), Anthropic's area rule, or none known."""
-
-    base: int | None = None
-    tile: int | None = None
-    multiplier: float | None = None
-    anthropic: bool = False
-
-
-_NO_RULE = _ImageRule()
-
-
-def _image_rule(info: ModelInfo) -> _ImageRule:
-    if info.provider == "anthropic":
-        return _ImageRule(anthropic=True)
-    return _ImageRule(info.image_base, info.image_tile, info.image_patch_multiplier)
-
-
-def _image_tokens(message: Message, rule: _ImageRule = _NO_RULE) -> tuple[int, bool]:
-    """Tokens of a message's images, and whether that is exact.
-
-    ``detail="low"`` on a tile-rule model costs the base, exactly. Otherwise an inline
-    image's size is read from its header and the model's published rule applied (an
-    estimate: not yet checked against the API); an image by URL, or a model without a
-    known rule, is estimated at 85 (low) or 255 tokens."""
-    tokens, exact = 0, True
-    for part in message.content:
-        if not isinstance(part, ImagePart):
-            continue
-        if part.detail == "low" and rule.base is not None:
-            tokens += rule.base
-            continue
-        exact = False
-        size = image_size(part)
-        if size is not None and rule.anthropic:
-            tokens += anthropic_image_tokens(size)
-        elif size is not None and rule.multiplier is not None:
-            tokens += patch_tokens(size, rule.multiplier)
-        elif size is not None and rule.base is not None and rule.tile is not None:
-            tokens += tile_tokens(size, rule.base, rule.tile)
-        elif rule.base is not None and rule.tile is not None:
-            tokens += rule.base + rule.tile
-        else:
-            tokens += _IMAGE_LOW if part.detail == "low" else _IMAGE_DEFAULT
-    return tokens, exact
-
-
 # One message's count: (message, index, sections, blocks, tokens, exact).
 _MessageCount = tuple[Message, int, Sequence[Section], tuple[BlockCount, ...], int, bool]
 
@@ -259,7 +209,7 @@ _MessageCount = tuple[Message, int, Sequence[Section], tuple[BlockCount, ...], i
 # prebuilt messages (system text, few-shot turns) are the same objects from render to
 # render, and finding them again must not cost hashing their text. Each entry holds its
 # message, so the id cannot be reused while the entry exists.
-_MESSAGE_COUNTS: dict[tuple[str, int, _ImageRule], dict[int, _MessageCount]] = {}
+_MESSAGE_COUNTS: dict[tuple[str, int, ImageRule], dict[int, _MessageCount]] = {}
 _MESSAGE_COUNTS_MAX = 4096
 
 
@@ -270,7 +220,7 @@ def _count_message(
     message: Message,
     sections: Sequence[Section],
     name_tokens: int = 1,
-    images: _ImageRule = _NO_RULE,
+    images: ImageRule = NO_RULE,
 ) -> _MessageCount:
     """Count a message in any shape (``_count_openai`` inlines the one-block text message)."""
     overhead = message_tokens + _role_tokens(encoding, message.role)
@@ -284,7 +234,7 @@ def _count_message(
         text_blocks = []
         if any(isinstance(p, TextPart) for p in content):
             text_blocks = _message_text_blocks(encoding, index, message.text, sections)
-        image_tokens, exact = _image_tokens(message, images)
+        image_tokens, exact = message_image_tokens(message, images)
         if image_tokens:
             text_blocks.append(_block("images", "", index, image_tokens))
         others = [p for p in content if not isinstance(p, (TextPart, ImagePart))]
@@ -337,7 +287,7 @@ def _count_openai(prompt: Prompt[Any], info: ModelInfo) -> TokenCount:
     blocks: list[BlockCount] = []
     per_message: list[int] = []
     message_tokens = info.message_tokens
-    images = _image_rule(info)
+    images = image_rule(info)
     key = (encoding, message_tokens, images)
     counts = _MESSAGE_COUNTS.get(key)
     if counts is None or len(counts) >= _MESSAGE_COUNTS_MAX:
@@ -436,7 +386,7 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
         scaled = [
             BlockCount(b.kind, b.label, index, math.ceil(b.tokens * ratio)) for b in text_blocks
         ]
-        image_tokens, _ = _image_tokens(message, _ImageRule(anthropic=True))
+        image_tokens, _ = message_image_tokens(message, ANTHROPIC_IMAGES)
         if image_tokens:
             scaled.append(BlockCount("images", "", index, image_tokens))
         others = [

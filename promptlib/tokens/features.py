@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from promptlib.messages import Prompt
@@ -175,7 +176,9 @@ def function_tools_tokens(tools: list[Any], encoding: str) -> int:
 _NESTED = ("properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties")
 
 
-def _nested_tokens(schema: dict[str, Any], count: Any, keys: tuple[str, ...] = _NESTED) -> int:
+def _nested_tokens(
+    schema: dict[str, Any], count: Callable[[str], int], keys: tuple[str, ...] = _NESTED
+) -> int:
     words: list[str] = []
 
     def walk(node: Any, depth: int) -> None:

@@ -17,10 +17,29 @@ import base64
 import binascii
 import math
 import struct
+from typing import TYPE_CHECKING, NamedTuple
 
 from promptlib.parts import ImagePart
 
-__all__ = ["anthropic_image_tokens", "image_size", "patch_tokens", "tile_tokens"]
+if TYPE_CHECKING:
+    from promptlib.messages import Message
+    from promptlib.tokens.catalog import ModelInfo
+
+__all__ = [
+    "ANTHROPIC_IMAGES",
+    "NO_RULE",
+    "ImageRule",
+    "anthropic_image_tokens",
+    "image_rule",
+    "image_size",
+    "message_image_tokens",
+    "patch_tokens",
+    "tile_tokens",
+]
+
+# An image whose size is unknown (a URL) on a model without constants: OpenAI's detail
+# "low" figure, and the high-detail figure of a 512x512 image.
+_IMAGE_LOW, _IMAGE_DEFAULT = 85, 255
 
 _HEAD = 65_536  # bytes of the file read for its size (JPEG markers may come late)
 
@@ -121,3 +140,52 @@ def anthropic_image_tokens(size: tuple[int, int]) -> int:
     width, height = size
     scale = min(1.0, 1568 / max(width, height))
     return max(1, math.ceil(width * scale * height * scale / 750))
+
+
+class ImageRule(NamedTuple):
+    """How a model counts images: OpenAI's tile rule (``base``, ``tile``), its patch rule
+    (``multiplier``), Anthropic's area rule, or none known."""
+
+    base: int | None = None
+    tile: int | None = None
+    multiplier: float | None = None
+    anthropic: bool = False
+
+
+NO_RULE = ImageRule()
+ANTHROPIC_IMAGES = ImageRule(anthropic=True)
+
+
+def image_rule(info: ModelInfo) -> ImageRule:
+    if info.provider == "anthropic":
+        return ANTHROPIC_IMAGES
+    return ImageRule(info.image_base, info.image_tile, info.image_patch_multiplier)
+
+
+def message_image_tokens(message: Message, rule: ImageRule = NO_RULE) -> tuple[int, bool]:
+    """Tokens of a message's images, and whether that is exact.
+
+    ``detail="low"`` on a tile-rule model costs the base, exactly. Otherwise an inline
+    image's size is read from its header and the model's published rule applied (an
+    estimate: not yet checked against the API); an image by URL, or a model without a
+    known rule, is estimated at 85 (low) or 255 tokens."""
+    tokens, exact = 0, True
+    for part in message.content:
+        if not isinstance(part, ImagePart):
+            continue
+        if part.detail == "low" and rule.base is not None:
+            tokens += rule.base
+            continue
+        exact = False
+        size = image_size(part)
+        if size is not None and rule.anthropic:
+            tokens += anthropic_image_tokens(size)
+        elif size is not None and rule.multiplier is not None:
+            tokens += patch_tokens(size, rule.multiplier)
+        elif size is not None and rule.base is not None and rule.tile is not None:
+            tokens += tile_tokens(size, rule.base, rule.tile)
+        elif rule.base is not None and rule.tile is not None:
+            tokens += rule.base + rule.tile
+        else:
+            tokens += _IMAGE_LOW if part.detail == "low" else _IMAGE_DEFAULT
+    return tokens, exact
