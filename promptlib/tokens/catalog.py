@@ -76,6 +76,7 @@ class ModelInfo:
     image_tile: int | None = None
     image_patch_multiplier: float | None = None
     tools_overhead: int = 0
+    tool_prompt_tokens: tuple[int, int] | None = None
     estimate_ratio: float = 1.0
     inline_system: bool = False
     source: str = ""
@@ -117,6 +118,17 @@ def _info(
         isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0
     ):
         raise ConfigurationError(f"{origin}: {name}.image_patch_multiplier must be a number")
+    prompt_tokens = merged.get("tool_prompt_tokens")
+    if prompt_tokens is not None:
+        if not (
+            isinstance(prompt_tokens, list)
+            and len(prompt_tokens) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in prompt_tokens)
+        ):
+            raise ConfigurationError(
+                f"{origin}: {name}.tool_prompt_tokens must be [auto, forced] token counts"
+            )
+        merged["tool_prompt_tokens"] = (prompt_tokens[0], prompt_tokens[1])
     overhead = merged.get("tools_overhead", 0)
     if isinstance(overhead, bool) or not isinstance(overhead, int) or overhead < 0:
         raise ConfigurationError(f"{origin}: {name}.tools_overhead must be a whole number")

@@ -407,7 +407,7 @@ def _count_anthropic_estimate(prompt: Prompt[Any], info: ModelInfo) -> TokenCoun
     overhead = _ANTHROPIC_BASE + _ANTHROPIC_PER_TURN * max(turns - 1, 0)
     blocks.append(BlockCount("overhead", "request", None, overhead))
     if prompt.tools:
-        tool_tokens = anthropic_tools_tokens(prompt, ratio)
+        tool_tokens = anthropic_tools_tokens(prompt, ratio, info.tool_prompt_tokens)
         blocks.append(BlockCount("tools", f"{len(prompt.tools)} tool(s)", None, tool_tokens))
     blocks += [
         BlockCount(k, label, None, n) for k, label, n in anthropic_request_options(prompt, ratio)

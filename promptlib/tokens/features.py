@@ -220,11 +220,17 @@ def anthropic_request_options(prompt: Prompt[Any], ratio: float) -> list[tuple[s
     return found
 
 
-def anthropic_tools_tokens(prompt: Prompt[Any], ratio: float) -> int:
+def anthropic_tools_tokens(
+    prompt: Prompt[Any], ratio: float, tool_prompt: tuple[int, int] | None = None
+) -> int:
     """The prompt's tools on Anthropic: their JSON scaled by the model's ratio, plus the
-    tool-use system prompt the API adds."""
+    tool-use system prompt the API adds (``tool_prompt``: the model's own, auto and
+    forced, from the catalog; else the fitted figures)."""
     count = token_counter("o200k_base")
     body = sum(count(json.dumps(t.to_dict(), ensure_ascii=False)) for t in prompt.tools)
     forced = prompt.tool_choice not in (None, "auto", "none")
-    system = _ANTHROPIC_TOOL_PROMPT["forced" if forced else "auto"]
-    return round(body * ratio) + system
+    auto, forcing = tool_prompt or (
+        _ANTHROPIC_TOOL_PROMPT["auto"],
+        _ANTHROPIC_TOOL_PROMPT["forced"],
+    )
+    return round(body * ratio) + (forcing if forced else auto)
