@@ -31,6 +31,7 @@ __all__ = ["ANSWER_TOOL_DESCRIPTION", "answer_tool", "anthropic_fields", "anthro
 
 _CHOICES = {"auto": "auto", "none": "none", "required": "any"}
 ANSWER_TOOL_DESCRIPTION = "Give the answer in exactly this structure."
+FILES_BETA = "files-api-2025-04-14"
 
 
 def answer_tool(prompt: Prompt[Any], native_schema: bool = True) -> str | None:
@@ -74,9 +75,29 @@ def anthropic_fields(
             choice = {"type": "tool", "name": answer}
     if tools:
         fields["tools"] = tools
+    elif _has_tool_turns(prompt):
+        raise ConfigurationError(
+            "the conversation holds tool calls or results, and Anthropic refuses them in a "
+            "request without tools: give the template the tools the history used (tools=)"
+        )
     if choice is not None:
         fields["tool_choice"] = choice
+    if _uses_files(prompt):  # documents by file id need the Files API beta
+        fields["extra_headers"] = {"anthropic-beta": FILES_BETA}
     return fields
+
+
+def _has_tool_turns(prompt: Prompt[Any]) -> bool:
+    return any(isinstance(p, (ToolCall, ToolResult)) for m in prompt.messages for p in m.content)
+
+
+def _uses_files(prompt: Prompt[Any]) -> bool:
+    for message in prompt.messages:
+        for part in message.content:
+            inner = part.content if isinstance(part, ToolResult) else (part,)
+            if any(isinstance(p, DocumentPart) and p.file_id is not None for p in inner):
+                return True
+    return False
 
 
 def _part(part: Part, where: str) -> dict[str, Any]:

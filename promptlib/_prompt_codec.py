@@ -258,4 +258,6 @@ def prompt_from_dict(data: Any, output_model: type[Any] | None) -> Prompt[Any]:
             f"recorded {doc.hash}. Re-render it from its template instead of editing the JSON."
         )
     _check_sections(prompt)
+    if not isinstance(prompt.params.get("extra", {}), dict):
+        raise PromptFormatError("params.extra: the request's extra fields, a JSON object")
     return prompt

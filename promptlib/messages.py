@@ -81,6 +81,10 @@ class Message:
             raise PromptFormatError(
                 f"message role {self.role!r}: use 'system', 'user', 'assistant' or 'tool'"
             )
+        if self.name is not None and self.role == "tool":
+            raise PromptFormatError(
+                "a tool message has no name (its results name their calls by call_id)"
+            )
         if self.name is not None and not (
             isinstance(self.name, str) and _NAME.fullmatch(self.name)
         ):
@@ -262,7 +266,12 @@ class Prompt(Generic[OutputT]):
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # holds mappings: use .hash
 
     def __post_init__(self) -> None:
-        if self.tools or self.tool_choice is not None or self.parallel_tool_calls is not None:
+        if (
+            type(self.tools) is not tuple
+            or self.tools
+            or self.tool_choice is not None
+            or self.parallel_tool_calls is not None
+        ):
             _check_tools(self)
 
     @cached_property
@@ -336,6 +345,18 @@ class Prompt(Generic[OutputT]):
                 f"called the tools, not {type(reply).__name__}"
             )
         calls = turn.tool_calls
+        answered = {
+            p.call_id
+            for m in self.messages
+            if m.role == "tool"
+            for p in m.content
+            if isinstance(p, ToolResult)
+        }
+        if any(c.id in answered for c in calls):
+            raise PromptFormatError(
+                "with_tool_results: this prompt already answers these calls; continue from "
+                "the prompt the new reply answered"
+            )
         if not calls:
             raise PromptFormatError(
                 "with_tool_results: the reply made no tool calls; check "

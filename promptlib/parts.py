@@ -268,6 +268,8 @@ class ToolResult:
                     f"ToolResult {call_id!r}: content holds text, image and document parts, "
                     f"not {type(part).__name__}; turn the value into text (e.g. json.dumps)"
                 )
+        if is_error is not None and not isinstance(is_error, bool):
+            raise PromptFormatError(f"ToolResult {call_id!r}: is_error= is True, False or None")
         object.__setattr__(self, "call_id", call_id)
         object.__setattr__(self, "content", content)
         object.__setattr__(self, "is_error", is_error)
@@ -336,6 +338,7 @@ class NativePart:
             raise PromptFormatError(
                 "a NativePart's block is the provider's JSON object, with its 'type'"
             )
+        check_json(self.block, "a NativePart's block")
         object.__setattr__(self, "block", MappingProxyType(dict(self.block)))
 
     @property
@@ -381,3 +384,12 @@ def _json_kind(value: object) -> str:
     kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
     kinds[float] = "a number"
     return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+def check_json(value: object, what: str) -> None:
+    """``value`` must be JSON (strings as keys, no NaN, bounded nesting) to be hashed,
+    serialized and sent."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PromptFormatError(f"{what} is not JSON ({type(exc).__name__}: {exc})") from None

@@ -20,7 +20,7 @@ from typing_extensions import Self
 
 from promptlib._hashing import canonical_json
 from promptlib.errors import PromptFormatError
-from promptlib.parts import check_tool_name
+from promptlib.parts import check_json, check_tool_name
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -206,6 +206,7 @@ class NativeTool:
             raise PromptFormatError(
                 "a NativeTool's definition is the provider's JSON object, with its 'name' or 'type'"
             )
+        check_json(self.definition, "a NativeTool's definition")
         object.__setattr__(self, "definition", MappingProxyType(dict(self.definition)))
 
     @property

@@ -509,7 +509,7 @@ def test_fit_never_drops_a_system_message_marked_as_history():
             Section("history", "h", 0, 0, 0, len(system), 0),  # hand-built: wrongly history
             Section("history", "h", 1, 0, 0, len(old), 1),
             Section("history", "h", 2, 0, 0, 2, 1),
-            Section("user", "", 3, 0, 0, 4),
+            Section("history", "h", 3, 0, 0, 4, 2),  # the newest group: kept
         ),
         model="gpt-4o",
     )

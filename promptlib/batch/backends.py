@@ -94,6 +94,13 @@ class CreateFailed(Exception):
 
 def wire_body(request: dict[str, Any]) -> dict[str, Any]:
     """The HTTP body the SDK sends for ``request`` (the adapter's keyword arguments)."""
+    headers = request.get("extra_headers") or {}
+    if "files-api" in str(headers.get("anthropic-beta", "")):
+        raise ConfigurationError(
+            "a batch line carries only a request body, and documents by file id need the "
+            "Files API beta header: send those prompts live, or the documents inline "
+            "(DocumentPart.from_bytes)"
+        )
     for option in ("extra_headers", "extra_query"):
         if request.get(option):
             raise ConfigurationError(

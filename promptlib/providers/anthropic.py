@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from promptlib._anthropic_format import answer_tool, anthropic_fields
 from promptlib.errors import ConfigurationError
 from promptlib.messages import Prompt
-from promptlib.parts import DocumentPart, NativePart, Part, TextPart, ToolCall, ToolResult
+from promptlib.parts import NativePart, Part, TextPart, ToolCall
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai import REPAIR
@@ -62,23 +62,6 @@ def _native(block: Any) -> NativePart:
         block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else block
     )
     return NativePart("anthropic", data)
-
-
-_FILES_BETA = "files-api-2025-04-14"
-
-
-def _uses_files(prompt: Prompt[Any]) -> bool:
-    def parts(message: Any) -> Iterable[Any]:
-        for part in message.content:
-            yield part
-            if isinstance(part, ToolResult):
-                yield from part.content
-
-    return any(
-        isinstance(p, DocumentPart) and p.file_id is not None
-        for m in prompt.messages
-        for p in parts(m)
-    )
 
 
 def _refusal(text: str, stop_reason: str | None) -> str | None:
@@ -136,8 +119,6 @@ class AnthropicProvider(SDKProvider):
             request["extra_body"] = sampling
         if "stop" in params:
             request["stop_sequences"] = params["stop"]
-        if _uses_files(prompt):  # documents by file id need the Files API beta
-            request["extra_headers"] = {"anthropic-beta": _FILES_BETA}
         request.update(params.get("extra", {}))
         return request
 
@@ -248,7 +229,8 @@ class AnthropicProvider(SDKProvider):
         return limit if isinstance(limit, int) else None
 
     def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
-        text = "".join(state.parts)
+        answers = [b for b in state.blocks.values() if b.get("answer")]
+        text = "".join(p for b in answers for p in b["pieces"]) if answers else "".join(state.parts)
         refusal = _refusal(text, state.finish_reason)
         calls = state.tool_calls()
         by_id = {c.id: c for c in calls}
@@ -259,6 +241,7 @@ class AnthropicProvider(SDKProvider):
                 continue
             block = state.blocks[index]
             if block["type"] == "text":
+                block.pop("answer", None)
                 content.append(TextPart("".join(block.pop("pieces"))))
             else:
                 pieces = block.pop("pieces", None)
@@ -312,8 +295,10 @@ class AnthropicProvider(SDKProvider):
                 block = event.content_block
                 if block.type == "tool_use" and state.own_tools and block.name != state.answer_tool:
                     state.calls[event.index] = [block.id, block.name]
-                elif block.type in ("text", "tool_use"):  # the answer, as text
+                elif block.type == "text":
                     state.blocks[event.index] = {"type": "text", "pieces": []}
+                elif block.type == "tool_use":  # the answer tool: its input is the answer
+                    state.blocks[event.index] = {"type": "text", "pieces": [], "answer": True}
                 else:  # thinking, server tools: kept whole, never shown as the reply
                     state.blocks[event.index] = _native(block).to_dict()["block"]
             elif kind == "content_block_delta":

@@ -128,12 +128,13 @@ class SDKProvider:
             return exchange
         # Offered no tool of its own, the model can only have called the answer tool.
         ours = [c for c in exchange.tool_calls if c.name == name or not prompt.tools]
-        answers = [c.arguments for c in ours]
+        if not ours:
+            return exchange
         calls = tuple(c for c in exchange.tool_calls if c not in ours)
         content = tuple(TextPart(p.arguments) if p in ours else p for p in exchange.content)
-        return replace(
-            exchange, text=exchange.text + "".join(answers), tool_calls=calls, content=content
-        )
+        # The answer is the tool's input; text the model wrote before it is not part of it.
+        text = "".join(c.arguments for c in ours)
+        return replace(exchange, text=text, tool_calls=calls, content=content)
 
     def parse_output(self, prompt: Prompt[Any], exchange: Exchange) -> Any:
         return prompt.parse(exchange.text)

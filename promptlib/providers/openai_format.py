@@ -69,9 +69,12 @@ def _file(part: DocumentPart, where: str) -> dict[str, Any]:
             "uploaded file id, not as text or a URL: pass the text as a TextPart, or upload "
             "the file and use DocumentPart(file_id=...)"
         )
-    file: dict[str, Any] = {"file_data": f"data:{part.media_type};base64,{part.data}"}
-    if part.filename is not None:
-        file["filename"] = part.filename
+    if part.filename is None:
+        raise ConfigurationError(
+            f"{where}: OpenAI needs a filename for an inline document: "
+            "DocumentPart.from_bytes(data, media_type, filename='invoice.pdf')"
+        )
+    file = {"file_data": f"data:{part.media_type};base64,{part.data}", "filename": part.filename}
     return {"type": "file", "file": file}
 
 

@@ -22,7 +22,7 @@ from promptlib._shown import short_repr
 from promptlib.errors import TemplateError
 from promptlib.messages import ImagePart, Role
 from promptlib.output import ReasoningSpec
-from promptlib.templates.delimiters import delimit, validate_tag
+from promptlib.templates.delimiters import delimit, is_conversation, validate_tag
 from promptlib.templates.environment import Origin, compile_text
 from promptlib.templates.segments import BuildContext, ImageSource, Segment
 
@@ -289,6 +289,11 @@ class Context(Block):
 
     def _segments(self, ctx: BuildContext, origin: Origin) -> list[Segment]:
         _require_field(self.field, ctx, origin)
+        if is_conversation(ctx.inputs.model.model_fields[self.field].metadata):
+            raise origin.error(
+                f"Context({self.field!r}) would print a conversation's turns as text; place "
+                f"them as messages of their own with History({self.field!r})"
+            )
         ctx.used.add(self.field)
         field, tag, prefix = self.field, self.tag, f"{self.note}\n" if self.note else ""
 

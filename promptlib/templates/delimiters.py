@@ -91,6 +91,23 @@ class _UntrustedMarker:
 UNTRUSTED = _UntrustedMarker()
 
 
+class _ConversationMarker:
+    """Marks a field as a conversation's turns (:data:`~promptlib.Conversation`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CONVERSATION"
+
+
+CONVERSATION = _ConversationMarker()
+
+
+def is_conversation(metadata: Iterable[object]) -> bool:
+    """Whether a field's metadata marks it as a conversation."""
+    return any(m is CONVERSATION for m in metadata)
+
+
 class _UntrustedType(typing._AnnotatedAlias, _root=True):  # type: ignore[name-defined,misc,call-arg]
     # ``Annotated[str, UNTRUSTED]`` that refuses to be called: ``Untrusted("text")`` would
     # return a plain str, so marking a value (rather than a field) would silently do nothing.

@@ -23,9 +23,16 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from promptlib.errors import PromptFormatError, TemplateError
 from promptlib.messages import Message
-from promptlib.parts import TextPart, ToolCall, ToolResult, check_tool_name
+from promptlib.parts import (
+    DocumentPart,
+    NativePart,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    check_tool_name,
+)
 from promptlib.templates.blocks import Block, _require_field
-from promptlib.templates.delimiters import UNTRUSTED
+from promptlib.templates.delimiters import CONVERSATION, UNTRUSTED, is_conversation
 from promptlib.templates.inputs import _input_error
 from promptlib.templates.segments import Segment
 
@@ -41,7 +48,9 @@ _ROLES = ("user", "assistant", "tool")
 def turn_from_data(data: Any) -> Message:
     """One turn of a conversation from a :class:`Message` or its JSON.
 
-    Accepted JSON: ``Message.to_dict()`` (``{"role", "content": [parts], "name"?}``), or
+    Accepted JSON (text, images, tool calls and results only: documents and
+    provider-native blocks come from ``Message`` values built in your code):
+    ``Message.to_dict()`` (``{"role", "content": [parts], "name"?}``), or
     the short forms ``{"role": "user" | "assistant", "content": "text"}``, an assistant
     turn with ``"tool_calls": [{"id", "name", "arguments"}]`` (arguments as JSON text or
     an object), and ``{"role": "tool", "call_id": "...", "content": "result",
@@ -59,6 +68,7 @@ def turn_from_data(data: Any) -> Message:
         )
     else:
         message = _from_json(data)
+        _only_plain_parts(message)
     if message.role not in _ROLES:
         raise PromptFormatError(
             f"a {message.role} turn cannot be in a conversation's history: system "
@@ -71,6 +81,21 @@ def turn_from_data(data: Any) -> Message:
             f"the {message.role} turn is empty; providers refuse empty turns: leave it out"
         )
     return message
+
+
+def _only_plain_parts(message: Message) -> None:
+    """JSON turns often come from a client: they may hold text, images, tool calls and
+    results, but not documents (a file id names any file the account holds) or
+    provider-native blocks (raw requests to the provider)."""
+    for part in message.content:
+        inner = part.content if isinstance(part, ToolResult) else (part,)
+        for item in inner:
+            if isinstance(item, (DocumentPart, NativePart)):
+                raise PromptFormatError(
+                    f"a turn given as JSON may not hold a {type(item).__name__}: a client "
+                    "could name any file or send any raw block. Build such a turn as a "
+                    "Message in your code"
+                )
 
 
 def _from_json(data: Mapping[str, Any]) -> Message:
@@ -212,6 +237,7 @@ Conversation = Annotated[
     PlainSerializer(_dump),
     WithJsonSchema(_SCHEMA),
     UNTRUSTED,
+    CONVERSATION,
 ]
 """An input field type for prior turns of a conversation (see :class:`History`)."""
 
@@ -250,7 +276,7 @@ class History(Block):
     def _segments(self, ctx: BuildContext, origin: Origin) -> list[Segment]:
         _require_field(self.field, ctx, origin)
         declared = ctx.inputs.model.model_fields[self.field]
-        if not any(m is _VALIDATOR for m in declared.metadata):
+        if not is_conversation(declared.metadata):
             raise origin.error(
                 f"History({self.field!r}) places the turns of a conversation: declare the "
                 f"field as '{self.field}: Conversation' (in a file: type: conversation)"

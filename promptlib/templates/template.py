@@ -208,9 +208,12 @@ class Template(Generic[InputT, OutputT]):
         self.output_model, self.output = _output(output, self.label)
         self.blocks: Blocks = Blocks([blocks] if isinstance(blocks, Block) else blocks)
         self.reasoning: ReasoningSpec | None = _reasoning(self.blocks, self.label)
-        if isinstance(tools, (Tool, NativeTool)):
+        if isinstance(tools, (Tool, NativeTool, str, bytes, Mapping)) or not isinstance(
+            tools, Iterable
+        ):
             raise TemplateError(
-                "tools= is a list of tools: tools=[tool], not tools=tool", template=self.label
+                f"tools= is a list of tools: tools=[tool], not {short_repr(tools)}",
+                template=self.label,
             )
         self.tools: tuple[Tool | NativeTool, ...] = tuple(tools)
         self.tool_choice = tool_choice

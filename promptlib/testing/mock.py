@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
-from promptlib.errors import ConfigurationError, StreamStateError, UsageError
+from promptlib._anthropic_format import answer_tool
+from promptlib.errors import ConfigurationError, StreamStateError, ToolArgumentsError, UsageError
 from promptlib.messages import Message, Prompt
 from promptlib.parts import TextPart, ToolCall
 from promptlib.providers.anthropic import AnthropicProvider
@@ -30,6 +31,7 @@ from promptlib.providers.openai import OpenAIProvider
 from promptlib.providers.retry import RetryPolicy
 from promptlib.providers.sdk_http import http_module
 from promptlib.testing.fake import fake_from_schema
+from promptlib.testing.guard import as_sdk_error
 from promptlib.testing.wire import (
     ERROR_KINDS,
     ErrorReply,
@@ -448,13 +450,17 @@ class MockProvider:
             kind = {"content-type": "application/json"}
             return http.Response(200, content=page, headers={**headers, **kind})
         text, finish = self._text_of(call, reply)
-        calls = _tool_calls_of(reply, call.prompt)
+        try:  # raised inside the SDK's transport: an SDK error, so it is not retried
+            calls = _tool_calls_of(reply, call.prompt, call.family)
+        except ConfigurationError as exc:
+            raise as_sdk_error(ConfigurationError, str(exc)) from None
+        said = text + "".join(c.name + c.arguments for c in calls)
         wire = Reply(
             family=call.family,
             model=str(body.get("model", call.model)),
             text=text,
             input_tokens=self._input_tokens(call, body),
-            output_tokens=self._output_tokens(text, finish, body),
+            output_tokens=self._output_tokens(said, finish, body),
             finish=finish,
             request_id=request_id,
             tool=_forced_tool(body),
@@ -702,9 +708,12 @@ def _message_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def _tool_calls_of(reply: ScriptedReply, prompt: Prompt[Any]) -> tuple[ToolCall, ...]:
-    """The tool calls a reply makes: scripted ones, or, unscripted, a schema-valid call
-    when the prompt requires one (tool_choice ``required`` or a tool's name)."""
+def _tool_calls_of(
+    reply: ScriptedReply, prompt: Prompt[Any], family: str = "openai"
+) -> tuple[ToolCall, ...]:
+    """The tool calls a scripted reply makes, refusing what a real model could not answer:
+    a call to a tool the prompt does not offer or allow, text where a call is required,
+    several calls where parallel calls are off, arguments Anthropic could not send."""
     if isinstance(reply, ToolCall):
         calls: tuple[ToolCall, ...] = (reply,)
     elif isinstance(reply, Message):
@@ -714,9 +723,33 @@ def _tool_calls_of(reply: ScriptedReply, prompt: Prompt[Any]) -> tuple[ToolCall,
             )
         calls = reply.tool_calls
     else:
+        calls = ()
+    if not calls:
+        required = prompt.tools and prompt.tool_choice not in (None, "auto", "none")
+        if required and not isinstance(reply, Failure):
+            raise ConfigurationError(
+                f"the MockProvider script answers with text, but the prompt's tool_choice "
+                f"{prompt.tool_choice!r} requires a tool call; script a ToolCall"
+            )
         return ()
+    if prompt.parallel_tool_calls is False and len(calls) > 1:
+        raise ConfigurationError(
+            f"the MockProvider script answers with {len(calls)} tool calls, but the prompt "
+            "sets parallel_tool_calls=False"
+        )
+    if family == "anthropic":
+        for call in calls:
+            try:
+                call.input  # noqa: B018  Anthropic sends the arguments as a JSON object
+            except ToolArgumentsError as exc:
+                raise ConfigurationError(
+                    f"the MockProvider script's {exc}; Anthropic's tool calls carry a JSON object"
+                ) from None
     offered = [t.name for t in prompt.tools]
+    answer = answer_tool(prompt) if family == "anthropic" else None
     for call in calls:  # what a real model could not answer, the mock refuses to
+        if call.name == answer:
+            continue  # Anthropic: the output schema's answer tool
         if call.name not in offered or prompt.tool_choice == "none":
             why = "tool_choice is 'none'" if offered else "it offers no tools"
             if offered and prompt.tool_choice != "none":

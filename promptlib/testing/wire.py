@@ -145,7 +145,7 @@ def _tool_call_body(reply: Reply) -> dict[str, Any]:
         }
     blocks: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
     blocks += [
-        {"type": "tool_use", "id": i, "name": n, "input": json.loads(a)}
+        {"type": "tool_use", "id": i, "name": n, "input": json.loads(a or "{}")}
         for i, n, a in reply.tool_calls
     ]
     return {

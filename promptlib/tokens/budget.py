@@ -97,8 +97,13 @@ class _Draft:
         return draft
 
     def history_groups(self) -> list[tuple[str, int]]:
-        """History turn groups, oldest first."""
-        return sorted(set(self.turns.values()), key=lambda group: (group[1], group[0]))
+        """History turn groups that may go, oldest first: all but each history's newest
+        (the turn the conversation is at is never dropped)."""
+        groups = sorted(set(self.turns.values()), key=lambda group: (group[1], group[0]))
+        newest: dict[str, int] = {}
+        for label, number in groups:
+            newest[label] = max(number, newest.get(label, number))
+        return [g for g in groups if g[1] != newest[g[0]]]
 
     def drop_turns(self, group: tuple[str, int]) -> None:
         indices = [i for i, g in self.turns.items() if g == group]
@@ -279,8 +284,22 @@ def fit(
         return Fitted(prompt, count, limit)
     draft = _Draft.of(prompt)
     current, tokens = prompt, count
-    for group in draft.history_groups():
-        draft.drop_turns(group)
+    groups = draft.history_groups()
+    if groups:
+        # Fewest oldest groups to drop, found by bisection: a long history costs a few
+        # counts, not one per turn.
+        low, high = 1, len(groups)
+        while low < high:
+            middle = (low + high) // 2
+            trial = _Draft.of(prompt)
+            for group in groups[:middle]:
+                trial.drop_turns(group)
+            if count_tokens(trial.build(prompt), model, catalog=catalog).total <= limit:
+                high = middle
+            else:
+                low = middle + 1
+        for group in groups[:low]:
+            draft.drop_turns(group)
         current = draft.build(prompt)
         tokens = count_tokens(current, model, catalog=catalog)
         if tokens.total <= limit:

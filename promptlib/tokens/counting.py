@@ -454,6 +454,7 @@ _COUNTED_FIELDS = (
     "output_config",
     "mcp_servers",
     "cache_control",
+    "extra_headers",  # not counted: the Files API beta header, which file ids need
 )
 
 # Request fields passed through params.extra that add no input tokens. Any other field

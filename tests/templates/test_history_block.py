@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from promptlib import (
     UNTRUSTED,
     AnthropicProvider,
+    BudgetExceededError,
+    ConfigurationError,
     Context,
     Conversation,
     Example,
@@ -27,6 +29,7 @@ from promptlib import (
     Template,
     TemplateError,
     TextPart,
+    Tool,
     ToolCall,
     ToolResult,
     User,
@@ -327,6 +330,11 @@ def test_the_history_is_sent_natively():
         "user",
     ]
     assert openai_messages[3]["tool_call_id"] == "call_1"
+    # Anthropic refuses tool turns in a request without tools: so does the adapter.
+    with pytest.raises(ConfigurationError, match="give the template the tools the history"):
+        AnthropicProvider().build_request(prompt, "claude-haiku-4-5")
+    weather = Tool(name="get_weather", parameters={"type": "object", "properties": {"city": {}}})
+    prompt = dataclasses.replace(prompt, tools=(weather,))
     request = AnthropicProvider().build_request(prompt, "claude-haiku-4-5")
     assert request["system"] == SYSTEM
     assert [m["role"] for m in request["messages"]] == [
@@ -369,7 +377,8 @@ def test_fit_drops_the_oldest_groups_first_keeping_calls_with_results():
 
 
 def test_fit_keeps_the_system_prompt_byte_identical():
-    prompt = render(TURNS)
+    weather = Tool(name="get_weather", parameters={"type": "object", "properties": {"city": {}}})
+    prompt = dataclasses.replace(render(TURNS), tools=(weather,))
     system_request = AnthropicProvider().build_request(prompt, "claude-haiku-4-5")["system"]
     budget = count_tokens(prompt).total - 400
     fitted = fit(prompt, budget=budget)
@@ -382,12 +391,23 @@ def test_fit_keeps_the_system_prompt_byte_identical():
     assert Prompt.from_json(fitted.prompt.to_json()) == fitted.prompt
 
 
-def test_fit_drops_every_group_before_giving_up():
+def test_fit_keeps_the_newest_group_and_then_gives_up():
     prompt = render(TURNS)
-    fitted = fit(prompt, budget=count_tokens(render([])).total)
-    assert [m.role for m in fitted.prompt.messages] == ["system", "user"]
-    assert len(fitted.dropped) == 3
-    assert fitted.dropped[-1] == "history 'history' turn 3 (3 messages)"
+    with pytest.raises(BudgetExceededError, match="history 'history' turn 2"):
+        fit(prompt, budget=count_tokens(render([])).total)
+    newest = TURNS[6:]  # the last user turn, its call and its result
+    fitted = fit(prompt, budget=count_tokens(render(newest)).total)
+    assert fitted.dropped == (
+        "history 'history' turn 1 (4 messages)",
+        "history 'history' turn 2 (2 messages)",
+    )
+    assert [m.role for m in fitted.prompt.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "user",
+    ]
 
 
 def test_fit_drops_history_before_examples():
@@ -410,6 +430,8 @@ def test_fit_drops_history_before_examples():
         history=[
             {"role": "user", "content": "a" + LONG},
             {"role": "assistant", "content": "b" + LONG},
+            {"role": "user", "content": "c"},
+            {"role": "assistant", "content": "d"},
         ],
         question="q",
     )
