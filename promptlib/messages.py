@@ -489,6 +489,43 @@ def _describe_part(part: Part) -> str:
     return f"[{part.provider} {part.type}]"
 
 
+def tool_pairing_problem(
+    messages: Sequence[Message], noun: str = "message", first: int = 0
+) -> str | None:
+    """Why ``messages`` would be refused for their tool calls and results, or ``None``:
+    every call must be answered by a result before the next turn, and every result must
+    answer a call of the assistant turn before it. Turns are numbered from ``first``."""
+    open_calls: dict[str, int] = {}  # unanswered call id -> the turn that made it
+    previous = None
+    for index, message in enumerate(messages, start=first):
+        # Consecutive assistant messages are one turn (Anthropic merges them): its calls
+        # may be spread over them.
+        same_turn = message.role == "assistant" and previous == "assistant"
+        previous = message.role
+        if message.role == "tool":
+            for result in message.content:
+                assert isinstance(result, ToolResult)
+                if open_calls.pop(result.call_id, None) is None:
+                    return (
+                        f"{noun} {index}: a result for call {result.call_id!r}, which no "
+                        "earlier assistant turn made (or another result answered)"
+                    )
+        elif open_calls and not same_turn:
+            return (
+                f"{noun} {index}: tool call(s) {sorted(open_calls)} of {noun} "
+                f"{min(open_calls.values())} have no result before it; providers refuse an "
+                "unanswered call: add a tool turn with each result"
+            )
+        if message.role == "assistant":
+            open_calls.update(dict.fromkeys((c.id for c in message.tool_calls), index))
+    if open_calls:
+        return (
+            f"the conversation ends with tool call(s) {sorted(open_calls)} unanswered; send "
+            "their results as tool turns (or use Prompt.with_tool_results)"
+        )
+    return None
+
+
 def _check_tools(prompt: Prompt[Any]) -> None:
     if not isinstance(prompt.tools, tuple):
         raise PromptFormatError(

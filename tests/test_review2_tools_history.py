@@ -261,3 +261,88 @@ def test_a_tool_call_reply_reports_its_output_tokens() -> None:
     prompt = CHAT.render(history=[], question="q")
     call = ToolCall("c1", "lookup", json.dumps({"q": "a long query " * 10}))
     assert MockProvider([call]).complete(prompt).usage.output_tokens > 10
+
+
+# --- hand-built prompts: tool calls and results must pair up before they are sent ---------
+
+CALL = ToolCall("c1", "lookup", '{"q": "x"}')
+
+
+@pytest.mark.parametrize(
+    ("messages", "problem"),
+    [
+        (
+            (Message.user("hi"), Message.assistant("", tool_calls=(CALL,)), Message.user("?")),
+            r"message 2: tool call\(s\) \['c1'\] of message 1 have no result before it",
+        ),
+        (
+            (Message.user("hi"), Message.assistant("", tool_calls=(CALL,))),
+            r"the conversation ends with tool call\(s\) \['c1'\] unanswered",
+        ),
+        (
+            (Message.user("hi"), Message.tool(ToolResult("zz", "r")), Message.user("?")),
+            "message 1: a result for call 'zz', which no earlier assistant turn made",
+        ),
+    ],
+)
+def test_adapters_refuse_unpaired_tool_turns(messages: tuple[Message, ...], problem: str) -> None:
+    prompt = Prompt(messages=messages, tools=(LOOKUP,))
+    with pytest.raises(ConfigurationError, match=f"OpenAI would refuse this prompt: {problem}"):
+        OpenAIProvider(api_key="sk-test").build_request(prompt, "gpt-4o")
+    with pytest.raises(ConfigurationError, match=f"Anthropic would refuse this prompt: {problem}"):
+        AnthropicProvider(api_key="x").build_request(prompt, "claude-sonnet-4-6")
+
+
+def test_calls_spread_over_consecutive_assistant_messages_are_one_turn() -> None:
+    other = ToolCall("c2", "lookup", '{"q": "y"}')
+    prompt = Prompt(
+        messages=(
+            Message.user("hi"),
+            Message.assistant("Looking.", tool_calls=(CALL,)),
+            Message.assistant("", tool_calls=(other,)),
+            Message.tool(ToolResult("c1", "a"), ToolResult("c2", "b")),
+        ),
+        tools=(LOOKUP,),
+    )
+    request = AnthropicProvider(api_key="x").build_request(prompt, "claude-sonnet-4-6")
+    assert [m["role"] for m in request["messages"]] == ["user", "assistant", "user"]
+
+
+# --- the mock answers with Anthropic's own blocks ------------------------------------------
+
+
+def test_scripted_thinking_and_server_tool_blocks_survive_a_round() -> None:
+    thinking = NativePart(
+        "anthropic", {"type": "thinking", "thinking": "Look it up.", "signature": "sig=="}
+    )
+    search = NativePart(
+        "anthropic",
+        {
+            "type": "server_tool_use",
+            "id": "srvtoolu_1",
+            "name": "web_search",
+            "input": {"query": "x"},
+        },
+    )
+    reply = Message("assistant", (thinking, search, TextPart("Found."), CALL))
+    claude = Template([User("q")], name="c", tools=[LOOKUP], model="claude-sonnet-4-6")
+    for send in ("complete", "stream"):
+        mock = MockProvider([reply, "done"])
+        if send == "complete":
+            completion = mock.complete(claude.render())
+        else:
+            stream = mock.stream(claude.render())
+            assert "".join(stream) == "Found."  # thinking and server input are not the text
+            completion = stream.completion
+        assert completion.message.content == reply.content, send
+        answered = claude.render().with_tool_results(completion, ["r"])
+        mock.complete(answered)
+        sent = mock.calls[-1].request["messages"][1]["content"]
+        assert [b["type"] for b in sent] == ["thinking", "server_tool_use", "text", "tool_use"]
+
+
+def test_native_blocks_are_refused_for_openai_replies() -> None:
+    thinking = NativePart("anthropic", {"type": "thinking", "thinking": "x", "signature": "s"})
+    template = Template([User("q")], name="g", model="gpt-4o")
+    with pytest.raises(ConfigurationError, match="only Anthropic replies carry"):
+        MockProvider([Message("assistant", (thinking, TextPart("hi")))]).complete(template.render())

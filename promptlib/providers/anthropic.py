@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from promptlib._anthropic_format import answer_tool, anthropic_fields
 from promptlib.errors import ConfigurationError
-from promptlib.messages import Prompt
+from promptlib.messages import Prompt, tool_pairing_problem
 from promptlib.parts import NativePart, Part, TextPart, ToolCall
 from promptlib.providers.base import SDKProvider, _StreamState
 from promptlib.providers.completion import Exchange, reported_tokens
@@ -111,6 +111,9 @@ class AnthropicProvider(SDKProvider):
         request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
         info = self._info(name)
         inline = info is not None and info.inline_system
+        problem = tool_pairing_problem(prompt.messages) if prompt.tools else None
+        if problem is not None:
+            raise ConfigurationError(f"Anthropic would refuse this prompt: {problem}")
         request.update(anthropic_fields(prompt, self.native_schema, inline))
         # Sampling settings go in the body as extra fields: recent SDKs no longer take them
         # as arguments, and the wire format is the same either way.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from promptlib.errors import ConfigurationError
-from promptlib.messages import Prompt
+from promptlib.messages import Prompt, tool_pairing_problem
 from promptlib.parts import (
     DocumentPart,
     ImagePart,
@@ -25,6 +25,9 @@ __all__ = ["openai_fields"]
 
 def openai_fields(prompt: Prompt[Any]) -> dict[str, Any]:
     """``messages``, ``tools``, ``tool_choice`` and ``parallel_tool_calls``."""
+    problem = tool_pairing_problem(prompt.messages) if prompt.tools else None
+    if problem is not None:
+        raise ConfigurationError(f"OpenAI would refuse this prompt: {problem}")
     fields: dict[str, Any] = {"messages": _messages(prompt)}
     if prompt.tools:
         fields["tools"] = [_tool(t) for t in prompt.tools]

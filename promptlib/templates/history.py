@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from promptlib.errors import PromptFormatError, TemplateError
-from promptlib.messages import Message
+from promptlib.messages import Message, tool_pairing_problem
 from promptlib.parts import (
     DocumentPart,
     NativePart,
@@ -162,34 +162,14 @@ def turns_from_data(value: Any) -> tuple[Message, ...]:
             "a conversation is a list of turns (Message values or JSON objects)"
         )
     turns = []
-    open_calls: dict[str, int] = {}  # unanswered call id -> the turn that made it
     for number, item in enumerate(value, start=1):
         try:
-            turn = turn_from_data(item)
+            turns.append(turn_from_data(item))
         except PromptFormatError as exc:
             raise PromptFormatError(f"turn {number}: {exc}") from None
-        if turn.role == "tool":
-            for result in turn.content:
-                assert isinstance(result, ToolResult)
-                if open_calls.pop(result.call_id, None) is None:
-                    raise PromptFormatError(
-                        f"turn {number}: a result for call {result.call_id!r}, which no "
-                        "earlier assistant turn made (or another result answered)"
-                    )
-        elif open_calls:
-            raise PromptFormatError(
-                f"turn {number}: tool call(s) {sorted(open_calls)} of turn "
-                f"{min(open_calls.values())} have no result before it; providers refuse an "
-                "unanswered call: add a tool turn with each result"
-            )
-        if turn.role == "assistant":
-            open_calls.update(dict.fromkeys((c.id for c in turn.tool_calls), number))
-        turns.append(turn)
-    if open_calls:
-        raise PromptFormatError(
-            f"the conversation ends with tool call(s) {sorted(open_calls)} unanswered; send "
-            "their results as tool turns (or use Prompt.with_tool_results)"
-        )
+    problem = tool_pairing_problem(turns, "turn", 1)
+    if problem is not None:
+        raise PromptFormatError(problem)
     return tuple(turns)
 
 

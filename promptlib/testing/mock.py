@@ -23,7 +23,7 @@ from typing_extensions import TypeVar
 from promptlib._anthropic_format import answer_tool
 from promptlib.errors import ConfigurationError, StreamStateError, ToolArgumentsError, UsageError
 from promptlib.messages import Message, Prompt
-from promptlib.parts import TextPart, ToolCall
+from promptlib.parts import NativePart, TextPart, ToolCall
 from promptlib.providers.anthropic import AnthropicProvider
 from promptlib.providers.base import SDKProvider
 from promptlib.providers.completion import Completion
@@ -454,6 +454,10 @@ class MockProvider:
             calls = _tool_calls_of(reply, call.prompt, call.family)
         except ConfigurationError as exc:
             raise as_sdk_error(ConfigurationError, str(exc)) from None
+        try:
+            blocks = _native_blocks(reply, call.family)
+        except ConfigurationError as exc:
+            raise as_sdk_error(ConfigurationError, str(exc)) from None
         said = text + "".join(c.name + c.arguments for c in calls)
         wire = Reply(
             family=call.family,
@@ -465,6 +469,7 @@ class MockProvider:
             request_id=request_id,
             tool=_forced_tool(body),
             tool_calls=tuple((c.id, c.name, c.arguments) for c in calls),
+            blocks=blocks,
         )
         self._record(call, body, text, failure, wire)
         cut = isinstance(reply, Failure) and reply.kind == "stream_cut"
@@ -706,6 +711,32 @@ def _message_text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
+
+
+def _native_blocks(reply: ScriptedReply, family: str) -> tuple[dict[str, Any], ...]:
+    """A scripted assistant Message with provider-native blocks (Anthropic thinking,
+    server tools), as the Anthropic content it stands for; ``()`` without any."""
+    if not isinstance(reply, Message) or not any(isinstance(p, NativePart) for p in reply.content):
+        return ()
+    if family != "anthropic" or any(
+        isinstance(p, NativePart) and p.provider != "anthropic" for p in reply.content
+    ):
+        raise ConfigurationError(
+            "the MockProvider script's reply holds provider-native blocks, which only "
+            "Anthropic replies carry: script them for a Claude model"
+        )
+    blocks: list[dict[str, Any]] = []
+    for part in reply.content:
+        if isinstance(part, TextPart):
+            blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, ToolCall):
+            tool_input = part.input if part.arguments.strip() else {}
+            blocks.append(
+                {"type": "tool_use", "id": part.id, "name": part.name, "input": tool_input}
+            )
+        elif isinstance(part, NativePart):
+            blocks.append(dict(part.block))
+    return tuple(blocks)
 
 
 def _tool_calls_of(

@@ -31,6 +31,8 @@ class Reply:
     tool: str | None = None  # Anthropic: the forced tool whose input is the answer
     # Tool calls the model makes: (id, name, arguments as JSON text).
     tool_calls: tuple[tuple[str, str, str], ...] = ()
+    # Anthropic: the whole content in order, when a script gave provider-native blocks.
+    blocks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,18 @@ def _tool_input(reply: Reply) -> dict[str, Any] | None:
 def reply_body(reply: Reply) -> dict[str, Any]:
     """The JSON body of a non-streamed reply."""
     finish = _FINISH[reply.family][reply.finish]
+    if reply.blocks:  # Anthropic content scripted block by block (thinking, server tools)
+        calls = any(b["type"] == "tool_use" for b in reply.blocks)
+        return {
+            "id": f"msg_{reply.request_id}",
+            "type": "message",
+            "role": "assistant",
+            "model": reply.model,
+            "content": list(reply.blocks),
+            "stop_reason": "tool_use" if calls else finish,
+            "stop_sequence": None,
+            "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        }
     if reply.tool_calls:
         return _tool_call_body(reply)
     if reply.family == "openai":
@@ -257,8 +271,30 @@ def _anthropic_events(reply: Reply) -> Iterator[bytes]:
 
 
 def _anthropic_block(index: int, block: dict[str, Any]) -> Iterator[bytes]:
-    if block["type"] == "tool_use":
-        opening: dict[str, Any] = {**block, "input": {}}
+    kind = block["type"]
+    deltas: list[dict[str, Any]] = []
+    if kind == "thinking":
+        opening: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block.get("signature", "")})
+    elif kind in ("server_tool_use", "mcp_tool_use"):
+        opening = {**block, "input": {}}
+        text = json.dumps(block.get("input", {}), ensure_ascii=False)
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in _pieces(text)]
+    elif kind not in ("text", "tool_use"):  # results, redacted thinking: arrive whole
+        opening = block
+    if kind not in ("text", "tool_use"):
+        yield _sse(
+            {"type": "content_block_start", "index": index, "content_block": opening},
+            "content_block_start",
+        )
+        for delta in deltas:
+            event = {"type": "content_block_delta", "index": index, "delta": delta}
+            yield _sse(event, "content_block_delta")
+        yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+        return
+    if kind == "tool_use":
+        opening = {**block, "input": {}}
         # The input as the adapter re-encodes a non-streamed one: a call's arguments are
         # then the same text whether the reply was streamed or not.
         text = json.dumps(block["input"], ensure_ascii=False)
