@@ -266,6 +266,10 @@ class Prompt(Generic[OutputT]):
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # holds mappings: use .hash
 
     def __post_init__(self) -> None:
+        if type(self.messages) is not tuple or not _MESSAGE_ONLY.issuperset(
+            map(type, self.messages)
+        ):
+            _check_messages(self.messages)
         if (
             type(self.tools) is not tuple
             or self.tools
@@ -489,6 +493,22 @@ def _describe_part(part: Part) -> str:
     return f"[{part.provider} {part.type}]"
 
 
+_MESSAGE_ONLY = frozenset((Message,))
+
+
+def _check_messages(messages: object) -> None:
+    if not isinstance(messages, tuple):
+        raise PromptFormatError(
+            f"messages= is a tuple of Message values, not {type(messages).__name__}"
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, Message):
+            raise PromptFormatError(
+                f"messages[{index}] is a {type(message).__name__}, not a Message: use "
+                "Message.user(...), Message.system(...) or Message(role, parts)"
+            )
+
+
 def tool_pairing_problem(
     messages: Sequence[Message], noun: str = "message", first: int = 0
 ) -> str | None:
@@ -517,6 +537,7 @@ def tool_pairing_problem(
                 "unanswered call: add a tool turn with each result"
             )
         if message.role == "assistant":
+            # (A later round may reuse an id: recorded requests that Anthropic answered do.)
             open_calls.update(dict.fromkeys((c.id for c in message.tool_calls), index))
     if open_calls:
         return (

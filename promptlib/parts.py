@@ -116,6 +116,10 @@ class DocumentPart:
     filename: str | None = None
 
     def __post_init__(self) -> None:
+        for key in ("data", "media_type", "text", "url", "file_id", "title", "filename"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise PromptFormatError(f"DocumentPart {key}= is text, not {type(value).__name__}")
         given = [k for k in ("data", "text", "url", "file_id") if getattr(self, k) is not None]
         if len(given) != 1:
             raise PromptFormatError(
@@ -169,8 +173,7 @@ class ToolCall:
 
     def __post_init__(self) -> None:
         _check_call_id(self.id, "ToolCall")
-        if not isinstance(self.name, str) or not self.name:
-            raise PromptFormatError(f"ToolCall {self.id!r}: name= must be the tool's name")
+        check_tool_name(self.name, f"ToolCall {self.id!r}")
         if not isinstance(self.arguments, str):
             raise PromptFormatError(
                 f"ToolCall {self.id!r}: arguments= is the JSON text of the arguments "

@@ -346,3 +346,120 @@ def test_native_blocks_are_refused_for_openai_replies() -> None:
     template = Template([User("q")], name="g", model="gpt-4o")
     with pytest.raises(ConfigurationError, match="only Anthropic replies carry"):
         MockProvider([Message("assistant", (thinking, TextPart("hi")))]).complete(template.render())
+
+
+# --- third pass -------------------------------------------------------------------------------
+
+
+def test_openai_joins_an_assistant_message_that_follows_a_tool_call() -> None:
+    prompt = Prompt(
+        messages=(
+            Message.user("q"),
+            Message.assistant("Looking.", tool_calls=(CALL,)),
+            Message.assistant("and also", tool_calls=(ToolCall("c2", "lookup", "{}"),)),
+            Message.tool(ToolResult("c1", "r1"), ToolResult("c2", "r2")),
+        ),
+        tools=(LOOKUP,),
+    )
+    sent = OpenAIProvider(api_key="sk-test").build_request(prompt, "gpt-4o")["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
+    assert sent[1]["content"] == "Looking.\n\nand also"
+    assert [c["id"] for c in sent[1]["tool_calls"]] == ["c1", "c2"]
+
+
+def test_openai_refuses_unpaired_calls_without_tools_too() -> None:
+    prompt = Prompt(
+        messages=(Message.user("hi"), Message.assistant("", tool_calls=(CALL,)), Message.user("x"))
+    )
+    with pytest.raises(ConfigurationError, match="OpenAI would refuse this prompt"):
+        OpenAIProvider(api_key="sk-test").build_request(prompt, "gpt-4o")
+
+
+def test_a_custom_tool_call_goes_back_as_a_custom_call() -> None:
+    grep = NativeTool("openai", {"type": "custom", "custom": {"name": "grep"}})
+    call = ToolCall("c1", "grep", "foo bar")
+    prompt = Prompt(
+        messages=(
+            Message.user("q"),
+            Message.assistant("", tool_calls=(call,)),
+            Message.tool(ToolResult("c1", "3 hits")),
+        ),
+        tools=(grep,),
+    )
+    sent = OpenAIProvider(api_key="sk-test").build_request(prompt, "gpt-4o")["messages"]
+    assert sent[1]["tool_calls"] == [
+        {"id": "c1", "type": "custom", "custom": {"name": "grep", "input": "foo bar"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("turns", "problem"),
+    [
+        (
+            [
+                {"role": "user", "content": "q"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "text", "text": "Let me check"}],
+                    "tool_calls": [{"id": "c", "name": "lookup"}],
+                },
+            ],
+            "turn 2: with 'tool_calls', 'content' is the turn's text",
+        ),
+        (
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": " "},
+                        {"type": "image", "url": "https://example.com/y.png"},
+                    ],
+                }
+            ],
+            "turn 1: the user turn has a blank text part",
+        ),
+        (
+            [
+                {"role": "user", "content": "q"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_call", "id": "c", "name": "a b", "arguments": "{}"}],
+                },
+            ],
+            "turn 2: .*tool name 'a b'",
+        ),
+    ],
+)
+def test_more_history_turns_that_would_be_refused(
+    turns: list[dict[str, Any]], problem: str
+) -> None:
+    with pytest.raises(InputError, match=problem):
+        CHAT.render(history=turns, question="q")
+
+
+def test_a_blank_text_beside_tool_calls_is_left_out() -> None:
+    turns = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "  ", "tool_calls": [{"id": "c", "name": "lookup"}]},
+        {"role": "tool", "call_id": "c", "content": "r"},
+    ]
+    prompt = CHAT.render(history=turns, question="next")
+    assert prompt.messages[2].content == (ToolCall("c", "lookup", "{}"),)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DocumentPart(text=5),  # type: ignore[arg-type]
+        lambda: DocumentPart(file_id=7),  # type: ignore[arg-type]
+        lambda: DocumentPart(text="x", title=5),  # type: ignore[arg-type]
+        lambda: DocumentPart(data="AA==", media_type=3),  # type: ignore[arg-type]
+        lambda: Prompt(messages=("hi",)),  # type: ignore[arg-type]
+        lambda: Prompt(messages=[Message.user("hi")]),  # type: ignore[arg-type]
+        lambda: ToolCall("c", "a b"),
+        lambda: ToolCall("c", "x" * 65),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_when_built(make: Any) -> None:
+    with pytest.raises(PromptFormatError):
+        make()

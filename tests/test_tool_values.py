@@ -126,7 +126,7 @@ def test_provider_call_ids_are_accepted(good):
 
 
 def test_tool_call_name_and_arguments_are_checked():
-    with pytest.raises(PromptFormatError, match="name= must be the tool's name"):
+    with pytest.raises(PromptFormatError, match="tool name ''"):
         ToolCall("call_1", "")
     with pytest.raises(PromptFormatError, match=r"JSON text of the arguments \(json.dumps"):
         ToolCall("call_1", "t", {"a": 1})  # type: ignore[arg-type]

@@ -111,7 +111,7 @@ class AnthropicProvider(SDKProvider):
         request: dict[str, Any] = {"model": name, "max_tokens": self._max_tokens(name, params)}
         info = self._info(name)
         inline = info is not None and info.inline_system
-        problem = tool_pairing_problem(prompt.messages) if prompt.tools else None
+        problem = tool_pairing_problem(prompt.messages)
         if problem is not None:
             raise ConfigurationError(f"Anthropic would refuse this prompt: {problem}")
         request.update(anthropic_fields(prompt, self.native_schema, inline))

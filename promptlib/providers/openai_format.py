@@ -25,7 +25,7 @@ __all__ = ["openai_fields"]
 
 def openai_fields(prompt: Prompt[Any]) -> dict[str, Any]:
     """``messages``, ``tools``, ``tool_choice`` and ``parallel_tool_calls``."""
-    problem = tool_pairing_problem(prompt.messages) if prompt.tools else None
+    problem = tool_pairing_problem(prompt.messages)
     if problem is not None:
         raise ConfigurationError(f"OpenAI would refuse this prompt: {problem}")
     fields: dict[str, Any] = {"messages": _messages(prompt)}
@@ -88,6 +88,11 @@ def _content(parts: tuple[Any, ...], where: str) -> str | list[dict[str, Any]]:
 
 
 def _messages(prompt: Prompt[Any]) -> list[dict[str, Any]]:
+    custom = {
+        t.name
+        for t in prompt.tools
+        if isinstance(t, NativeTool) and t.definition.get("type") == "custom"
+    }
     sent: list[dict[str, Any]] = []
     for index, message in enumerate(prompt.messages):
         where = f"message {index} ({message.role})"
@@ -105,7 +110,17 @@ def _messages(prompt: Prompt[Any]) -> list[dict[str, Any]]:
             elif message.text or not calls:
                 out["content"] = message.text
             if calls:
-                out["tool_calls"] = [_call(c) for c in calls]
+                out["tool_calls"] = [_call(c, custom) for c in calls]
+            previous = sent[-1] if sent else None
+            if (
+                previous is not None
+                and previous["role"] == "assistant"
+                and "tool_calls" in previous
+            ):
+                # OpenAI wants a turn's calls followed by their results: an assistant
+                # message after one that called tools joins it (one turn, as Anthropic).
+                _join(previous, out, where)
+                continue
         elif len(message.content) == 1 and type(message.content[0]) is TextPart:
             out = {"role": message.role, "content": message.content[0].text}
         elif message.role == "system":
@@ -138,7 +153,26 @@ def _tool_message(result: ToolResult, where: str) -> dict[str, Any]:
     }
 
 
-def _call(call: ToolCall) -> dict[str, Any]:
+def _join(turn: dict[str, Any], more: dict[str, Any], where: str) -> None:
+    text = more.get("content")
+    if text is not None and not isinstance(text, str):
+        raise ConfigurationError(
+            f"{where}: an assistant message with provider-native parts cannot follow one that "
+            "called tools on OpenAI; merge the two turns"
+        )
+    if text:
+        before = turn.get("content")
+        turn["content"] = f"{before}\n\n{text}" if isinstance(before, str) and before else text
+    turn["tool_calls"] = [*turn["tool_calls"], *more.get("tool_calls", [])]
+
+
+def _call(call: ToolCall, custom: set[str]) -> dict[str, Any]:
+    if call.name in custom:  # a custom tool's call: free-form input, not JSON arguments
+        return {
+            "id": call.id,
+            "type": "custom",
+            "custom": {"name": call.name, "input": call.arguments},
+        }
     return {
         "id": call.id,
         "type": "function",

@@ -80,6 +80,11 @@ def turn_from_data(data: Any) -> Message:
         raise PromptFormatError(
             f"the {message.role} turn is empty; providers refuse empty turns: leave it out"
         )
+    if any(isinstance(p, TextPart) and not p.text.strip() for p in message.content):
+        raise PromptFormatError(
+            f"the {message.role} turn has a blank text part; providers refuse empty text "
+            "blocks: leave it out"
+        )
     return message
 
 
@@ -113,6 +118,11 @@ def _from_json(data: Mapping[str, Any]) -> Message:
             raise PromptFormatError("a tool turn's 'is_error' is true or false")
         return Message.tool(ToolResult(data["call_id"], content, is_error))
     if isinstance(content, str) or "tool_calls" in data:
+        if content is not None and not isinstance(content, str):
+            raise PromptFormatError(
+                "with 'tool_calls', 'content' is the turn's text (a string); for parts, write "
+                "the calls as tool_call parts in 'content' (Message.to_dict() form)"
+            )
         extra = set(data) - {"role", "content", "name", "tool_calls"}
         if extra:
             raise PromptFormatError(f"a turn has unknown keys {sorted(extra)}")
@@ -141,7 +151,7 @@ def _from_json(data: Mapping[str, Any]) -> Message:
                         f"the arguments of tool call {call['id']!r} are not JSON ({exc})"
                     ) from None
             tool_calls.append(ToolCall(call["id"], call["name"], arguments))
-        text = content if isinstance(content, str) else ""
+        text = content if isinstance(content, str) and content.strip() else ""
         parts = (TextPart(text),) if text or not tool_calls else ()
         return Message(role, (*parts, *tool_calls), data.get("name"))
     from promptlib._prompt_codec import message_from_dict
