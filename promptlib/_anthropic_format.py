@@ -8,10 +8,10 @@ sends these fields to the count-tokens endpoint), so both see the same request.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from promptlib.errors import ConfigurationError, ToolArgumentsError
+from promptlib.output import schema_name
 from promptlib.parts import (
     DocumentPart,
     ImagePart,
@@ -27,7 +27,13 @@ from promptlib.tools import NativeTool, Tool
 if TYPE_CHECKING:
     from promptlib.messages import Message, Prompt
 
-__all__ = ["ANSWER_TOOL_DESCRIPTION", "answer_tool", "anthropic_fields", "anthropic_messages"]
+__all__ = [
+    "ANSWER_TOOL_DESCRIPTION",
+    "answer_tool",
+    "anthropic_fields",
+    "anthropic_messages",
+    "thinking_enabled",
+]
 
 _CHOICES = {"auto": "auto", "none": "none", "required": "any"}
 ANSWER_TOOL_DESCRIPTION = "Give the answer in exactly this structure."
@@ -43,7 +49,7 @@ def answer_tool(prompt: Prompt[Any], native_schema: bool = True) -> str | None:
         return None
     if output.schema.get("type") != "object":
         return None
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", output.name)[:64] or "output"
+    return schema_name(output.name)
 
 
 def anthropic_fields(
@@ -71,7 +77,7 @@ def anthropic_fields(
         # Alone, the answer tool is forced; beside the prompt's own tools, or with extended
         # thinking (which refuses a forced tool), the model chooses: it answers through
         # the answer tool, or in text.
-        if not prompt.tools and not _thinking(prompt):
+        if not prompt.tools and not thinking_enabled(prompt):
             choice = {"type": "tool", "name": answer}
     if tools:
         fields["tools"] = tools
@@ -202,7 +208,8 @@ def _system_part(part: Part, where: str) -> dict[str, Any]:
     )
 
 
-def _thinking(prompt: Prompt[Any]) -> bool:
+def thinking_enabled(prompt: Prompt[Any]) -> bool:
+    """Whether ``params.extra`` turns Anthropic's extended thinking on."""
     thinking = (prompt.params.get("extra") or {}).get("thinking")
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
@@ -210,12 +217,7 @@ def _thinking(prompt: Prompt[Any]) -> bool:
 def _tool(tool: Tool | NativeTool) -> dict[str, Any]:
     """A tool in the Messages API's ``tools`` shape."""
     if isinstance(tool, NativeTool):
-        if tool.provider != "anthropic":
-            raise ConfigurationError(
-                f"tool {tool.name!r} is an {tool.provider} tool; Anthropic cannot run it: "
-                "offer it only to that provider, or declare a function Tool"
-            )
-        return dict(tool.definition)
+        return tool.sent_to("anthropic", "Anthropic")
     sent: dict[str, Any] = {"name": tool.name}
     if tool.description is not None:
         sent["description"] = tool.description

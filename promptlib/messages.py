@@ -199,6 +199,14 @@ class Section(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
 
+    @classmethod
+    def of_turn(cls, label: str, message: Message, index: int, group: int) -> Section:
+        """The section of a history turn: its first text part (empty for a turn with
+        tool calls only), its priority the turn's group."""
+        head = message.content[0] if message.content else None
+        end = len(head.text) if isinstance(head, TextPart) else 0
+        return cls("history", label, index, 0, 0, end, group)
+
 
 @dataclass(frozen=True)
 class PromptMeta:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from promptlib._hashing import canonical_json
@@ -22,9 +22,22 @@ from promptlib.errors import OutputParseError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["OutputSpec", "Reasoned", "ReasoningSpec", "parse_json_answer"]
+__all__ = [
+    "OutputSpec",
+    "Reasoned",
+    "ReasoningSpec",
+    "parse_json_answer",
+    "schema_name",
+]
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(?P<body>.*?)\n?```\s*$", re.DOTALL)
+
+
+@lru_cache(maxsize=256)
+def schema_name(name: str) -> str:
+    """An output schema's name as the providers accept it (for OpenAI's ``json_schema``
+    and Anthropic's answer tool): letters, digits, '_' and '-', at most 64."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"
 
 
 @dataclass(frozen=True)

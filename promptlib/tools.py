@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from typing_extensions import Self
 
 from promptlib._hashing import canonical_json
-from promptlib.errors import PromptFormatError
+from promptlib.errors import ConfigurationError, PromptFormatError
 from promptlib.parts import check_json, check_tool_name
 
 if TYPE_CHECKING:
@@ -221,6 +221,16 @@ class NativeTool:
     @cached_property
     def _json(self) -> str:
         return canonical_json(self.to_dict())
+
+    def sent_to(self, provider: str, label: str) -> dict[str, Any]:
+        """The definition, for ``provider`` (``label``: its name in messages); another
+        provider's tool is a clear error."""
+        if self.provider != provider:
+            raise ConfigurationError(
+                f"tool {self.name!r} is an {self.provider} tool; {label} cannot run it: "
+                "offer it only to that provider, or declare a function Tool"
+            )
+        return dict(self.definition)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "native", "provider": self.provider, "definition": dict(self.definition)}

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from promptlib.errors import ConfigurationError, UnsupportedFeatureError
 from promptlib.messages import Prompt
+from promptlib.output import schema_name
 from promptlib.parts import (
     ToolCall,
 )
@@ -22,7 +23,7 @@ from promptlib.providers.completion import Exchange, reported_tokens
 from promptlib.providers.openai_format import openai_fields
 from promptlib.providers.retry import RetryPolicy
 from promptlib.providers.servers import ServerProfile, server_profile
-from promptlib.providers.strict_schema import schema_name, strict_problems, strict_schema
+from promptlib.providers.strict_schema import strict_problems, strict_schema
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.cost import Usage
 

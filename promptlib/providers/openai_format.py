@@ -182,12 +182,7 @@ def _call(call: ToolCall, custom: set[str]) -> dict[str, Any]:
 
 def _tool(tool: Tool | NativeTool) -> dict[str, Any]:
     if isinstance(tool, NativeTool):
-        if tool.provider != "openai":
-            raise ConfigurationError(
-                f"tool {tool.name!r} is an {tool.provider} tool; OpenAI cannot run it: offer "
-                "it only to that provider, or declare a function Tool"
-            )
-        return dict(tool.definition)
+        return tool.sent_to("openai", "OpenAI")
     function: dict[str, Any] = {"name": tool.name}
     if tool.description is not None:
         function["description"] = tool.description

@@ -16,11 +16,9 @@ is reported by :func:`strict_problems`, and the adapter sends it non-strict, unc
 from __future__ import annotations
 
 import copy
-import re
-from functools import lru_cache
 from typing import Any
 
-__all__ = ["schema_name", "strict_problems", "strict_schema"]
+__all__ = ["strict_problems", "strict_schema"]
 
 # Annotations strict mode refuses but whose absence changes no meaning.
 _UNSUPPORTED = ("default", "discriminator", "examples", "$schema", "$comment", "deprecated")
@@ -36,12 +34,6 @@ _STRICT_KEYWORDS = frozenset(
 _STRICT_FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
 )
-
-
-@lru_cache(maxsize=256)
-def schema_name(name: str) -> str:
-    """A name OpenAI accepts for a schema: letters, digits, '_' and '-', at most 64."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"
 
 
 _CACHE: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}

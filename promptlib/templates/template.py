@@ -387,9 +387,7 @@ def _history_sections(label: str, turns: tuple[Message, ...], first: int) -> lis
     for offset, message in enumerate(turns):
         if message.role == "user" and offset:
             group += 1
-        head = message.content[0] if message.content else None
-        end = len(head.text) if isinstance(head, TextPart) else 0
-        sections.append(Section("history", label, first + offset, 0, 0, end, group))
+        sections.append(Section.of_turn(label, message, first + offset, group))
     return sections
 
 

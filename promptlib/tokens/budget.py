@@ -148,9 +148,7 @@ class _Draft:
             if pieces is None:
                 if number in self.turns:  # a history turn: its section moves with it
                     label, group = self.turns[number]
-                    head = original.content[0] if original.content else None
-                    end = len(head.text) if isinstance(head, TextPart) else 0
-                    sections.append(Section("history", label, len(messages), 0, 0, end, group))
+                    sections.append(Section.of_turn(label, original, len(messages), group))
                 messages.append(original)
                 continue
             if not pieces and not others:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from promptlib._anthropic_format import thinking_enabled
 from promptlib.messages import Prompt
 from promptlib.parts import (
     DocumentPart,
@@ -208,8 +209,7 @@ def anthropic_request_options(prompt: Prompt[Any], ratio: float) -> list[tuple[s
     ``(kind, label, tokens)``."""
     extra = prompt.params.get("extra") or {}
     found = []
-    thinking = extra.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+    if thinking_enabled(prompt):
         found.append(("thinking", "instructions", _THINKING))
     config = extra.get("output_config")
     fmt = config.get("format") if isinstance(config, dict) else None
