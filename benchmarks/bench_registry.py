@@ -1,9 +1,9 @@
 """The documented path against the direct one: ``Registry(...).render("name@label", ...)``
 beside ``template.render(...)`` for the same template and inputs.
 
-The registry checks the modification times of what a reference depends on (the template's
-folder, the lock and labels files, the file itself) and reads the disk again only when one
-changed, so edits are picked up without re-reading every time.
+The registry checks the modification times of what a reference depends on (the file
+itself, and the labels file for ``name@label`` or the lock file for ``name``) and reads the
+disk again only when one changed, so edits are picked up without re-reading every time.
 
     python benchmarks/bench_registry.py
 """

@@ -133,17 +133,16 @@ class Registry:
         return tuple(stamps)
 
     def _ref_stamp(self, ref: str) -> tuple[int, ...]:
-        """What a reference depends on: the template's folder (versions added or removed;
-        the folder itself removed), and the lock file (``name``, ``name@latest``) or the
-        labels file (``name@label``); a pinned version depends on the folder alone."""
-        name, _, selector = ref.partition("@")
-        root = self._root
-        folder = _stamp(f"{root}/{name}")
+        """What a reference's resolution depends on besides its file: the lock file
+        (``name``, ``name@latest``) or the labels file (``name@label``); a pinned version
+        depends on its file alone. :meth:`file` checks the file's own stamp, and resolves
+        again when the file is gone, so the folder need not be listed on every call."""
+        selector = ref.partition("@")[2]
         if not selector or selector == LATEST:
-            return (*folder, *_stamp(f"{root}/{LOCK_FILE}"))
+            return _stamp(f"{self._root}/{LOCK_FILE}")
         if _is_version(selector):
-            return folder
-        return (*folder, *_stamp(f"{root}/{LABELS_FILE}"))
+            return ()
+        return _stamp(f"{self._root}/{LABELS_FILE}")
 
     def names(self) -> list[str]:
         """Template names, sorted."""
@@ -172,15 +171,38 @@ class Registry:
         Raises:
             TemplateError: unknown template, version or label; or no released version.
         """
+        key = self._cached_resolve(ref)
+        if _stamp(self._file_path(key)) == (0, 0):
+            key = self._resolve_again(ref)
+        return key
+
+    def _cached_resolve(self, ref: str) -> tuple[str, str]:
+        """:meth:`resolve`, trusting that the file it found last time is still there."""
         stamp = self._ref_stamp(ref) if isinstance(ref, str) else ()
         cached = self._resolved.get(ref) if isinstance(ref, str) else None
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        found = self._resolve(ref)
+        try:
+            found = self._resolve(ref)
+        except TemplateError:
+            # Before saying a version is missing, list the folder again: its time may not
+            # have moved when a file came or went (coarse timestamps, a restored mtime).
+            self._listing = None
+            found = self._resolve(ref)
         if len(self._resolved) > 1024:
             self._resolved.clear()
         self._resolved[ref] = (stamp, found)
         return found
+
+    def _resolve_again(self, ref: str) -> tuple[str, str]:
+        """Resolve ``ref`` against the folder as it is now: its file is gone."""
+        self._listing = None
+        if isinstance(ref, str):
+            self._resolved.pop(ref, None)
+        return self._cached_resolve(ref)
+
+    def _file_path(self, key: tuple[str, str]) -> str:
+        return f"{self._root}/{key[0]}/{key[1]}{EXTENSION}"
 
     def _resolve(self, ref: str) -> tuple[str, str]:
         name, selector = parse_ref(ref)
@@ -227,13 +249,16 @@ class Registry:
 
     def file(self, ref: str) -> TemplateFile:
         """The loaded file of a reference (cached, and loaded again when it changes on disk)."""
-        key = self.resolve(ref)
-        stamp = _stamp(f"{self._root}/{key[0]}/{key[1]}{EXTENSION}")
+        key = self._cached_resolve(ref)
+        stamp = _stamp(self._file_path(key))
         cached = self._files.get(key)
         if cached is not None and cached[1] == stamp:
             return cached[0]
+        if stamp == (0, 0):  # gone: resolving again names what is missing
+            key = self._resolve_again(ref)
+            stamp = _stamp(self._file_path(key))
         path = self.root / key[0] / f"{key[1]}{EXTENSION}"
-        if stamp == (0, 0):  # removed since resolving
+        if stamp == (0, 0):  # removed while resolving
             raise TemplateError(
                 f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
             )

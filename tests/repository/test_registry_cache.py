@@ -68,3 +68,58 @@ def test_a_new_release_in_the_lock_file_moves_latest(tmp_path, write):
     touch_later(tmp_path / "templates" / "promptlib.lock")
     assert registry.resolve("greet") == ("greet", "1.1.0")
     assert registry.resolve("greet@1.0.0") == ("greet", "1.0.0")
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("greet@1.1.0", r"has no version '1\.1\.0' \(versions: 1\.0\.0\)"),
+        ("greet@production", r"points at 1\.1\.0, which has no file"),
+        ("greet", r"greet@1\.1\.0 is the latest released version .* its file .* is gone"),
+    ],
+)
+def test_a_removed_file_is_noticed_even_when_its_folder_time_stays(tmp_path, write, ref, message):
+    """Coarse folder timestamps (or a removal restored by hand) must not hide a missing file."""
+    write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    path = write("greet/1.1.0.prompt", SIMPLE.format(version="1.1.0", suffix=""))
+    write("labels.yaml", 'greet:\n  production: "1.1.0"\n')
+    registry = Registry(tmp_path / "templates")
+    registry.lock()
+    assert registry.resolve(ref) == ("greet", "1.1.0")
+    folder = tmp_path / "templates" / "greet"
+    before = os.stat(folder)
+    path.rename(tmp_path / "hold")
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for use in (registry.resolve, registry.get, registry.file):
+        with pytest.raises(TemplateError, match=message):
+            use(ref)
+    with pytest.raises(TemplateError, match=message):
+        registry.render(ref, person="Ann")
+    (tmp_path / "hold").rename(path)
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "Greet" in registry.render(ref, person="Ann").messages[-1].text
+
+
+@pytest.mark.parametrize(
+    ("ref", "stats"), [("greet@1.0.0", 1), ("greet@production", 2), ("greet", 2)]
+)
+def test_a_cached_reference_costs_one_stat_per_file_it_depends_on(
+    tmp_path, write, monkeypatch, ref, stats
+):
+    write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    write("labels.yaml", 'greet:\n  production: "1.0.0"\n')
+    registry = Registry(tmp_path / "templates")
+    registry.lock()
+    registry.render(ref, person="Ann")
+    import promptlib.repository.registry as module
+
+    calls: list[str] = []
+    real = module._stamp
+
+    def counting(path):
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(module, "_stamp", counting)
+    registry.render(ref, person="Ann")
+    assert len(calls) == stats, calls
