@@ -47,15 +47,20 @@ _SHAPES = (
         r"\1" + REDACTED,
     ),
     (re.compile(rf"(?i)\b(basic{_SPACE}+)[A-Za-z0-9+/=_\-]{{6,}}"), r"\1" + REDACTED),
+    # A key by its header or variable name: x-api-key, api-key (Azure), X-Goog-Api-Key,
+    # OPENAI_API_KEY=..., "api_key": "..."
     (
-        re.compile(r"(?i)(x-api-key(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?)[^\s'\",;\\]+"),
+        re.compile(
+            r"(?i)(api[-_]?key(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?)"
+            r"[^\s'\",;\\&#]+"
+        ),
         r"\1" + REDACTED,
     ),
-    # Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
+    # (Proxy-)Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
     (
         re.compile(
             rf"(?i)(authorization(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?(?:[A-Za-z]+{_SPACE}+)?)"
-            r"[^\s'\",;\\]{8,}"
+            r"[^\s'\",;\\&#]+"
         ),
         r"\1" + REDACTED,
     ),
@@ -100,7 +105,9 @@ def _may_hold_a_shape(text: str) -> bool:
         or "://" in f
         or "bearer" in f
         or "basic" in f
-        or "x-api-key" in f
+        or "api-key" in f
+        or "api_key" in f
+        or "apikey" in f
         or "authorization" in f
         or "\\u00" in f
     )
