@@ -287,6 +287,9 @@ class SecretsFilter(logging.Filter):
         super().__init__()
         self.secrets: tuple[str, ...] = tuple(secrets)
 
+    def __repr__(self) -> str:  # never the secrets themselves
+        return f"SecretsFilter(secrets={len(self.secrets)})"
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()

@@ -370,3 +370,10 @@ class ModelRefusalError(ModelOutputError):
     def __init__(self, message: str, *, text: str, usage: object = None) -> None:
         self.usage = usage
         super().__init__(message, text=text)
+
+
+# Tracebacks and reprs name each error as users import it: promptlib.TemplateError, not
+# promptlib.errors.TemplateError (pickling finds it there too).
+for _name in __all__:
+    globals()[_name].__module__ = "promptlib"
+del _name

@@ -123,3 +123,57 @@ def test_error_tree_in_docs_matches_the_module():
     tree = textwrap.dedent(doc[doc.index("    PromptlibError\n") : doc.index("\nMessages")]).strip()
     page = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
     assert tree in page
+
+
+PUBLIC_MODULES = [
+    "promptlib",
+    "promptlib.settings",
+    "promptlib.testing",
+    "promptlib.testing.snapshots",
+    "promptlib.evals",
+    "promptlib.evals.stats",
+    "promptlib.evals.power",
+    "promptlib.evals.report",
+    "promptlib.batch",
+    "promptlib.finetune",
+]
+
+
+def _exported_classes():
+    import importlib
+    import inspect
+
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value):
+                yield module_name, name, value
+
+
+def test_errors_are_named_as_users_import_them():
+    """A traceback says promptlib.TemplateError, the name users catch, not an internal path."""
+    import importlib
+    import pickle
+
+    errors = [(m, n, c) for m, n, c in _exported_classes() if issubclass(c, BaseException)]
+    assert len(errors) > 30
+    for _module, name, cls in errors:
+        if cls.__module__.startswith("promptlib"):
+            assert cls.__module__ in PUBLIC_MODULES, (name, cls.__module__)
+            assert getattr(importlib.import_module(cls.__module__), name) is cls
+    assert type(pickle.loads(pickle.dumps(promptlib.UsageError("x")))) is promptlib.UsageError
+
+
+def test_public_classes_show_what_they_are():
+    """No public value shows as <promptlib.x.y.Class object at 0x...>."""
+    import inspect
+
+    missing = [
+        f"{module_name}.{name}"
+        for module_name, name, cls in _exported_classes()
+        if cls.__repr__ is object.__repr__
+        and not getattr(cls, "_is_protocol", False)
+        and not inspect.isabstract(cls)
+    ]
+    assert missing == []

@@ -66,6 +66,8 @@ Outcome = Literal["better", "worse", "no detectable difference"]
 class ComparisonError(UsageError):
     """A comparison cannot be made: unknown baseline or scorer, or runs on different datasets."""
 
+    __module__ = "promptlib.evals"  # as users import it, in tracebacks
+
 
 @dataclass(frozen=True)
 class VariantStats:

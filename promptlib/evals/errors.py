@@ -19,6 +19,8 @@ class DatasetError(UsageError):
         reason: the message without its location.
     """
 
+    __module__ = "promptlib.evals"  # as users import it, in tracebacks
+
     def __init__(
         self,
         message: str,

@@ -18,6 +18,8 @@ __all__ = ["QualityGateFailure", "require_at_least", "require_not_worse"]
 class QualityGateFailure(AssertionError):
     """A quality gate failed; the message gives the figures."""
 
+    __module__ = "promptlib.evals"  # as users import it, in tracebacks
+
 
 def require_at_least(
     report: ComparisonReport, threshold: float, *, variant: str | None = None

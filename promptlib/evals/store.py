@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS results (
 class StoreError(UsageError):
     """The results store cannot be used: unreadable, from a newer promptlib, or no such run."""
 
+    __module__ = "promptlib.evals"  # as users import it, in tracebacks
+
 
 @dataclass(frozen=True)
 class ResultRow:
@@ -198,6 +200,9 @@ class Store:
                 f"format {version}, this promptlib reads up to {SCHEMA_VERSION}); upgrade "
                 "promptlib, or use another store path"
             )
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
 
     def close(self) -> None:
         self._db.close()

@@ -84,6 +84,9 @@ class TrainingTable:
     def __init__(self, models: dict[str, TrainingInfo] | None = None) -> None:
         self._models = dict(models or {})
 
+    def __repr__(self) -> str:
+        return f"TrainingTable(models={len(self._models)})"
+
     @classmethod
     def default(cls) -> TrainingTable:
         """The table shipped with promptlib."""

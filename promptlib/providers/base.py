@@ -394,6 +394,13 @@ class _StreamBase(Generic[OutputT]):
         self._read = False
         self._completion: Completion[OutputT] | None = None
 
+    def __repr__(self) -> str:
+        model = self.request.get("model")
+        return f"{type(self).__name__}({self._provider.name}, model={model!r}, {self._progress()})"
+
+    def _progress(self) -> str:
+        return "done" if self._completion is not None else "read" if self._read else "unread"
+
     @property
     def completion(self) -> Completion[OutputT]:
         """The full completion, once the stream has been read to its end."""

@@ -3,7 +3,8 @@
 from promptlib.testing._cassette_file import CassetteError
 from promptlib.testing.cassette import Cassette, ReplayMissError
 from promptlib.testing.fake import fake_from_schema
-from promptlib.testing.mock import Failure, MockCall, MockProvider
+from promptlib.testing.mock import MockCall, MockProvider
+from promptlib.testing.script import Failure
 
 __all__ = [
     "Cassette",

@@ -27,7 +27,7 @@ _RERECORD = "Delete it and record it again (PROMPTLIB_RECORD=1 PROMPTLIB_ALLOW_R
 class CassetteError(UsageError):
     """A cassette file cannot be read: the message names the file, the problem and the fix."""
 
-    __module__ = "promptlib.testing.cassette"
+    __module__ = "promptlib.testing"  # as users import it, in tracebacks
 
 
 def _broken(path: Path, problem: str, fix: str = _RERECORD) -> CassetteError:

@@ -51,6 +51,8 @@ __all__ = ["Cassette", "CassetteError", "ReplayMissError"]
 class ReplayMissError(UsageError):
     """A request has no recording in the cassette (the message shows the nearest one)."""
 
+    __module__ = "promptlib.testing"  # as users import it, in tracebacks
+
 
 class Cassette:
     """A file of recorded HTTP exchanges with one provider.
@@ -69,6 +71,10 @@ class Cassette:
         )
         self.exchanges: list[dict[str, Any]] = load(self.path) if self.path.exists() else []
         self._secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        mode = "record" if self.recording else "replay"
+        return f"Cassette({str(self.path)!r}, {mode}, exchanges={len(self.exchanges)})"
 
     @classmethod
     def beside(

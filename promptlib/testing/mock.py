@@ -14,24 +14,33 @@ import contextlib
 import contextvars
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
-from promptlib._anthropic_format import answer_tool
-from promptlib.errors import ConfigurationError, StreamStateError, ToolArgumentsError, UsageError
+from promptlib.errors import ConfigurationError, StreamStateError, UsageError
 from promptlib.messages import Message, Prompt
-from promptlib.parts import NativePart, TextPart, ToolCall
+from promptlib.parts import TextPart, ToolCall
 from promptlib.providers.anthropic import AnthropicProvider
 from promptlib.providers.base import SDKProvider
 from promptlib.providers.completion import Completion
 from promptlib.providers.openai import OpenAIProvider
 from promptlib.providers.retry import RetryPolicy
 from promptlib.providers.sdk_http import http_module
-from promptlib.testing.fake import fake_from_schema
 from promptlib.testing.guard import as_sdk_error
+from promptlib.testing.script import (
+    Failure,
+    Script,
+    ScriptedReply,
+    checked_reply,
+    fake_reply,
+    fake_text,
+    native_blocks,
+    reply_text,
+    tool_calls_of,
+)
 from promptlib.testing.wire import (
     ERROR_KINDS,
     ErrorReply,
@@ -44,85 +53,10 @@ from promptlib.testing.wire import (
 )
 from promptlib.tokens.catalog import Catalog
 from promptlib.tokens.encodings import get_encoding
-from promptlib.tools import Tool
 
-__all__ = ["Failure", "MockCall", "MockProvider", "MockStream"]
+__all__ = ["MockCall", "MockProvider", "MockStream"]
 
 OutputT = TypeVar("OutputT")
-
-_REPLY_KINDS = ("invalid_output", "refusal", "truncation", "content_filter", "malformed")
-_TEXT_KINDS = ("invalid_output", "refusal", "truncation", "stream_cut", "content_filter")
-_TRANSPORT_KINDS = (
-    "timeout",
-    "connection_reset",
-    "stream_cut",
-    "stream_error",
-    "stream_unfinished",
-)
-FAILURE_KINDS = (*sorted(ERROR_KINDS), *_TRANSPORT_KINDS, *_REPLY_KINDS)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A scripted failure, answered as the provider would answer it.
-
-    Kinds, and what the adapters make of them:
-
-    - ``rate_limit`` (429; retried, waiting ``retry_after`` seconds when given),
-      ``overloaded`` (OpenAI 503, Anthropic 529; retried), ``server_error`` (500; retried),
-      ``timeout`` and ``connection_reset`` (retried);
-    - ``quota`` (out of credit), ``authentication`` (401) and ``rejected`` (400): never
-      retried;
-    - ``stream_cut``: the connection drops midway (a stream delivers part of the reply
-      first);
-    - ``stream_error``: an error event (overloaded) arrives midway through a stream;
-      ``stream_unfinished``: a stream stops without its end marker (for ``complete()``
-      both are a dropped connection, retried);
-    - ``not_found`` (404), ``permission`` (403), ``too_large`` (OpenAI 429 "Request too
-      large", Anthropic 413): never retried;
-    - ``malformed``: a 200 whose body is not the provider's JSON;
-    - ``invalid_output``: replies with ``text`` (default: not JSON), which fails
-      validation and is repaired like a real invalid reply;
-    - ``refusal``: the model refuses, saying ``text``; ``content_filter``: the provider's
-      filter stops the reply (OpenAI ``finish_reason: content_filter``);
-    - ``truncation``: the reply stops at the token limit after ``text`` (default: the
-      first half of the answer the prompt asks for).
-    """
-
-    kind: str
-    text: str | None = None
-    retry_after: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAILURE_KINDS:
-            raise ConfigurationError(
-                f"Failure({self.kind!r}): use one of {', '.join(map(repr, FAILURE_KINDS))}"
-            )
-        if self.text is not None and (
-            not isinstance(self.text, str) or self.kind not in _TEXT_KINDS
-        ):
-            raise ConfigurationError(
-                f"Failure({self.kind!r}, text=...): text is for "
-                f"{', '.join(map(repr, _TEXT_KINDS))}, and must be a string"
-            )
-        if self.retry_after is not None:
-            number = isinstance(self.retry_after, int | float) and not isinstance(
-                self.retry_after, bool
-            )
-            if self.kind != "rate_limit" or not number or not 0 <= self.retry_after < 86_400:
-                raise ConfigurationError(
-                    f"Failure({self.kind!r}, retry_after={self.retry_after!r}): retry_after "
-                    "is the seconds a 'rate_limit' asks to wait, a number from 0"
-                )
-
-
-ScriptedReply = str | Mapping[str, Any] | Failure | ToolCall | Message
-Script = (
-    Sequence[ScriptedReply]
-    | Mapping[str, ScriptedReply | Sequence[ScriptedReply]]
-    | Callable[[Prompt[Any]], ScriptedReply]
-    | None
-)
 
 
 @dataclass(frozen=True)
@@ -451,11 +385,11 @@ class MockProvider:
             return http.Response(200, content=page, headers={**headers, **kind})
         text, finish = self._text_of(call, reply)
         try:  # raised inside the SDK's transport: an SDK error, so it is not retried
-            calls = _tool_calls_of(reply, call.prompt, call.family)
+            calls = tool_calls_of(reply, call.prompt, call.family)
         except ConfigurationError as exc:
             raise as_sdk_error(ConfigurationError, str(exc)) from None
         try:
-            blocks = _native_blocks(reply, call.family)
+            blocks = native_blocks(reply, call.family)
         except ConfigurationError as exc:
             raise as_sdk_error(ConfigurationError, str(exc)) from None
         said = text + "".join(c.name + c.arguments for c in calls)
@@ -516,18 +450,18 @@ class MockProvider:
         if isinstance(reply, Message):
             return reply.text if any(isinstance(p, TextPart) for p in reply.content) else "", "stop"
         if not isinstance(reply, Failure):
-            return _text(reply), "stop"
+            return reply_text(reply), "stop"
         if reply.kind == "refusal":
             return reply.text or "I can't help with that.", "refusal"
         if reply.kind == "content_filter":
             return reply.text or "", "content_filter"
         if reply.kind in ("stream_error", "stream_unfinished"):
-            return _fake_text(call.prompt), "stop"
+            return fake_text(call.prompt), "stop"
         if reply.kind == "truncation":
-            whole = _fake_text(call.prompt)
+            whole = fake_text(call.prompt)
             return reply.text if reply.text is not None else whole[: len(whole) // 2], "length"
         if reply.kind == "stream_cut":
-            return _fake_text(call.prompt) if reply.text is None else reply.text, "stop"
+            return fake_text(call.prompt) if reply.text is None else reply.text, "stop"
         return reply.text or "this is not the JSON you asked for", "stop"
 
     def _input_tokens(self, call: _Call, body: dict[str, Any]) -> int:
@@ -557,11 +491,11 @@ class MockProvider:
     def _reply_for(self, prompt: Prompt[Any]) -> ScriptedReply:
         script = self.replies
         if script is None:
-            return _fake_reply(prompt)
+            return fake_reply(prompt)
         if isinstance(script, str | Failure | ToolCall | Message):
             return script  # one reply, for every request
         if callable(script):
-            return _checked_reply(script(prompt))
+            return checked_reply(script(prompt))
         if isinstance(script, Mapping):
             template = prompt.meta.template or ""
             if template not in script:
@@ -612,6 +546,10 @@ class MockStream(Generic[OutputT]):
     def __init__(self, adapter: SDKProvider, prompt: Prompt[OutputT], call: _Call) -> None:
         self._adapter, self._prompt, self._call = adapter, prompt, call
         self._used: Any = None
+
+    def __repr__(self) -> str:
+        state = "unread" if self._used is None else self._used._progress()
+        return f"MockStream(mock, model={self._call.model!r}, {state})"
 
     def __iter__(self) -> Iterator[str]:
         self._used = self._adapter.stream(self._prompt, self._call.model)
@@ -685,17 +623,6 @@ def _http_of(request: Any) -> Any:
     return importlib.import_module(type(request).__module__.split(".")[0])
 
 
-def _checked_reply(reply: Any) -> ScriptedReply:
-    if isinstance(reply, str | Failure | ToolCall | Message) or (
-        isinstance(reply, Mapping) and all(isinstance(k, str) for k in reply)
-    ):
-        return reply
-    raise ConfigurationError(
-        f"the MockProvider reply function returned {type(reply).__name__}; return text, a "
-        "dict (sent as JSON), a ToolCall, an assistant Message or a Failure"
-    )
-
-
 def _forced_tool(body: dict[str, Any]) -> str | None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "tool":
@@ -711,146 +638,3 @@ def _message_text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
-
-
-def _native_blocks(reply: ScriptedReply, family: str) -> tuple[dict[str, Any], ...]:
-    """A scripted assistant Message with provider-native blocks (Anthropic thinking,
-    server tools), as the Anthropic content it stands for; ``()`` without any."""
-    if not isinstance(reply, Message) or not any(isinstance(p, NativePart) for p in reply.content):
-        return ()
-    if family != "anthropic" or any(
-        isinstance(p, NativePart) and p.provider != "anthropic" for p in reply.content
-    ):
-        raise ConfigurationError(
-            "the MockProvider script's reply holds provider-native blocks, which only "
-            "Anthropic replies carry: script them for a Claude model"
-        )
-    blocks: list[dict[str, Any]] = []
-    for part in reply.content:
-        if isinstance(part, TextPart):
-            blocks.append({"type": "text", "text": part.text})
-        elif isinstance(part, ToolCall):
-            tool_input = part.input if part.arguments.strip() else {}
-            blocks.append(
-                {"type": "tool_use", "id": part.id, "name": part.name, "input": tool_input}
-            )
-        elif isinstance(part, NativePart):
-            blocks.append(dict(part.block))
-    return tuple(blocks)
-
-
-def _tool_calls_of(
-    reply: ScriptedReply, prompt: Prompt[Any], family: str = "openai"
-) -> tuple[ToolCall, ...]:
-    """The tool calls a scripted reply makes, refusing what a real model could not answer:
-    a call to a tool the prompt does not offer or allow, text where a call is required,
-    several calls where parallel calls are off, arguments Anthropic could not send."""
-    if isinstance(reply, ToolCall):
-        calls: tuple[ToolCall, ...] = (reply,)
-    elif isinstance(reply, Message):
-        if reply.role != "assistant":
-            raise ConfigurationError(
-                f"a MockProvider reply Message must be an assistant turn, not {reply.role!r}"
-            )
-        calls = reply.tool_calls
-    else:
-        calls = ()
-    if not calls:
-        required = prompt.tools and prompt.tool_choice not in (None, "auto", "none")
-        if required and not isinstance(reply, Failure):
-            raise ConfigurationError(
-                f"the MockProvider script answers with text, but the prompt's tool_choice "
-                f"{prompt.tool_choice!r} requires a tool call; script a ToolCall"
-            )
-        return ()
-    if prompt.parallel_tool_calls is False and len(calls) > 1:
-        raise ConfigurationError(
-            f"the MockProvider script answers with {len(calls)} tool calls, but the prompt "
-            "sets parallel_tool_calls=False"
-        )
-    if family == "anthropic":
-        for call in calls:
-            try:
-                call.input  # noqa: B018  Anthropic sends the arguments as a JSON object
-            except ToolArgumentsError as exc:
-                raise ConfigurationError(
-                    f"the MockProvider script's {exc}; Anthropic's tool calls carry a JSON object"
-                ) from None
-    offered = [t.name for t in prompt.tools]
-    answer = answer_tool(prompt) if family == "anthropic" else None
-    for call in calls:  # what a real model could not answer, the mock refuses to
-        if call.name == answer:
-            continue  # Anthropic: the output schema's answer tool
-        if call.name not in offered or prompt.tool_choice == "none":
-            why = "tool_choice is 'none'" if offered else "it offers no tools"
-            if offered and prompt.tool_choice != "none":
-                why = f"its tools: {', '.join(offered)}"
-            raise ConfigurationError(
-                f"the MockProvider script answers with a call to {call.name!r}, which the "
-                f"prompt does not allow ({why}); script a call to one of its tools"
-            )
-        if prompt.tool_choice not in (None, "auto", "required", call.name):
-            raise ConfigurationError(
-                f"the MockProvider script answers with a call to {call.name!r}, but the "
-                f"prompt's tool_choice forces {prompt.tool_choice!r}"
-            )
-    return calls
-
-
-def _fake_tool_call(prompt: Prompt[Any]) -> ToolCall | None:
-    choice = prompt.tool_choice
-    if choice is None or choice in ("auto", "none"):
-        return None
-    tools = [t for t in prompt.tools if isinstance(t, Tool)]
-    chosen = next((t for t in tools if t.name == choice), tools[0] if tools else None)
-    if chosen is None:
-        return None
-    arguments = fake_from_schema(dict(chosen.parameters))
-    return ToolCall(f"call_mock_{chosen.name}"[:64], chosen.name, json.dumps(arguments))
-
-
-def _fake_reply(prompt: Prompt[Any]) -> ScriptedReply:
-    call = _fake_tool_call(prompt) if prompt.tools else None
-    return call if call is not None else _fake_text(prompt)
-
-
-def _fake_text(prompt: Prompt[Any]) -> str:
-    """A reply in the form the prompt asks for: schema-valid JSON, after reasoning if asked."""
-    answer = "mock reply"
-    if prompt.output is not None:
-        answer = json.dumps(fake_from_schema(prompt.output.schema), ensure_ascii=False)
-        _check_fake(prompt, answer)
-    spec = prompt.reasoning
-    if spec is None:
-        return answer
-    if spec.style == "tags":
-        return (
-            f"<{spec.reasoning_tag}>mock reasoning</{spec.reasoning_tag}>\n"
-            f"<{spec.answer_tag}>{answer}</{spec.answer_tag}>"
-        )
-    return f"mock reasoning\n{spec.answer_prefix} {answer}"
-
-
-def _check_fake(prompt: Prompt[Any], answer: str) -> None:
-    """A fake the output model would refuse is no answer: say so, instead of a repair loop."""
-    model = prompt.output_model
-    if model is None or not hasattr(model, "model_validate_json"):
-        return
-    from pydantic import ValidationError
-
-    from promptlib._validation import summary
-
-    try:
-        model.model_validate_json(answer)
-    except ValidationError as exc:
-        raise ConfigurationError(
-            f"MockProvider cannot make up an answer {model.__name__} accepts from its JSON "
-            f"schema ({summary(exc)}): script a reply for template "
-            f"{prompt.meta.template or '(unnamed)'!r}, e.g. MockProvider([{{...}}])"
-        ) from None
-
-
-def _text(reply: str | Mapping[str, Any]) -> str:
-    if isinstance(reply, str):
-        return reply
-    return json.dumps(reply, ensure_ascii=False)

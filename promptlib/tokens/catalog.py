@@ -152,6 +152,9 @@ class Catalog:
         self._resolved: dict[str, ModelInfo] = {}  # every lookup, memoized: catalogs never change
         self._missing: dict[str, str] = {}  # and every miss, with its message
 
+    def __repr__(self) -> str:
+        return f"Catalog(models={len(self._models)})"
+
     @classmethod
     def default(cls) -> Catalog:
         """The catalog shipped with promptlib."""
