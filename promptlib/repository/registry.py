@@ -102,7 +102,7 @@ class Registry:
         # Files load under the limits in force now (see promptlib.templates.use_limits).
         self._limits = current_limits()
         self._root = os.fspath(self.root)
-        self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, int]]] = {}
+        self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, ...]]] = {}
         self._typed: dict[Any, tuple[TemplateFile, Template[Any, Any]]] = {}
         # What was read from disk, and the modification stamps it was read under: a
         # reference resolves, and a file loads, again only when a stamp has changed.
@@ -172,7 +172,7 @@ class Registry:
             TemplateError: unknown template, version or label; or no released version.
         """
         key = self._cached_resolve(ref)
-        if _stamp(self._file_path(key)) == (0, 0):
+        if _stamp(self._file_path(key)) == _MISSING:
             key = self._resolve_again(ref)
         return key
 
@@ -252,19 +252,26 @@ class Registry:
         key = self._cached_resolve(ref)
         stamp = _stamp(self._file_path(key))
         cached = self._files.get(key)
-        if cached is not None and cached[1] == stamp:
+        if cached is not None and cached[1] == stamp + self._partials_stamp(cached[0]):
             return cached[0]
-        if stamp == (0, 0):  # gone: resolving again names what is missing
+        if stamp == _MISSING:  # gone: resolving again names what is missing
             key = self._resolve_again(ref)
             stamp = _stamp(self._file_path(key))
         path = self.root / key[0] / f"{key[1]}{EXTENSION}"
-        if stamp == (0, 0):  # removed while resolving
+        if stamp == _MISSING:  # removed while resolving
             raise TemplateError(
                 f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
             )
         loaded = load_file(path, self.root, self._resolver, self._limits)
-        self._files[key] = (loaded, stamp)
+        self._files[key] = (loaded, stamp + self._partials_stamp(loaded))
         return loaded
+
+    def _partials_stamp(self, loaded: TemplateFile) -> tuple[int, ...]:
+        """The stamps of the partials a file includes (none for most files)."""
+        stamps: tuple[int, ...] = ()
+        for name in loaded.template.includes:
+            stamps += _stamp(f"{self._root}/{name}")
+        return stamps
 
     @overload
     def get(self, ref: str) -> Template[Any, Any]: ...
@@ -381,7 +388,7 @@ class Registry:
                         )
                     )
                     continue
-                self._files[name, version] = (loaded, _stamp(path))
+                self._files[name, version] = (loaded, _stamp(path) + self._partials_stamp(loaded))
                 hashes.setdefault(name, {})[version] = loaded.template.hash
         return problems, hashes
 
@@ -465,13 +472,18 @@ def _is_prerelease(version: str) -> bool:
         return True  # not a version at all: never "latest"
 
 
-def _stamp(path: str | Path) -> tuple[int, int]:
-    """A file's or folder's modification time and size (zeros when it is missing)."""
+def _stamp(path: str | Path) -> tuple[int, ...]:
+    """What changes when a file or folder does: its modification time and size, and its
+    inode and change time, which a copy made with its times kept (``cp -p``, ``rsync -a``,
+    a file replaced by rename) cannot keep; zeros when it is missing."""
     try:
         info = os.stat(path)
     except OSError:
-        return (0, 0)
-    return (info.st_mtime_ns, info.st_size)
+        return _MISSING
+    return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns)
+
+
+_MISSING = (0, 0, 0, 0)
 
 
 def _sort_key(version: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
@@ -50,25 +49,29 @@ def resolve_inside(root: Path, name: str) -> Path:
 
 
 class RootLoader(BaseLoader):
-    """Loads partials from one root folder, never outside it."""
+    """Loads partials from one root folder, never outside it.
+
+    Each partial is read once: the text a template was checked and hashed with is the
+    text it renders with, however the file changes later (a registry loads an edited
+    partial's templates again, with a new loader).
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root: Path = Path(root).resolve()
+        self._read: dict[str, tuple[str, str]] = {}
 
     def get_source(
         self, environment: Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        path = resolve_inside(self.root, template)
-        text = read_text_file(path, current_limits().file_bytes)
-        mtime = path.stat().st_mtime
-        return text, str(path), lambda: path.stat().st_mtime == mtime
-
-
-@lru_cache(maxsize=32)
-def _environment_for(root: Path) -> SandboxedEnvironment:
-    return make_environment(RootLoader(root))
+        found = self._read.get(template)
+        if found is None:
+            path = resolve_inside(self.root, template)
+            found = (read_text_file(path, current_limits().file_bytes), str(path))
+            self._read[template] = found
+        return found[0], found[1], lambda: True
 
 
 def partials_environment(root: str | os.PathLike[str]) -> SandboxedEnvironment:
-    """The sandboxed environment whose includes read from ``root`` (one per root)."""
-    return _environment_for(Path(root).resolve())
+    """A sandboxed environment whose includes read from ``root``, once each (one per
+    template, so that a template's partials never change under it)."""
+    return make_environment(RootLoader(root))

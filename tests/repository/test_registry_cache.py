@@ -123,3 +123,45 @@ def test_a_cached_reference_costs_one_stat_per_file_it_depends_on(
     monkeypatch.setattr(module, "_stamp", counting)
     registry.render(ref, person="Ann")
     assert len(calls) == stats, calls
+
+
+def _replace_keeping_times(path, text):
+    """What cp -p, rsync -a, tar x and a renamed-in file do: new content, same size and
+    modification time."""
+    before = os.stat(path)
+    new = path.with_name(path.name + ".new")
+    new.write_text(text)
+    os.utime(new, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(new, path)
+    assert os.stat(path).st_size == before.st_size
+    assert os.stat(path).st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_file_replaced_with_the_same_size_and_time_is_read_again(tmp_path, write):
+    path = write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    registry = Registry(tmp_path / "templates")
+    assert "Greet" in registry.render("greet@1.0.0", person="Ann").messages[-1].text
+    _replace_keeping_times(path, path.read_text().replace("Greet {{", "Hello {{"))
+    assert "Hello" in registry.render("greet@1.0.0", person="Ann").messages[-1].text
+
+
+def test_a_labels_file_replaced_with_the_same_size_and_time_is_read_again(tmp_path, write):
+    write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    write("greet/1.1.0.prompt", SIMPLE.format(version="1.1.0", suffix=""))
+    labels = write("labels.yaml", 'greet:\n  production: "1.0.0"\n')
+    registry = Registry(tmp_path / "templates")
+    assert registry.resolve("greet@production") == ("greet", "1.0.0")
+    _replace_keeping_times(labels, 'greet:\n  production: "1.1.0"\n')
+    assert registry.resolve("greet@production") == ("greet", "1.1.0")
+
+
+def test_an_edited_partial_is_picked_up_by_a_live_registry(tmp_path, write):
+    partial = write("partials/p.j2", "Be kind.")
+    write(
+        "t/1.0.0.prompt",
+        '---\nname: t\nversion: "1.0.0"\n---\n[system]\n{% include "partials/p.j2" %}\n',
+    )
+    registry = Registry(tmp_path / "templates")
+    assert registry.render("t@1.0.0").messages[0].text == "Be kind."
+    _replace_keeping_times(partial, "Be calm.")
+    assert registry.render("t@1.0.0").messages[0].text == "Be calm."
