@@ -281,8 +281,8 @@ def _main(args: argparse.Namespace) -> int:
         sys.stderr.write(f"promptlib: {redact(str(exc))}\n")
         return EXIT_CHECK
     except PromptlibError as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback too, and still the documented exit code
+            _print_traceback(exc)
         message = redact(str(exc))
         if sys.stderr.isatty():
             message = terminal_safe(message)
@@ -290,11 +290,17 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_PROVIDER if _provider_failed(exc) else EXIT_USAGE
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if args.debug:
-            raise
+            _print_traceback(exc)
         sys.stderr.write("promptlib: interrupted\n")
         return EXIT_INTERRUPTED
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    sys.stderr.write(redact("".join(traceback.format_exception(exc))))
 
 
 def _completion(shell: str) -> int:

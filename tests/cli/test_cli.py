@@ -114,11 +114,40 @@ def test_usage_errors_are_one_paragraph_with_exit_2():
     assert run("frobnicate").returncode == 2
 
 
-def test_debug_shows_the_traceback():
+def test_debug_shows_the_traceback_and_keeps_the_exit_code():
     result = run("--debug", "render", "nope")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" in result.stderr
-    assert "TemplateError" in result.stderr
+    assert "promptlib.TemplateError: no template 'nope'" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("promptlib: error: no template 'nope'")
+
+
+def test_debug_keeps_exit_3_for_a_provider_failure_and_hides_the_key():
+    import os
+
+    from tests.conftest import stand_in
+
+    key = "sk-proj-debugKEY0123456789abcdef"
+
+    def refuse(handler):
+        body = f'{{"error": {{"message": "Incorrect API key provided: {key}"}}}}'.encode()
+        handler.send_response(401)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with stand_in(refuse) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "promptlib", "run", "sentiment@production", "--var",
+             "review=x", "--model", "openai:gpt-4o-mini", "--base-url", url, "--debug"],
+            capture_output=True, text=True, cwd=SHIPPED.parent, timeout=60,
+            env={**os.environ, "OPENAI_API_KEY": key},
+        )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" in result.stderr
+    assert key not in result.stderr
+    assert "[redacted]" in result.stderr
 
 
 def test_check_lock_and_an_edited_release(tmp_path):
