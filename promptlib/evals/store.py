@@ -293,7 +293,8 @@ class Store:
         return total
 
     def run(self, run_id: str) -> RunInfo:
-        """The run ``run_id`` (a unique prefix is enough)."""
+        """The run ``run_id``: its id, a unique prefix of it, or an experiment's name
+        (its latest run)."""
         with self._reading():
             return self._find(run_id)
 
@@ -304,7 +305,9 @@ class Store:
             (_like_prefix(run_id),),
         ).fetchall()
         exact = [row for row in rows if row[0] == run_id]
-        rows = exact or rows
+        # An experiment's name stands for its latest run (rows are oldest first).
+        named = [row for row in rows if row[1] == run_id]
+        rows = exact or named[-1:] or rows
         if len(rows) != 1:
             known = ", ".join(r.run_id for r in self.runs()[-5:]) or "none yet"
             problem = "no run" if not rows else "more than one run"

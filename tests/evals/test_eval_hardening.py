@@ -364,3 +364,22 @@ def test_fakes_for_schemas_asking_for_huge_values_are_refused_at_once(schema):
     with pytest.raises(ConfigurationError, match="Script"):
         fake_from_schema(schema)
     assert time.monotonic() - started < 1
+
+
+def test_an_experiment_name_finds_its_latest_run(tmp_path):
+    path = tmp_path / "s.sqlite"
+    for run_id in ("exp-1", "exp-2", "exp-extra-1"):
+        run(experiment(name="exp"), store=path, run_id=run_id, providers=mock(), progress=False)
+    run(
+        experiment(name="exp-extra"),
+        store=path,
+        run_id="exp-extra-2",
+        providers=mock(),
+        progress=False,
+    )
+    with Store(path) as db:
+        assert db.run("exp").run_id == "exp-extra-1"  # the latest run named "exp"
+        assert db.run("exp-extra").run_id == "exp-extra-2"
+        assert db.run("exp-1").run_id == "exp-1"  # an exact id wins
+        with pytest.raises(StoreError, match="more than one run 'exp-'"):
+            db.run("exp-")  # a prefix of several runs, and no experiment's name
