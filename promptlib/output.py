@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -48,11 +48,16 @@ class OutputSpec:
         name: the schema's name (the pydantic model's class name, or given).
         schema: the JSON schema, as a JSON object.
         strict: whether adapters should ask the provider to enforce the schema exactly.
+        schema_first: check an answer against ``schema`` before the output model parses
+            it, so that a model class looser than the schema accepts no answer the schema
+            refuses (a file template typed with ``registry.get(ref, output=...)``). Not
+            part of the request or its hash.
     """
 
     name: str
     schema: dict[str, Any]
     strict: bool = True
+    schema_first: bool = field(default=False, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "schema": self.schema, "strict": self.strict}
@@ -161,6 +166,8 @@ def parse_json_answer(
 
         from promptlib._validation import summary
 
+        if spec.schema_first:
+            _decoded_object(candidate, spec, reply)
         try:
             return model.model_validate_json(candidate)
         except ValidationError as exc:
@@ -168,6 +175,11 @@ def parse_json_answer(
                 f"the answer does not match the output schema {spec.name!r}: {summary(exc)}",
                 text=reply,
             ) from exc
+    return _decoded_object(candidate, spec, reply)
+
+
+def _decoded_object(candidate: str, spec: OutputSpec, reply: str) -> dict[str, Any]:
+    """``candidate`` as a JSON object valid under ``spec.schema``."""
     try:
         value = json.loads(candidate)
     except json.JSONDecodeError as exc:

@@ -293,6 +293,9 @@ class Registry:
         ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
         mismatch (see :mod:`promptlib.repository.typed`).
         """
+        if isinstance(output, type):
+            # The class itself is given: a file naming it may use it without an allow-list.
+            self._resolver.models.setdefault(f"{output.__module__}:{output.__qualname__}", output)
         loaded = self.file(ref)
         if inputs is None and output is None:
             return loaded.template

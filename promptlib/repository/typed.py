@@ -10,6 +10,7 @@ template's hash is the file's.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -42,6 +43,9 @@ def typed_template(
         view.input_schema = cast(Any, _Accepting(template.input_schema, inputs))
     if output is not None:
         view.output_model = output
+        if template.output is not None and template.output_model is None:
+            # The file's schema stays the contract: answers are checked against it first.
+            view.output = dataclasses.replace(template.output, schema_first=True)
     return view
 
 

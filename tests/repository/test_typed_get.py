@@ -108,3 +108,54 @@ def test_typed_inputs_are_checked_through_lists_and_report_the_class():
         registry.get("support-reply@production", inputs=Articles)
     typed = registry.get("ticket-priority@production", inputs=TicketIn)
     assert typed.inputs is TicketIn
+
+
+class LoosePriority(BaseModel):
+    priority: str  # wider than the file's enum, and extra fields ignored
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"priority": "low", "note": "x"}', '{"priority": "someday"}', '{"note": "no priority"}'],
+)
+def test_a_looser_class_accepts_nothing_the_files_schema_refuses(answer):
+    """The file's schema is the contract sent to the model: a typed view keeps checking it."""
+    from promptlib import OutputParseError
+
+    registry = Registry(ROOT)
+    plain = registry.get("ticket-priority@production").render(ticket="x")
+    typed = registry.get("ticket-priority@production", output=LoosePriority).render(ticket="x")
+    with pytest.raises(OutputParseError):
+        plain.parse(answer)
+    with pytest.raises(OutputParseError, match="TicketPriority"):
+        typed.parse(answer)
+    assert typed.parse('{"priority": "low"}') == LoosePriority(priority="low")
+    assert typed.hash == plain.hash
+
+
+def test_a_class_given_to_get_may_be_named_by_the_file(tmp_path):
+    import sys
+    import types
+
+    module = types.ModuleType("typed_get_app")
+
+    class Verdict(BaseModel):
+        ok: bool
+
+    Verdict.__module__, Verdict.__qualname__ = module.__name__, "Verdict"  # as if at top level
+    module.Verdict = Verdict  # type: ignore[attr-defined]
+    folder = tmp_path / "v"
+    folder.mkdir()
+    (folder / "1.0.0.prompt").write_text(
+        '---\nname: v\nversion: "1.0.0"\noutput:\n  model: typed_get_app:Verdict\n---\n'
+        "[user]\nIs it ok?\n"
+    )
+    sys.modules[module.__name__] = module
+    try:
+        registry = Registry(tmp_path)
+        with pytest.raises(TemplateError, match="may not be imported"):
+            registry.get("v@1.0.0")  # nothing allowed yet: the file cannot import it
+        typed = registry.get("v@1.0.0", output=Verdict)
+        assert typed.render().parse('{"ok": true}') == Verdict(ok=True)
+    finally:
+        del sys.modules[module.__name__]
