@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
+from promptlib._secrets import redact
 from promptlib.errors import (
     ConfigurationError,
     ModelRefusalError,
@@ -152,7 +153,7 @@ def checked_output(
         OutputParseError: the reply does not parse or validate (repairable).
     """
     if exchange.refusal:
-        _log.info("%s: the model refused: %s", adapter.name, exchange.refusal[:200])
+        _log.info("%s: the model refused: %s", adapter.name, redact(exchange.refusal[:200]))
         raise ModelRefusalError(
             f"{adapter.name}: the model refused: {exchange.refusal}",
             text=exchange.refusal,
@@ -167,6 +168,13 @@ def checked_output(
             raise
         limit = adapter.max_tokens(request)
         setting = f"max_tokens={limit}" if limit is not None else "the model's output limit"
+        _log.warning(
+            "%s: the reply was cut off at %s after %d output tokens (not repaired: the same "
+            "limit would cut it off again)",
+            adapter.name,
+            setting,
+            usage.output_tokens,
+        )
         raise OutputTruncatedError(
             f"{adapter.name}: the reply was cut off at {setting} after "
             f"{usage.output_tokens} output tokens, before it was complete ({problem}); raise "
@@ -309,7 +317,7 @@ def completion_flow(
                     adapter.name,
                     repair + 1,
                     policy.repairs,
-                    problem,
+                    redact(str(problem)),
                 )
             request = adapter.repair_request(request, exchange, str(problem))
             continue
@@ -331,6 +339,12 @@ def completion_flow(
             content=exchange.content,
         )
     assert exchange is not None
+    _log.warning(
+        "%s: giving up after %d repair(s): the reply still did not match the expected output: %s",
+        adapter.name,
+        policy.repairs,
+        redact(problems[-1][1][:300]),
+    )
     raise OutputValidationError(
         f"{adapter.name}: the reply still did not match the expected output after "
         f"{policy.repairs} repair(s): {problems[-1][1]}",

@@ -469,17 +469,22 @@ def _failure(
     return None
 
 
-def log_retry(provider: str, failure: BaseException, wait: float, attempt: int, of: int) -> None:
-    """Say, on the ``promptlib.providers`` logger, that a request failed and will be retried."""
+def _log_retry(
+    provider: str, failure: BaseException, cause: BaseException, wait: float, attempt: int, of: int
+) -> None:
+    """Say, on the ``promptlib.providers`` logger, that a request failed and will be
+    retried: after how long, and why that long."""
     if _log.isEnabledFor(logging.INFO):
         from promptlib._secrets import redact
 
+        why = "as the provider's Retry-After asks" if retry_after(cause) is not None else "backoff"
         _log.info(
-            "%s: attempt %d of %d failed, retrying in %.2f s: %s",
+            "%s: attempt %d of %d failed, retrying in %.2f s (%s): %s",
             provider,
             attempt,
             of,
             wait,
+            why,
             redact(f"{type(failure).__name__}: {failure}"),
         )
 
@@ -492,7 +497,7 @@ def _retrying(policy: RetryPolicy, sdk: Any, provider: str, asynchronous: bool) 
         if exc is not None and state.next_action is not None:
             failure = _failure(exc, sdk, provider, state.attempt_number + 1, policy) or exc
             attempt = state.attempt_number + 1
-            log_retry(provider, failure, state.next_action.sleep, attempt, policy.attempts)
+            _log_retry(provider, failure, exc, state.next_action.sleep, attempt, policy.attempts)
 
     # The first attempt is made before tenacity is involved, so tenacity makes the
     # remaining attempts, numbering them from the second. Measured: letting tenacity make
@@ -518,7 +523,7 @@ def _after_first_attempt(first: Exception, policy: RetryPolicy, sdk: Any, provid
     if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
         raise failure from first
     wait = _wait_after(policy, first, 1)
-    log_retry(provider, failure, wait, 1, policy.attempts)
+    _log_retry(provider, failure, first, wait, 1, policy.attempts)
     return wait
 
 

@@ -19,7 +19,10 @@ def test_retries_waits_and_give_ups_are_logged(caplog):
         [Failure("rate_limit", retry_after=2), {"city": "SF", "temperature": 1, "units": "f"}]
     )
     mock.complete(WEATHER.render())
-    assert "mock: attempt 1 of 3 failed, retrying in 2.00 s: RateLimitError" in caplog.text
+    assert (
+        "mock: attempt 1 of 3 failed, retrying in 2.00 s (as the provider's Retry-After asks): "
+        "RateLimitError" in caplog.text
+    )
     caplog.clear()
     with pytest.raises(ProviderUnavailableError):
         MockProvider(
@@ -27,7 +30,7 @@ def test_retries_waits_and_give_ups_are_logged(caplog):
         ).complete(WEATHER.render())
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert [r.levelno for r in retries] == [logging.INFO, logging.INFO]
-    assert "attempt 2 of 3 failed, retrying in 1.00 s" in retries[1].getMessage()
+    assert "attempt 2 of 3 failed, retrying in 1.00 s (backoff)" in retries[1].getMessage()
     gave_up = [r for r in caplog.records if "giving up" in r.getMessage()]
     assert len(gave_up) == 1
     assert gave_up[0].levelno == logging.WARNING
@@ -41,6 +44,19 @@ def test_repairs_and_refusals_are_logged(caplog):
     with pytest.raises(promptlib.ModelRefusalError):
         MockProvider([Failure("refusal", "No.")]).complete(WEATHER.render())
     assert "the model refused: No." in caplog.text
+
+
+def test_repairs_running_out_and_truncation_are_logged_as_warnings(caplog):
+    caplog.set_level(logging.INFO, logger="promptlib")
+    with pytest.raises(promptlib.OutputValidationError):
+        MockProvider([Failure("invalid_output")] * 3).complete(WEATHER.render())
+    gave_up = [r for r in caplog.records if "giving up after 2 repair(s)" in r.getMessage()]
+    assert [r.levelno for r in gave_up] == [logging.WARNING]
+    caplog.clear()
+    with pytest.raises(promptlib.OutputTruncatedError):
+        MockProvider([Failure("truncation")]).complete(WEATHER.render())
+    cut = [r for r in caplog.records if "the reply was cut off at" in r.getMessage()]
+    assert [r.levelno for r in cut] == [logging.WARNING]
 
 
 def test_keys_never_reach_the_log(caplog):
