@@ -14,9 +14,9 @@ import random
 import statistics
 import time
 
-from promptlib.evals.comparison import compare_rows
+from promptlib.evals._comparison import compare_rows
+from promptlib.evals._store import ResultRow
 from promptlib.evals.report import FORMATS, render
-from promptlib.evals.store import ResultRow
 
 
 def results(cases: int, repeats: int, rates: list[float], seed: int = 0) -> list[ResultRow]:

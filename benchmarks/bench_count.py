@@ -25,8 +25,8 @@ from _timing import interleaved, report
 from bench_render import PARAGRAPH, QUESTION, promptlib_template
 
 from promptlib import count_tokens
-from promptlib.tokens.counting import clear_caches
-from promptlib.tokens.encodings import get_encoding
+from promptlib._tokens.counting import clear_caches
+from promptlib._tokens.encodings import get_encoding
 
 ROUNDS = 400
 MODEL = "gpt-4o"

@@ -26,10 +26,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from promptlib import JsonOutput, Template, User
-from promptlib.evals import scorers
-from promptlib.evals.dataset import Case, Dataset
-from promptlib.evals.experiment import Experiment
-from promptlib.evals.runner import arun
+from promptlib.evals import _scorers as scorers
+from promptlib.evals._dataset import Case, Dataset
+from promptlib.evals._experiment import Experiment
+from promptlib.evals._runner import arun
 from promptlib.testing import MockProvider
 
 
@@ -160,7 +160,7 @@ def main() -> None:
     per_case = elapsed / (2 * cases) * 1e6
     print(f"runner: {2 * cases} results in {elapsed:.2f} s ({per_case:.0f} us per result)")
     base = _import_time("import promptlib")
-    evals = _import_time("import promptlib, promptlib.evals.runner")
+    evals = _import_time("import promptlib, promptlib.evals._runner")
     print(
         f"import promptlib {base * 1000:.0f} ms; + promptlib.evals (runner) "
         f"{(evals - base) * 1000:.0f} ms more"

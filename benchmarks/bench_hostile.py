@@ -22,7 +22,7 @@ import jinja2
 from pydantic import BaseModel
 
 from promptlib import Registry, System, Template, TemplateError, User
-from promptlib.templates.limits import DEFAULT_LIMITS
+from promptlib._templates.limits import DEFAULT_LIMITS
 
 
 class Inputs(BaseModel):

@@ -201,7 +201,7 @@ class Reference:
             if kind == "type":
                 shown = repr(obj).replace("typing_extensions.", "").replace("typing.", "")
                 if " at 0x" in shown:  # validators in the metadata: show the type they check
-                    inner = repr(obj.__origin__).replace("promptlib.messages.", "")
+                    inner = repr(obj.__origin__).replace("promptlib._messages.", "")
                     shown = f"Annotated[{inner}, <pydantic validators>]"
                 lines += [f"*type* `{name} = {shown}`", ""]
             elif signature and not signature.startswith("(*args"):

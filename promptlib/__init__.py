@@ -6,7 +6,7 @@ and parse the model's reply back into your output type.
 
 from typing import TYPE_CHECKING, Any
 
-from promptlib.errors import (
+from promptlib._errors import (
     AuthenticationError,
     BudgetExceededError,
     ConfigurationError,
@@ -37,10 +37,10 @@ from promptlib.errors import (
     UsageError,
     WaitTimeoutError,
 )
-from promptlib.messages import Message, Prompt, PromptMeta, Role, Section
-from promptlib.output import OutputSpec, Reasoned, ReasoningSpec
-from promptlib.params import Params
-from promptlib.parts import (
+from promptlib._messages import Message, Prompt, PromptMeta, Role, Section
+from promptlib._output import OutputSpec, Reasoned, ReasoningSpec
+from promptlib._params import Params
+from promptlib._parts import (
     DocumentPart,
     ImagePart,
     NativePart,
@@ -49,7 +49,7 @@ from promptlib.parts import (
     ToolCall,
     ToolResult,
 )
-from promptlib.templates import (
+from promptlib._templates import (
     UNTRUSTED,
     Assistant,
     Block,
@@ -65,22 +65,23 @@ from promptlib.templates import (
     User,
     delimit,
 )
-from promptlib.tools import NativeTool, Tool
+from promptlib._templates.limits import Limits, use_limits
+from promptlib._tools import NativeTool, Tool
 
 if TYPE_CHECKING:
+    from promptlib._providers.anthropic import AnthropicProvider
+    from promptlib._providers.base import CompletionStream
+    from promptlib._providers.completion import Completion
+    from promptlib._providers.openai import OpenAIProvider
+    from promptlib._providers.protocol import AsyncReplyStream, Provider, ReplyStream
+    from promptlib._providers.registry import get_provider, register_provider
+    from promptlib._providers.retry import RetryPolicy
+    from promptlib._providers.servers import ServerProfile
+    from promptlib._repository import CheckProblem, Registry, TemplateFile, Version
     from promptlib._secrets import SecretsFilter
-    from promptlib.providers.anthropic import AnthropicProvider
-    from promptlib.providers.base import CompletionStream
-    from promptlib.providers.completion import Completion
-    from promptlib.providers.openai import OpenAIProvider
-    from promptlib.providers.protocol import AsyncReplyStream, Provider, ReplyStream
-    from promptlib.providers.registry import get_provider, register_provider
-    from promptlib.providers.retry import RetryPolicy
-    from promptlib.providers.servers import ServerProfile
-    from promptlib.repository import CheckProblem, Registry, TemplateFile, Version
-    from promptlib.templates.history import Conversation, History
-    from promptlib.templates.inputs import NoInputs
-    from promptlib.tokens import (
+    from promptlib._templates.history import Conversation, History
+    from promptlib._templates.inputs import NoInputs
+    from promptlib._tokens import (
         BlockCount,
         Catalog,
         Cost,
@@ -99,38 +100,38 @@ if TYPE_CHECKING:
 
 # Loaded on first use, to keep `import promptlib` light.
 _LAZY = {
-    "Conversation": "promptlib.templates.history",
-    "History": "promptlib.templates.history",
-    "AnthropicProvider": "promptlib.providers.anthropic",
-    "get_provider": "promptlib.providers.registry",
-    "register_provider": "promptlib.providers.registry",
-    "CompletionStream": "promptlib.providers.base",
-    "OpenAIProvider": "promptlib.providers.openai",
-    "Provider": "promptlib.providers.protocol",
-    "ReplyStream": "promptlib.providers.protocol",
-    "AsyncReplyStream": "promptlib.providers.protocol",
-    "ServerProfile": "promptlib.providers.servers",
+    "Conversation": "promptlib._templates.history",
+    "History": "promptlib._templates.history",
+    "AnthropicProvider": "promptlib._providers.anthropic",
+    "get_provider": "promptlib._providers.registry",
+    "register_provider": "promptlib._providers.registry",
+    "CompletionStream": "promptlib._providers.base",
+    "OpenAIProvider": "promptlib._providers.openai",
+    "Provider": "promptlib._providers.protocol",
+    "ReplyStream": "promptlib._providers.protocol",
+    "AsyncReplyStream": "promptlib._providers.protocol",
+    "ServerProfile": "promptlib._providers.servers",
     "SecretsFilter": "promptlib._secrets",
-    "RetryPolicy": "promptlib.providers.retry",
-    "Completion": "promptlib.providers.completion",
-    "CheckProblem": "promptlib.repository",
-    "Registry": "promptlib.repository",
-    "TemplateFile": "promptlib.repository",
-    "Version": "promptlib.repository",
-    "BlockCount": "promptlib.tokens",
-    "Catalog": "promptlib.tokens",
-    "Cost": "promptlib.tokens",
-    "CostEstimate": "promptlib.tokens",
-    "Fitted": "promptlib.tokens",
-    "ModelInfo": "promptlib.tokens",
-    "TokenCount": "promptlib.tokens",
-    "Usage": "promptlib.tokens",
-    "acount_tokens": "promptlib.tokens",
-    "count_messages": "promptlib.tokens",
-    "count_tokens": "promptlib.tokens",
-    "cost_of": "promptlib.tokens",
-    "estimate_cost": "promptlib.tokens",
-    "fit": "promptlib.tokens",
+    "RetryPolicy": "promptlib._providers.retry",
+    "Completion": "promptlib._providers.completion",
+    "CheckProblem": "promptlib._repository",
+    "Registry": "promptlib._repository",
+    "TemplateFile": "promptlib._repository",
+    "Version": "promptlib._repository",
+    "BlockCount": "promptlib._tokens",
+    "Catalog": "promptlib._tokens",
+    "Cost": "promptlib._tokens",
+    "CostEstimate": "promptlib._tokens",
+    "Fitted": "promptlib._tokens",
+    "ModelInfo": "promptlib._tokens",
+    "TokenCount": "promptlib._tokens",
+    "Usage": "promptlib._tokens",
+    "acount_tokens": "promptlib._tokens",
+    "count_messages": "promptlib._tokens",
+    "count_tokens": "promptlib._tokens",
+    "cost_of": "promptlib._tokens",
+    "estimate_cost": "promptlib._tokens",
+    "fit": "promptlib._tokens",
 }
 
 __version__ = "0.1.0.dev0"
@@ -162,6 +163,7 @@ __all__ = [  # noqa: RUF022  (sorted plainly, as the reference lists them)
     "ImagePart",
     "InputError",
     "JsonOutput",
+    "Limits",
     "Message",
     "ModelInfo",
     "ModelOutputError",
@@ -231,12 +233,13 @@ __all__ = [  # noqa: RUF022  (sorted plainly, as the reference lists them)
     "fit",
     "get_provider",
     "register_provider",
+    "use_limits",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name == "NoInputs":
-        from promptlib.templates.inputs import no_inputs
+        from promptlib._templates.inputs import no_inputs
 
         return no_inputs()
     if name in _LAZY:

@@ -1,5 +1,5 @@
 """``python -m promptlib``: the same as the ``promptlib`` command."""
 
-from promptlib.cli import run
+from promptlib._cli import run
 
 run()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from promptlib.errors import ConfigurationError, ToolArgumentsError
-from promptlib.output import schema_name
-from promptlib.parts import (
+from promptlib._errors import ConfigurationError, ToolArgumentsError
+from promptlib._output import schema_name
+from promptlib._parts import (
     DocumentPart,
     ImagePart,
     NativePart,
@@ -22,10 +22,10 @@ from promptlib.parts import (
     ToolResult,
     refused_part,
 )
-from promptlib.tools import NativeTool, Tool
+from promptlib._tools import NativeTool, Tool
 
 if TYPE_CHECKING:
-    from promptlib.messages import Message, Prompt
+    from promptlib._messages import Message, Prompt
 
 __all__ = [
     "ANSWER_TOOL_DESCRIPTION",

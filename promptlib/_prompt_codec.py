@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from promptlib._validation import summary
-from promptlib.errors import PromptFormatError
-from promptlib.messages import (
+from promptlib._errors import PromptFormatError
+from promptlib._messages import (
     FORMAT,
     DocumentPart,
     ImagePart,
@@ -28,8 +27,9 @@ from promptlib.messages import (
     ToolResult,
     output_spec_for_model,
 )
-from promptlib.output import OutputSpec, ReasoningSpec
-from promptlib.tools import NativeTool, Tool
+from promptlib._output import OutputSpec, ReasoningSpec
+from promptlib._tools import NativeTool, Tool
+from promptlib._validation import summary
 
 
 class _Strict(BaseModel):

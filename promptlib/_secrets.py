@@ -302,3 +302,8 @@ class SecretsFilter(logging.Filter):
             redact_exception(record.exc_info[1], self.secrets)
             record.exc_text = None
         return True
+
+
+from promptlib._public import named_as  # noqa: E402  (names defined above)
+
+named_as("promptlib", SecretsFilter)

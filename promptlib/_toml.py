@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from promptlib._errors import UsageError
 from promptlib._files import FileProblem, read_bounded_text
-from promptlib.errors import UsageError
 
 __all__ = ["read_toml"]
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlib._errors import UsageError
 from promptlib._toml import read_toml
-from promptlib.errors import UsageError
 
 if TYPE_CHECKING:
-    from promptlib.repository import Registry
+    from promptlib._repository import Registry
 
 __all__ = ["KEYS", "ProjectSettings", "UnknownSettingWarning", "project_settings"]
 
@@ -52,7 +52,7 @@ class ProjectSettings:
     def registry(self, templates: str | Path | None = None) -> Registry:
         """A :class:`~promptlib.Registry` of ``templates`` (default: the project's folder)
         that may import the allowed output models."""
-        from promptlib.repository import Registry
+        from promptlib._repository import Registry
 
         return Registry(
             templates or self.templates,

@@ -1,15 +1,15 @@
 """A stand-in for OpenAI's and Anthropic's batch APIs, served over real HTTP on 127.0.0.1.
 
 :func:`serving` starts a ``ThreadingHTTPServer`` (ephemeral port, daemon thread) whose
-every request is answered by a :class:`~promptlib.testing.batch_emulator.BatchEmulator`
+every request is answered by a :class:`~promptlib.testing._batch_emulator.BatchEmulator`
 (its ``route`` method), and yields a :class:`StandIn` that unpacks as
 ``(emulator, base_url)``. The emulator's ``base_url`` is the server's own, so Anthropic's
 ``results_url`` points back at it.
 
 Each request line is answered by :class:`Replies`: a realistic reply built with
-:class:`promptlib.testing.wire.Reply` and ``reply_body`` (JSON matching the request's
+:class:`promptlib.testing._wire.Reply` and ``reply_body`` (JSON matching the request's
 schema when it asks for JSON, the user's text echoed otherwise), or, for chosen custom
-ids, the error the provider would send (``promptlib.testing.wire.error_reply``).
+ids, the error the provider would send (``promptlib.testing._wire.error_reply``).
 
 Use it from tests marked ``@pytest.mark.allow_provider_requests``: the offline guard
 refuses SDK requests even to 127.0.0.1 otherwise.
@@ -25,9 +25,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from promptlib.testing.batch_emulator import BatchEmulator
-from promptlib.testing.fake import fake_from_schema
-from promptlib.testing.wire import Reply, error_reply, reply_body
+from promptlib.testing._batch_emulator import BatchEmulator
+from promptlib.testing._fake import fake_from_schema
+from promptlib.testing._wire import Reply, error_reply, reply_body
 from tests import local_http
 from tests.local_http import KeepAliveHandler
 
@@ -143,7 +143,7 @@ class Replies:
     (status, body)``.
 
     Attributes:
-        errors: custom id -> an error kind (one of ``promptlib.testing.wire``'s kinds, or
+        errors: custom id -> an error kind (one of ``promptlib.testing._wire``'s kinds, or
             ``context_length``) answered every time, or a list of kinds answered in turn,
             one per attempt (``"ok"`` for a normal reply; after the list, normal replies).
         answered: how many times each custom id was answered.

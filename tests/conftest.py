@@ -69,7 +69,7 @@ def triage() -> Template[TicketInputs, Triage]:
 def sdk_httpx(sdk: Any) -> Any:
     """The HTTP library a provider SDK is built on (tests mock HTTP with its MockTransport,
     so the SDK's own request building and response parsing run for real)."""
-    from promptlib.testing.sdk_http import http_module
+    from promptlib.testing._sdk_http import http_module
 
     return http_module(sdk)
 

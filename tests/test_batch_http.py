@@ -28,18 +28,18 @@ from promptlib import (
     User,
     batch,
 )
-from promptlib.batch import BatchFailure, BatchHandle, BatchLimits
-from promptlib.batch.backends import api_for
-from promptlib.errors import (
+from promptlib._errors import (
     ConfigurationError,
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
     UsageError,
 )
-from promptlib.providers.sdk_http import http_module
-from promptlib.testing.wire import Reply, reply_body
-from promptlib.tokens.cost import cost_of
+from promptlib._providers.sdk_http import http_module
+from promptlib._tokens.cost import cost_of
+from promptlib.batch import BatchFailure, BatchHandle, BatchLimits
+from promptlib.batch._backends import api_for
+from promptlib.testing._wire import Reply, reply_body
 from tests.batch_server import (
     ANTHROPIC_KEY,
     OPENAI_KEY,

@@ -10,9 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from promptlib import Completion, JsonOutput, System, Template, User, batch
-from promptlib.batch import BatchFailure, BatchHandle, BatchLimits
-from promptlib.batch.job import own_id
-from promptlib.errors import (
+from promptlib._errors import (
     AuthenticationError,
     ConfigurationError,
     ModelRefusalError,
@@ -23,8 +21,10 @@ from promptlib.errors import (
     RateLimitError,
     RequestRejectedError,
 )
+from promptlib._tokens.cost import cost_of
+from promptlib.batch import BatchFailure, BatchHandle, BatchLimits
+from promptlib.batch._job import own_id
 from promptlib.testing import Failure, MockProvider
-from promptlib.tokens.cost import cost_of
 
 FAMILIES = ("openai", "anthropic")
 MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}

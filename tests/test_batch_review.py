@@ -15,14 +15,14 @@ import pytest
 
 import promptlib.batch as batch
 from promptlib import Completion
+from promptlib._cli import main
+from promptlib._errors import ConfigurationError, WaitTimeoutError
+from promptlib._tokens.cost import Usage, cost_of
 from promptlib.batch import BatchFailure, BatchHandle
-from promptlib.batch.handle import requests_path
-from promptlib.cli import main
-from promptlib.errors import ConfigurationError, WaitTimeoutError
+from promptlib.batch._handle import requests_path
 from promptlib.evals import estimate, resume, run
-from promptlib.evals.store import Store
+from promptlib.evals._store import Store
 from promptlib.testing import Failure, MockProvider
-from promptlib.tokens.cost import Usage, cost_of
 from tests.evals.test_runner import answer_positive, experiment
 from tests.test_batch_mock import ECHO, echo, prompts_of
 
@@ -84,7 +84,7 @@ def test_a_resumed_evaluation_sends_transient_failures_again(tmp_path):
 
 
 def test_handles_of_a_model_whose_name_extends_another_are_kept_apart(tmp_path):
-    from promptlib.evals.batched import _handles
+    from promptlib.evals._batched import _handles
 
     folder = tmp_path
     mock = MockProvider()
@@ -354,7 +354,7 @@ def test_cli_wait_timeout_exits_1_and_bad_seconds_exit_2(project, capsys, monkey
     mock = MockProvider(name="stand")
     mock.batch_emulator.polls = 1_000
     monkeypatch.setattr(
-        "promptlib.providers.registry.get_provider",
+        "promptlib._providers.registry.get_provider",
         lambda model, catalog=None: (mock, model.split(":", 1)[1]),
     )
     args = ["batch", "submit", "insurance-triage", "--inputs", "t.jsonl"]
@@ -398,7 +398,7 @@ def test_cli_list_shows_evaluation_handles_too(project, capsys):
 
 
 def test_collect_never_returns_lines_that_are_still_to_be_submitted_again():
-    from promptlib.errors import UsageError
+    from promptlib._errors import UsageError
 
     mock = MockProvider(echo)
     mock.batch_emulator.polls = 0
@@ -413,15 +413,15 @@ def test_collect_never_returns_lines_that_are_still_to_be_submitted_again():
 def test_another_jobs_ended_batch_is_never_adopted_even_alone(tmp_path, monkeypatch):
     mock = MockProvider(echo)
     path = tmp_path / "ours.json"
-    real_create = batch.backends.AnthropicBatches.create
+    real_create = batch._backends.AnthropicBatches.create
 
     def killed_before_sending(self: Any, chunk: Any, requests: Any, job: str) -> Any:
         raise Crash  # the handle says "creating"; nothing reached the provider
 
-    monkeypatch.setattr(batch.backends.AnthropicBatches, "create", killed_before_sending)
+    monkeypatch.setattr(batch._backends.AnthropicBatches, "create", killed_before_sending)
     with pytest.raises(Crash):
         batch.submit(prompts_of(3), mock, "claude-haiku-4-5", path=path)
-    monkeypatch.setattr(batch.backends.AnthropicBatches, "create", real_create)
+    monkeypatch.setattr(batch._backends.AnthropicBatches, "create", real_create)
     theirs = {f"c{i}": ECHO.render(text=f"theirs {i}") for i in range(3)}
     batch.wait(batch.submit(theirs, mock, "claude-haiku-4-5"), poll_interval=0)
     ours = batch.load(path, provider=mock)

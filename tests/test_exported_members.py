@@ -27,6 +27,7 @@ EXPECTED = [
     "ImagePart",
     "InputError",
     "JsonOutput",
+    "Limits",
     "Message",
     "ModelInfo",
     "ModelOutputError",
@@ -96,6 +97,7 @@ EXPECTED = [
     "fit",
     "get_provider",
     "register_provider",
+    "use_limits",
 ]
 
 
@@ -119,7 +121,7 @@ def test_error_tree_in_docs_matches_the_module():
     import textwrap
     from pathlib import Path
 
-    doc = promptlib.errors.__doc__ or ""
+    doc = promptlib._errors.__doc__ or ""
     tree = textwrap.dedent(doc[doc.index("    PromptlibError\n") : doc.index("\nMessages")]).strip()
     page = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
     assert tree in page
@@ -149,6 +151,57 @@ def _exported_classes():
             value = getattr(module, name)
             if inspect.isclass(value):
                 yield module_name, name, value
+
+
+def test_every_module_outside_the_public_ones_is_private():
+    """promptlib's contract is its public modules; every other module's name says it is
+    internal (a leading underscore somewhere in its path), as httpx does."""
+    import pkgutil
+
+    names = [m.name for m in pkgutil.walk_packages(promptlib.__path__, "promptlib.")]
+    assert len(names) > 100
+    public = [n for n in names if not any(p.startswith("_") for p in n.split(".")[1:])]
+    assert sorted(public) == sorted(set(PUBLIC_MODULES) - {"promptlib"})
+
+
+def test_public_names_are_shown_as_users_import_them():
+    """Reprs, help() and pickles say promptlib.Template, not where it is defined."""
+    import dataclasses
+    import importlib
+    import inspect
+    import pickle
+    import typing
+
+    checked = 0
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            if not value.__module__.startswith("promptlib"):
+                continue
+            assert value.__module__ in PUBLIC_MODULES, f"{module_name}.{name}: {value.__module__}"
+            assert getattr(importlib.import_module(value.__module__), value.__name__) is value
+            if inspect.isclass(value) and dataclasses.is_dataclass(value):
+                typing.get_type_hints(value)  # still resolvable, for pydantic and friends
+            checked += 1
+    assert checked > 150
+    assert repr(promptlib.Template) == "<class 'promptlib.Template'>"
+    assert pickle.loads(pickle.dumps(promptlib.Usage(1, 2))) == promptlib.Usage(1, 2)
+
+
+def test_public_dataclasses_still_work_as_pydantic_fields():
+    from pydantic import BaseModel
+
+    class Row(BaseModel):
+        message: promptlib.Message
+        image: promptlib.ImagePart | None = None
+        usage: promptlib.Usage
+
+    row = Row(message=promptlib.Message.user("hi"), usage=promptlib.Usage(3, 4))
+    assert row.message.text == "hi"
+    assert Row.model_json_schema()["properties"]["message"]["$ref"] == "#/$defs/Message"
 
 
 def test_errors_are_named_as_users_import_them():

@@ -18,16 +18,16 @@ import pytest
 
 import promptlib
 from promptlib import AnthropicProvider, OpenAIProvider, RetryPolicy, finetune
-from promptlib.cli import main
-from promptlib.errors import (
+from promptlib._cli import main
+from promptlib._errors import (
     AuthenticationError,
     ConfigurationError,
     PromptlibError,
     ProviderError,
     RequestRejectedError,
 )
-from promptlib.finetune.jobs import FineTuneJob, failed_job_message, register_model
-from promptlib.tokens.catalog import Catalog
+from promptlib._tokens.catalog import Catalog
+from promptlib.finetune._jobs import FineTuneJob, failed_job_message, register_model
 from tests.finetune_server import INVALID_TRAINING_FILE, FineTuneAPI, serving
 
 # The stand-in is on 127.0.0.1, but the requests are the SDK's: the offline guard refuses

@@ -13,8 +13,8 @@ HEAVY = [
     "yaml",
     "jsonschema",
     "pydantic.main",
-    "promptlib.cli",
-    "promptlib.repository",
+    "promptlib._cli",
+    "promptlib._repository",
 ]
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from promptlib import ConfigurationError, PromptFormatError, count_tokens
-from promptlib.messages import Message, Prompt, TextPart
-from promptlib.providers.anthropic import AnthropicProvider
-from promptlib.providers.openai import OpenAIProvider
+from promptlib._messages import Message, Prompt, TextPart
+from promptlib._providers.anthropic import AnthropicProvider
+from promptlib._providers.openai import OpenAIProvider
 
 DATA = Path(__file__).parent / "data" / "openai_prompt_tokens.jsonl"
 NAMED = [

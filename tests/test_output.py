@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from promptlib import OutputParseError, OutputSpec, ReasoningSpec
-from promptlib.output import parse_json_answer
+from promptlib._output import parse_json_answer
 from tests.conftest import Triage
 
 TRIAGE_SPEC = OutputSpec(name="Triage", schema=Triage.model_json_schema())

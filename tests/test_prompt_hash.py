@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptlib._hashing import content_hash
-from promptlib.messages import ImagePart, Message, Prompt
-from promptlib.output import OutputSpec, ReasoningSpec
+from promptlib._messages import ImagePart, Message, Prompt
+from promptlib._output import OutputSpec, ReasoningSpec
 
 TEXT = st.text(max_size=30)
 JSON = st.recursive(

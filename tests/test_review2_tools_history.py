@@ -34,7 +34,7 @@ from promptlib import (
     count_tokens,
     fit,
 )
-from promptlib.batch.backends import wire_body
+from promptlib.batch._backends import wire_body
 from promptlib.testing import MockProvider
 
 LOOKUP = Tool(

@@ -43,7 +43,7 @@ from promptlib import (
     delimit,
     fit,
 )
-from promptlib.repository import load_file
+from promptlib._repository import load_file
 from promptlib.testing import MockProvider
 
 # --- 1. tools are checked when they are declared -----------------------------------------
@@ -587,7 +587,7 @@ ORDER_TEMPLATE = Template(
 
 
 def test_reply_output_of_a_tool_calling_completion():
-    from promptlib.evals.scorers import reply_output
+    from promptlib.evals._scorers import reply_output
 
     completion = MockProvider([LOOKUP_CALL]).complete(ORDER_TEMPLATE.render(order="A-1"))
     assert completion.output is None

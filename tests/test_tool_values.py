@@ -28,7 +28,7 @@ from promptlib import (
     User,
     count_tokens,
 )
-from promptlib.tools import check_tool_choice
+from promptlib._tools import check_tool_choice
 
 # Hashes computed with promptlib at commit 9dfe0ea (before tools existed), through a
 # `git worktree` of that commit: prompts and templates without tools must keep them.

@@ -16,8 +16,7 @@ import tempfile
 from pathlib import Path
 
 from promptlib import Registry, finetune
-from promptlib.evals import Experiment, load_dataset, run, scorers
-from promptlib.finetune.decide import render_text
+from promptlib.evals import Experiment, exact, load_dataset, run
 
 HERE = Path(__file__).parent
 
@@ -69,7 +68,7 @@ def main() -> None:
             dataset=test,
             variants=[ref],
             models=[model],
-            scorers=[scorers.exact()],
+            scorers=[exact()],
             registry=templates,
         )
         result = run(experiment, store=store, progress=False)
@@ -88,7 +87,7 @@ def main() -> None:
         store=store,
         manifest=exported.manifest,  # every case evaluated was held out of training
     )
-    print(render_text(decision), end="")
+    print(finetune.render(decision), end="")
 
 
 if __name__ == "__main__":

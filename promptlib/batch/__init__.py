@@ -16,11 +16,11 @@ request), results map back by ``custom_id``, and costs use the catalog's batch p
 See ``docs/batch.md``.
 """
 
-from promptlib.batch.backends import ANTHROPIC_LIMITS, OPENAI_LIMITS, BatchLimits
-from promptlib.batch.follow import BatchStatus, cancel, status, wait
-from promptlib.batch.handle import BatchHandle, BatchRequest, ProviderBatch, load
-from promptlib.batch.job import resume, submit
-from promptlib.batch.results import BatchFailure, BatchResult, collect
+from promptlib.batch._backends import ANTHROPIC_LIMITS, OPENAI_LIMITS, BatchLimits
+from promptlib.batch._follow import BatchStatus, cancel, status, wait
+from promptlib.batch._handle import BatchHandle, BatchRequest, ProviderBatch, load
+from promptlib.batch._job import resume, submit
+from promptlib.batch._results import BatchFailure, BatchResult, collect
 
 __all__ = [
     "ANTHROPIC_LIMITS",

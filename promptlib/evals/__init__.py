@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from promptlib.evals.comparison import (
+    from promptlib.evals._comparison import (
         ComparisonError,
         ComparisonReport,
         VariantComparison,
@@ -18,16 +18,14 @@ if TYPE_CHECKING:
         compare,
         compare_rows,
     )
-    from promptlib.evals.config import load_experiment
-    from promptlib.evals.dataset import Case, Dataset, load_dataset
-    from promptlib.evals.errors import DatasetError
-    from promptlib.evals.experiment import Experiment, Variant
-    from promptlib.evals.gate import QualityGateFailure, require_at_least, require_not_worse
-    from promptlib.evals.limits import RateLimit
-    from promptlib.evals.power import cases_needed, power_paired
-    from promptlib.evals.report import render
-    from promptlib.evals.runner import RunEstimate, RunResult, arun, estimate, resume, run
-    from promptlib.evals.scorers import (
+    from promptlib.evals._config import load_experiment
+    from promptlib.evals._dataset import Case, Dataset, load_dataset
+    from promptlib.evals._errors import DatasetError
+    from promptlib.evals._experiment import Experiment, Variant
+    from promptlib.evals._gate import QualityGateFailure, require_at_least, require_not_worse
+    from promptlib.evals._limits import RateLimit
+    from promptlib.evals._runner import RunEstimate, RunResult, arun, estimate, resume, run
+    from promptlib.evals._scorers import (
         Score,
         Scorer,
         contains,
@@ -41,58 +39,60 @@ if TYPE_CHECKING:
         run_scorer,
         set_f1,
     )
-    from promptlib.evals.splits import check_leakage, split
-    from promptlib.evals.store import ResultRow, RunInfo, Store, StoreError
-    from promptlib.evals.summary import VariantSummary, summarize
+    from promptlib.evals._splits import check_leakage, split
+    from promptlib.evals._store import ResultRow, RunInfo, Store, StoreError
+    from promptlib.evals._summary import VariantSummary, summarize
+    from promptlib.evals.power import cases_needed, power_paired
+    from promptlib.evals.report import render
 
 # Loaded on first use, to keep `import promptlib.evals` light.
 _LAZY = {
-    "ComparisonError": "promptlib.evals.comparison",
-    "ComparisonReport": "promptlib.evals.comparison",
-    "VariantComparison": "promptlib.evals.comparison",
-    "VariantStats": "promptlib.evals.comparison",
-    "compare": "promptlib.evals.comparison",
-    "compare_rows": "promptlib.evals.comparison",
-    "QualityGateFailure": "promptlib.evals.gate",
-    "require_at_least": "promptlib.evals.gate",
-    "require_not_worse": "promptlib.evals.gate",
+    "ComparisonError": "promptlib.evals._comparison",
+    "ComparisonReport": "promptlib.evals._comparison",
+    "VariantComparison": "promptlib.evals._comparison",
+    "VariantStats": "promptlib.evals._comparison",
+    "compare": "promptlib.evals._comparison",
+    "compare_rows": "promptlib.evals._comparison",
+    "QualityGateFailure": "promptlib.evals._gate",
+    "require_at_least": "promptlib.evals._gate",
+    "require_not_worse": "promptlib.evals._gate",
     "cases_needed": "promptlib.evals.power",
     "power_paired": "promptlib.evals.power",
     "render": "promptlib.evals.report",
-    "Case": "promptlib.evals.dataset",
-    "Dataset": "promptlib.evals.dataset",
-    "load_dataset": "promptlib.evals.dataset",
-    "DatasetError": "promptlib.evals.errors",
-    "Score": "promptlib.evals.scorers",
-    "Scorer": "promptlib.evals.scorers",
-    "contains": "promptlib.evals.scorers",
-    "exact": "promptlib.evals.scorers",
-    "function": "promptlib.evals.scorers",
-    "json_schema_valid": "promptlib.evals.scorers",
-    "judge": "promptlib.evals.scorers",
-    "numeric": "promptlib.evals.scorers",
-    "one_of": "promptlib.evals.scorers",
-    "regex": "promptlib.evals.scorers",
-    "run_scorer": "promptlib.evals.scorers",
-    "set_f1": "promptlib.evals.scorers",
-    "check_leakage": "promptlib.evals.splits",
-    "split": "promptlib.evals.splits",
-    "load_experiment": "promptlib.evals.config",
-    "Experiment": "promptlib.evals.experiment",
-    "Variant": "promptlib.evals.experiment",
-    "RateLimit": "promptlib.evals.limits",
-    "RunResult": "promptlib.evals.runner",
-    "RunEstimate": "promptlib.evals.runner",
-    "estimate": "promptlib.evals.runner",
-    "arun": "promptlib.evals.runner",
-    "resume": "promptlib.evals.runner",
-    "run": "promptlib.evals.runner",
-    "ResultRow": "promptlib.evals.store",
-    "RunInfo": "promptlib.evals.store",
-    "Store": "promptlib.evals.store",
-    "StoreError": "promptlib.evals.store",
-    "VariantSummary": "promptlib.evals.summary",
-    "summarize": "promptlib.evals.summary",
+    "Case": "promptlib.evals._dataset",
+    "Dataset": "promptlib.evals._dataset",
+    "load_dataset": "promptlib.evals._dataset",
+    "DatasetError": "promptlib.evals._errors",
+    "Score": "promptlib.evals._scorers",
+    "Scorer": "promptlib.evals._scorers",
+    "contains": "promptlib.evals._scorers",
+    "exact": "promptlib.evals._scorers",
+    "function": "promptlib.evals._scorers",
+    "json_schema_valid": "promptlib.evals._scorers",
+    "judge": "promptlib.evals._scorers",
+    "numeric": "promptlib.evals._scorers",
+    "one_of": "promptlib.evals._scorers",
+    "regex": "promptlib.evals._scorers",
+    "run_scorer": "promptlib.evals._scorers",
+    "set_f1": "promptlib.evals._scorers",
+    "check_leakage": "promptlib.evals._splits",
+    "split": "promptlib.evals._splits",
+    "load_experiment": "promptlib.evals._config",
+    "Experiment": "promptlib.evals._experiment",
+    "Variant": "promptlib.evals._experiment",
+    "RateLimit": "promptlib.evals._limits",
+    "RunResult": "promptlib.evals._runner",
+    "RunEstimate": "promptlib.evals._runner",
+    "estimate": "promptlib.evals._runner",
+    "arun": "promptlib.evals._runner",
+    "resume": "promptlib.evals._runner",
+    "run": "promptlib.evals._runner",
+    "ResultRow": "promptlib.evals._store",
+    "RunInfo": "promptlib.evals._store",
+    "Store": "promptlib.evals._store",
+    "StoreError": "promptlib.evals._store",
+    "VariantSummary": "promptlib.evals._summary",
+    "summarize": "promptlib.evals._summary",
 }
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Reading dataset files (JSONL, CSV/TSV, YAML) into raw records with their line numbers.
 
-A record is still plain data: :mod:`promptlib.evals.dataset` checks its fields and makes
-the :class:`~promptlib.evals.dataset.Case`. Files are read bounded: a regular file only
+A record is still plain data: :mod:`promptlib.evals._dataset` checks its fields and makes
+the :class:`~promptlib.evals._dataset.Case`. Files are read bounded: a regular file only
 (a FIFO named like a dataset would block forever), at most ``max_bytes``, UTF-8 with an
 optional byte order mark.
 """
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptlib._errors import ConfigurationError
 from promptlib._files import FileProblem, read_bounded_text
-from promptlib.errors import ConfigurationError
-from promptlib.evals.errors import DatasetError
-from promptlib.templates.limits import Limits
+from promptlib._templates.limits import Limits
+from promptlib.evals._errors import DatasetError
 
 if TYPE_CHECKING:
     import yaml
@@ -356,8 +356,8 @@ def _yaml(path: Path, text: str) -> list[Record]:
 
 def _load_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
     """The data of a YAML document, read strictly: no duplicate keys, bounded nesting,
-    bounded expansion of aliases (see :mod:`promptlib.repository.strict_yaml`)."""
-    from promptlib.repository.strict_yaml import YamlProblem, load_yaml
+    bounded expansion of aliases (see :mod:`promptlib._repository.strict_yaml`)."""
+    from promptlib._repository.strict_yaml import YamlProblem, load_yaml
 
     try:
         data, tree = load_yaml(text, _YAML_LIMITS)

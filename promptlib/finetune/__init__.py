@@ -13,11 +13,11 @@ start and follow a fine-tune, compute the ROI, and settle it head to head.
 See ``docs/finetuning.md``. Loaded on first use: ``import promptlib`` does not import it.
 """
 
-from promptlib.finetune.check import CheckReport, Distribution, check_file, default_epochs
-from promptlib.finetune.decide import Decision, decide
-from promptlib.finetune.export import ExportResult, export_training_data
-from promptlib.finetune.jobs import FineTuneJob, follow, register_model, start, status
-from promptlib.finetune.roi import (
+from promptlib.finetune._check import CheckReport, Distribution, check_file, default_epochs
+from promptlib.finetune._decide import Decision, decide, render
+from promptlib.finetune._export import ExportResult, export_training_data
+from promptlib.finetune._jobs import FineTuneJob, follow, register_model, start, status
+from promptlib.finetune._roi import (
     ROI,
     Serving,
     TrainingCost,
@@ -25,7 +25,7 @@ from promptlib.finetune.roi import (
     serving_from_run,
     serving_from_tokens,
 )
-from promptlib.finetune.training import TrainingInfo, TrainingTable
+from promptlib.finetune._training import TrainingInfo, TrainingTable
 
 __all__ = [
     "ROI",
@@ -44,6 +44,7 @@ __all__ = [
     "export_training_data",
     "follow",
     "register_model",
+    "render",
     "roi",
     "serving_from_run",
     "serving_from_tokens",

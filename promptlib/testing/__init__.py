@@ -1,10 +1,10 @@
 """Testing prompts without a network: a mock provider, snapshots, template test cases."""
 
+from promptlib.testing._cassette import Cassette, ReplayMissError
 from promptlib.testing._cassette_file import CassetteError
-from promptlib.testing.cassette import Cassette, ReplayMissError
-from promptlib.testing.fake import fake_from_schema
-from promptlib.testing.mock import MockCall, MockProvider
-from promptlib.testing.script import Failure
+from promptlib.testing._fake import fake_from_schema
+from promptlib.testing._mock import MockCall, MockProvider
+from promptlib.testing._script import Failure
 
 __all__ = [
     "Cassette",

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from promptlib._context import repeat_index
+from promptlib._errors import UsageError
 from promptlib._secrets import secret_pattern, secret_pattern_bytes
-from promptlib.errors import UsageError
 
 __all__ = ["MASK", "CassetteError", "canonical", "key", "load", "masked", "restored", "stored"]
 
@@ -26,8 +26,6 @@ _RERECORD = "Delete it and record it again (PROMPTLIB_RECORD=1 PROMPTLIB_ALLOW_R
 
 class CassetteError(UsageError):
     """A cassette file cannot be read: the message names the file, the problem and the fix."""
-
-    __module__ = "promptlib.testing"  # as users import it, in tracebacks
 
 
 def _broken(path: Path, problem: str, fix: str = _RERECORD) -> CassetteError:
@@ -227,3 +225,8 @@ def _event_text(events: list[list[Any]], newline: str) -> str:
         + newline * 2
         for event in events
     )
+
+
+from promptlib._public import named_as  # noqa: E402  (names defined above)
+
+named_as("promptlib.testing", CassetteError)

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from promptlib._messages import Prompt
 from promptlib._secrets import redact
-from promptlib.messages import Prompt
 from promptlib.testing._cassette_file import MASK, masked
 
 __all__ = ["assert_snapshot", "snapshot_filename", "snapshot_text"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promptlib import batch
-from promptlib.cli import main
+from promptlib._cli import main
 
 ROOT = Path(__file__).parents[2]
 SUBMIT = ["batch", "submit", "insurance-triage", "--inputs", "tickets.jsonl"]
@@ -67,7 +67,7 @@ def test_submit_without_wait_prints_the_handle_and_how_to_follow_it(project, cap
 
     stand_in = MockProvider(name="stand")  # a provider whose batches outlive the command
     monkeypatch.setattr(
-        "promptlib.providers.registry.get_provider",
+        "promptlib._providers.registry.get_provider",
         lambda model, catalog=None: (stand_in, model.split(":", 1)[1]),
     )
     args = ["batch", "submit", "insurance-triage", "--inputs", "tickets.jsonl"]
@@ -134,7 +134,7 @@ def test_failed_lines_exit_3_and_are_described(project, capsys, monkeypatch):
 
     mock = MockProvider(Failure("server_error"))
     monkeypatch.setattr(
-        "promptlib.providers.registry.get_provider",
+        "promptlib._providers.registry.get_provider",
         lambda model, catalog=None: (mock, model.split(":", 1)[1]),
     )
     code = main(
@@ -176,7 +176,7 @@ def test_cancel_then_collect_reports_cancelled_lines(project, capsys, monkeypatc
     mock = MockProvider()
     mock.batch_emulator.polls = 5  # still running at the first look
     monkeypatch.setattr(
-        "promptlib.providers.registry.get_provider",
+        "promptlib._providers.registry.get_provider",
         lambda model, catalog=None: (mock, model.split(":", 1)[1]),
     )
     # A mock's batches live in the process that made it: submit here, follow from the CLI.

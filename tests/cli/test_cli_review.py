@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promptlib.cli import main
+from promptlib._cli import main
 from promptlib.settings import _read
 
 ROOT = Path(__file__).parents[2]
@@ -79,7 +79,7 @@ def test_an_unknown_setting_is_one_warning_line_with_a_suggestion(project, capsy
 
 
 def test_library_logs_stay_out_of_a_commands_output_without_debug(monkeypatch, capsys, tmp_path):
-    from promptlib.cli import commands
+    from promptlib._cli import commands
 
     def noisy(args):
         logging.getLogger("promptlib.providers").warning("giving up after 3 attempts")
@@ -92,7 +92,7 @@ def test_library_logs_stay_out_of_a_commands_output_without_debug(monkeypatch, c
 
 
 def test_interrupting_a_command_exits_130_without_a_traceback(monkeypatch, capsys):
-    from promptlib.cli import commands
+    from promptlib._cli import commands
 
     def interrupted(args):
         raise KeyboardInterrupt

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import promptlib.batch
-from promptlib.cli import main
+from promptlib._cli import main
 from promptlib.evals import estimate, resume, run
-from promptlib.evals.store import Store
+from promptlib.evals._store import Store
 from promptlib.testing import Failure, MockProvider
 from tests.evals.test_runner import answer_positive, experiment
 
@@ -99,7 +99,7 @@ def test_an_interrupted_batched_run_resumes_without_submitting_again(tmp_path, m
 
 
 def test_results_stored_before_a_crash_are_kept_and_the_rest_collected(tmp_path, monkeypatch):
-    from promptlib.evals import runner
+    from promptlib.evals import _runner as runner
 
     mock = MockProvider(answer_positive)
     providers = {"mock:gpt-4o-mini": mock}

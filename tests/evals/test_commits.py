@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from promptlib.evals import run
-from promptlib.evals.commits import GroupCommit
-from promptlib.evals.store import Store, StoreError
+from promptlib.evals._commits import GroupCommit
+from promptlib.evals._store import Store, StoreError
 from tests.evals.test_compare import row
 from tests.evals.test_runner import experiment, mock
 

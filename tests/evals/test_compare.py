@@ -18,10 +18,10 @@ from promptlib.evals import (
     require_not_worse,
     run,
 )
+from promptlib.evals._store import ResultRow, RunInfo
 from promptlib.evals.report import render
-from promptlib.evals.report.json_report import schema
+from promptlib.evals.report._json_report import schema
 from promptlib.evals.stats import mcnemar_exact, wilson
-from promptlib.evals.store import ResultRow, RunInfo
 from tests.evals.test_runner import experiment, mock
 
 

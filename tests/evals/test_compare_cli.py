@@ -7,10 +7,10 @@ import json
 import jsonschema
 import pytest
 
-from promptlib.cli import main
+from promptlib._cli import main
+from promptlib.evals._store import Store
 from promptlib.evals.power import cases_needed, power_paired
-from promptlib.evals.report.json_report import schema
-from promptlib.evals.store import Store
+from promptlib.evals.report._json_report import schema
 from tests.evals.test_compare import correlated, row
 from tests.evals.test_eval_cli import project  # noqa: F401  (fixture)
 

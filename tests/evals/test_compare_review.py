@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promptlib.cli import main
+from promptlib._cli import main
 from promptlib.evals import (
     ComparisonError,
     QualityGateFailure,
@@ -18,7 +18,7 @@ from promptlib.evals import (
     require_not_worse,
 )
 from promptlib.evals.report import render
-from promptlib.evals.report.markdown import LIMIT
+from promptlib.evals.report._markdown import LIMIT
 from tests.evals.test_compare import row
 from tests.evals.test_compare_cli import stored
 

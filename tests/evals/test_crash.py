@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from promptlib.evals.store import Store
+from promptlib.evals._store import Store
 
 ROOT = Path(__file__).parents[2]
 CONCURRENCY = 4
@@ -26,10 +26,10 @@ SCRIPT = textwrap.dedent(
     from typing import Literal
     from pydantic import BaseModel
     from promptlib import JsonOutput, Template, User
-    from promptlib.evals import scorers
-    from promptlib.evals.dataset import Case, Dataset
-    from promptlib.evals.experiment import Experiment
-    from promptlib.evals.runner import arun
+    from promptlib.evals import _scorers as scorers
+    from promptlib.evals._dataset import Case, Dataset
+    from promptlib.evals._experiment import Experiment
+    from promptlib.evals._runner import arun
     from promptlib.testing import MockProvider
 
     class Answer(BaseModel):

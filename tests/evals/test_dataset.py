@@ -550,8 +550,8 @@ def test_importing_evals_stays_light() -> None:
     code = (
         "import sys, json, promptlib; assert 'promptlib.evals' not in sys.modules; "
         "import promptlib.evals; "
-        "print(json.dumps([m for m in ['yaml', 'pydantic.main', 'promptlib.evals.dataset', "
-        "'promptlib.evals.scorers', 'promptlib.evals.splits'] if m in sys.modules]))"
+        "print(json.dumps([m for m in ['yaml', 'pydantic.main', 'promptlib.evals._dataset', "
+        "'promptlib.evals._scorers', 'promptlib.evals._splits'] if m in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from promptlib import ConfigurationError
-from promptlib.cli import main
-from promptlib.evals.config import load_experiment
-from promptlib.evals.store import Store
+from promptlib._cli import main
+from promptlib.evals._config import load_experiment
+from promptlib.evals._store import Store
 
 ROOT = Path(__file__).parents[2]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from promptlib import ConfigurationError
-from promptlib.cli import main
+from promptlib._cli import main
 from promptlib.evals import (
     Case,
     Dataset,
@@ -20,9 +20,9 @@ from promptlib.evals import (
     Score,
     Store,
     StoreError,
-    scorers,
 )
-from promptlib.evals.runner import _run_lock, arun, resume, run
+from promptlib.evals import _scorers as scorers
+from promptlib.evals._runner import _run_lock, arun, resume, run
 from promptlib.testing import Failure
 from tests.evals.test_eval_cli import eval_json, project  # noqa: F401 - the fixture
 from tests.evals.test_runner import A, experiment, mock

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from promptlib import ConfigurationError
-from promptlib.evals.limits import BURST_SECONDS, RateLimit, RateLimiter
-from promptlib.evals.runner import run
+from promptlib.evals._limits import BURST_SECONDS, RateLimit, RateLimiter
+from promptlib.evals._runner import run
 from tests.evals.test_runner import experiment, mock
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from promptlib.evals.report import render
-from promptlib.evals.report.charts import COLOURS
+from promptlib.evals.report._charts import COLOURS
 from tests.evals.test_reports import big_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,8 +10,8 @@ import pytest
 
 from promptlib.evals import compare_rows
 from promptlib.evals.report import render
-from promptlib.evals.report.json_report import schema
-from promptlib.evals.report.markdown import LIMIT
+from promptlib.evals.report._json_report import schema
+from promptlib.evals.report._markdown import LIMIT
 from tests.evals.test_compare import arms, correlated, row
 
 HOSTILE = "<script>alert(1)</script> | `x` **b** [l](http://e.x)\n\x1b[31mred"

@@ -8,11 +8,11 @@ import random
 import pytest
 
 from promptlib.evals import ComparisonError, compare_rows, run
-from promptlib.evals.comparison import _repeated_interval
+from promptlib.evals._comparison import _repeated_interval
+from promptlib.evals._store import Store, StoreError
 from promptlib.evals.report import render
-from promptlib.evals.report.markdown import LIMIT
+from promptlib.evals.report._markdown import LIMIT
 from promptlib.evals.stats import t_quantile
-from promptlib.evals.store import Store, StoreError
 from promptlib.testing import Failure, MockProvider
 from tests.evals.test_compare import row
 from tests.evals.test_runner import experiment, mock
@@ -85,7 +85,7 @@ def test_sqlite_errors_become_store_errors(tmp_path):
 
 
 def test_the_run_lock_holds_through_a_symlink(tmp_path):
-    from promptlib.evals.runner import _run_lock
+    from promptlib.evals._runner import _run_lock
 
     real = Store(tmp_path / "real.sqlite")
     (tmp_path / "other").mkdir()

@@ -9,11 +9,11 @@ import pytest
 
 from promptlib import ConfigurationError
 from promptlib.evals import ComparisonError, Experiment, compare_rows, run
-from promptlib.evals.dataset import Case, Dataset
-from promptlib.evals.merge import merge_run
+from promptlib.evals._dataset import Case, Dataset
+from promptlib.evals._merge import merge_run
+from promptlib.evals._store import Store, StoreError
 from promptlib.evals.report import render
-from promptlib.evals.report.markdown import LIMIT
-from promptlib.evals.store import Store, StoreError
+from promptlib.evals.report._markdown import LIMIT
 from promptlib.testing import MockProvider
 from tests.evals.test_compare import row
 from tests.evals.test_runner import DATASET, experiment, mock
@@ -98,7 +98,7 @@ def test_a_damaged_run_record_is_a_store_error(tmp_path):
         db._db.execute("UPDATE runs SET manifest='[1,2]'")
     with Store(path) as db, pytest.raises(StoreError, match="damaged"):
         db.run(result.run_id)
-    from promptlib.cli import main
+    from promptlib._cli import main
 
     assert main(["eval", "show", result.run_id, "--store", str(path)]) == 2
     assert main(["eval", "compare", result.run_id, "--store", str(path)]) == 2

@@ -12,12 +12,12 @@ import pytest
 from pydantic import BaseModel
 
 from promptlib import ConfigurationError, JsonOutput, System, Template, Untrusted, User
-from promptlib.evals import scorers
-from promptlib.evals.dataset import Case, Dataset
-from promptlib.evals.experiment import Experiment
-from promptlib.evals.runner import arun, resume, run
-from promptlib.evals.store import Store, StoreError
-from promptlib.evals.summary import summarize
+from promptlib.evals import _scorers as scorers
+from promptlib.evals._dataset import Case, Dataset
+from promptlib.evals._experiment import Experiment
+from promptlib.evals._runner import arun, resume, run
+from promptlib.evals._store import Store, StoreError
+from promptlib.evals._summary import summarize
 from promptlib.testing import Failure, MockProvider
 
 

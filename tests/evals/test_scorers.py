@@ -25,6 +25,8 @@ from promptlib import (
     Untrusted,
     User,
 )
+from promptlib._providers.completion import Completion
+from promptlib._tokens.cost import Usage
 from promptlib.evals import (
     Case,
     Score,
@@ -40,9 +42,7 @@ from promptlib.evals import (
     run_scorer,
     set_f1,
 )
-from promptlib.providers.completion import Completion
 from promptlib.testing import MockProvider
-from promptlib.tokens.cost import Usage
 
 
 class Question(BaseModel):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from promptlib.cli import main
+from promptlib._cli import main
 from promptlib.evals import Experiment, run
-from promptlib.evals.merge import merge_run
-from promptlib.evals.runner import in_shard
-from promptlib.evals.store import Store, StoreError
+from promptlib.evals._merge import merge_run
+from promptlib.evals._runner import in_shard
+from promptlib.evals._store import Store, StoreError
 from tests.evals.test_runner import DATASET, experiment, mock
 
 ROOT = Path(__file__).parents[2]

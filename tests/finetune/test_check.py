@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from promptlib.errors import ConfigurationError, PromptlibError
+from promptlib._errors import ConfigurationError, PromptlibError
+from promptlib._tokens.encodings import get_encoding
 from promptlib.finetune import TrainingTable, check_file, default_epochs
-from promptlib.finetune import check as check_module
-from promptlib.tokens.encodings import get_encoding
+from promptlib.finetune import _check as check_module
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "finetuning"
 TOY = DATA / "openai_cookbook_toy_chat_fine_tuning.jsonl"

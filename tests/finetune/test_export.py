@@ -22,9 +22,9 @@ from promptlib import (
     Untrusted,
     User,
 )
-from promptlib.errors import ConfigurationError
+from promptlib._errors import ConfigurationError
 from promptlib.evals import load_dataset
-from promptlib.evals.dataset import Case, Dataset
+from promptlib.evals._dataset import Case, Dataset
 from promptlib.finetune import check_file, export_training_data
 
 LABELS = {"billing": 30, "claims": 20, "other": 10}

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from promptlib.cli import main
-from promptlib.errors import ConfigurationError
+from promptlib._cli import main
+from promptlib._errors import ConfigurationError
 from promptlib.evals import Case, Dataset
 from promptlib.finetune import (
     TrainingCost,
@@ -22,7 +22,7 @@ from promptlib.finetune import (
     roi,
     serving_from_run,
 )
-from promptlib.finetune.jobs import FineTuneJob, register_model
+from promptlib.finetune._jobs import FineTuneJob, register_model
 from promptlib.testing import Failure
 from tests.finetune.test_check import TOY, chat, distinct, write
 from tests.finetune.test_roi_decide import LONG, SHORT, answers, reviews, run_offline

@@ -13,13 +13,14 @@ import pytest
 from pydantic import BaseModel
 
 from promptlib import Example, FewShot, JsonOutput, System, Template, Untrusted, User
-from promptlib.cli import main
-from promptlib.errors import ConfigurationError, UsageError
-from promptlib.evals import scorers
-from promptlib.evals.dataset import Case, Dataset
-from promptlib.evals.experiment import Experiment
-from promptlib.evals.runner import run
-from promptlib.evals.store import Store
+from promptlib._cli import main
+from promptlib._errors import ConfigurationError, UsageError
+from promptlib._tokens.counting import count_tokens
+from promptlib.evals import _scorers as scorers
+from promptlib.evals._dataset import Case, Dataset
+from promptlib.evals._experiment import Experiment
+from promptlib.evals._runner import run
+from promptlib.evals._store import Store
 from promptlib.finetune import (
     Serving,
     TrainingCost,
@@ -30,10 +31,9 @@ from promptlib.finetune import (
     serving_from_run,
     serving_from_tokens,
 )
-from promptlib.finetune.decide import PAYBACK_MONTHS, render_html, render_markdown, render_text
-from promptlib.finetune.roi import DEFAULT_VOLUMES
+from promptlib.finetune._decide import PAYBACK_MONTHS, render_html, render_markdown, render_text
+from promptlib.finetune._roi import DEFAULT_VOLUMES
 from promptlib.testing import Failure, MockProvider
-from promptlib.tokens.counting import count_tokens
 
 MILLION = Decimal(1_000_000)
 # The catalog's prices (dollars per million tokens), which the hand computations use.
@@ -861,7 +861,7 @@ def test_cli_roi_counted_from_templates_and_a_training_file(project, capsys):
     assert data["training"]["tokens_per_epoch"] == report.billable_tokens
     assert data["training"]["epochs"] == report.epochs == default_epochs(32)
     assert data["training"]["price_per_million"] == "3.000000"
-    from promptlib.repository import Registry
+    from promptlib._repository import Registry
 
     template = Registry(project / "tpl").get("review@1.0.0")
     counts = [

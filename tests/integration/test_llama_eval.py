@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from promptlib.cli import main
-from promptlib.evals.store import Store
+from promptlib._cli import main
+from promptlib.evals._store import Store
 from tests.integration.test_llama_server import URL
 
 ROOT = Path(__file__).parents[2]

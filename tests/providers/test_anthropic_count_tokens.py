@@ -9,9 +9,9 @@ import json
 import pytest
 
 from promptlib import AnthropicProvider, RetryPolicy
-from promptlib.errors import ProviderError
-from promptlib.messages import Message, Prompt
-from promptlib.providers.sdk_http import http_module
+from promptlib._errors import ProviderError
+from promptlib._messages import Message, Prompt
+from promptlib._providers.sdk_http import http_module
 
 KEY = "sk-ant-test-0123456789abcdef"
 QUICK = RetryPolicy(attempts=2, sleep=lambda s: None)

@@ -34,7 +34,7 @@ from promptlib import (
     UnsupportedFeatureError,
     User,
 )
-from promptlib.providers.retry import retry_after
+from promptlib._providers.retry import retry_after
 from tests.conftest import stand_in
 from tests.providers.conftest import EXCHANGES, Script, response
 from tests.providers.test_anthropic_and_streams import (

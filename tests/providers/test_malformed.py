@@ -27,9 +27,9 @@ from promptlib import (
     TemplateError,
     User,
 )
+from promptlib._errors import StreamStateError
+from promptlib._providers.strict_schema import strict_problems, strict_schema
 from promptlib._secrets import redact
-from promptlib.errors import StreamStateError
-from promptlib.providers.strict_schema import strict_problems, strict_schema
 from promptlib.testing import Failure, MockProvider
 from tests.providers.conftest import EXCHANGES, Script, response
 from tests.providers.test_anthropic_and_streams import (

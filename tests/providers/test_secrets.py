@@ -172,7 +172,7 @@ def _refuse(handler, data: str) -> None:
 
 @pytest.mark.allow_provider_requests  # the stand-in server on 127.0.0.1
 def test_cli_debug_output_never_shows_the_key(echo_server, monkeypatch, capsys):
-    from promptlib.cli import main
+    from promptlib._cli import main
 
     key = "sk-debug-0123456789abcdefghij"
     monkeypatch.setenv("OPENAI_API_KEY", key)

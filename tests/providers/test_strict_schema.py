@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import AnyUrl, BaseModel, Field, ValidationError, create_model
 
 from promptlib import JsonOutput, OpenAIProvider, Template, User
-from promptlib.providers.strict_schema import strict_problems, strict_schema
+from promptlib._providers.strict_schema import strict_problems, strict_schema
 
 
 class Color(enum.Enum):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from promptlib import Registry, TemplateError
-from promptlib.templates import Limits, use_limits
+from promptlib._templates import Limits, use_limits
 from tests.repository.conftest import SIMPLE
 
 

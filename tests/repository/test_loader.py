@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from promptlib import Registry, TemplateError, TemplateSecurityError
-from promptlib.repository import ModelResolver, load_file
+from promptlib._repository import ModelResolver, load_file
 from tests.repository.conftest import SHIPPED
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from promptlib import Registry, TemplateError, Version
-from promptlib.repository import diff_versions, parse_ref
+from promptlib._repository import diff_versions, parse_ref
 from tests.repository.conftest import SHIPPED, SIMPLE
 
 

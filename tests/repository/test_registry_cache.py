@@ -20,7 +20,7 @@ def test_unchanged_references_are_not_read_again(tmp_path, write, monkeypatch):
     write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
     registry = Registry(tmp_path / "templates")
     first = registry.get("greet@1.0.0")
-    import promptlib.repository.registry as module
+    import promptlib._repository.registry as module
 
     def no_loading(*args, **kwargs):
         raise AssertionError("loaded again")
@@ -111,7 +111,7 @@ def test_a_cached_reference_costs_one_stat_per_file_it_depends_on(
     registry = Registry(tmp_path / "templates")
     registry.lock()
     registry.render(ref, person="Ann")
-    import promptlib.repository.registry as module
+    import promptlib._repository.registry as module
 
     calls: list[str] = []
     real = module._stamp

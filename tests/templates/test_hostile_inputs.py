@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from promptlib import InputError, System, Template, TemplateError, User
-from promptlib.templates.environment import RESERVED_NAMES, environment
+from promptlib._templates.environment import RESERVED_NAMES, environment
 
 
 class Inputs(BaseModel):

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from promptlib import System, Template, TemplateError, TemplateSecurityError, User
-from promptlib.templates import Limits, use_limits
+from promptlib._templates import Limits, use_limits
 
 
 class Inputs(BaseModel):

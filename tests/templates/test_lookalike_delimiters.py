@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from promptlib import Template as PromptTemplate
 from promptlib import TemplateError, Untrusted, User, delimit
+from promptlib._templates.delimiters import _LESS_THAN, fold
 from promptlib._terminal import terminal_safe
-from promptlib.templates.delimiters import _LESS_THAN, fold
 
 
 def _skeleton(text: str) -> str:
@@ -306,7 +306,7 @@ def test_render_escapes_controls_only_on_a_terminal(monkeypatch, capsys, tmp_pat
     import argparse
     import json
 
-    from promptlib.cli.commands import cmd_render
+    from promptlib._cli.commands import cmd_render
 
     root = tmp_path / "templates"
     (root / "echo").mkdir(parents=True)

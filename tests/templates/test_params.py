@@ -7,7 +7,7 @@ import math
 import pytest
 
 from promptlib import Registry, Template, TemplateError, User
-from promptlib.params import check_params
+from promptlib._params import check_params
 
 BAD = [
     ({"max_tokens": -5}, "'max_tokens' must be a positive integer, got -5"),

@@ -372,7 +372,7 @@ BROKEN = {
 @pytest.mark.parametrize("content", BROKEN.values(), ids=BROKEN.keys())
 def test_a_broken_file_names_itself_the_problem_and_the_fix(tmp_path, content):
     from promptlib import UsageError
-    from promptlib.testing.cassette import CassetteError
+    from promptlib.testing._cassette import CassetteError
 
     path = tmp_path / "broken.json"
     path.write_bytes(content.encode("latin-1"))
@@ -394,7 +394,7 @@ def test_a_client_of_ones_own_is_refused_rather_than_bypassing_the_cassette(tmp_
 
 
 def test_a_folder_in_place_of_the_file_is_named(tmp_path):
-    from promptlib.testing.cassette import CassetteError
+    from promptlib.testing._cassette import CassetteError
 
     with pytest.raises(CassetteError, match="IsADirectoryError"):
         Cassette(tmp_path)

@@ -136,7 +136,7 @@ def test_recursive_models_terminate():
 
 
 def test_the_openai_strict_form_of_a_schema_gives_valid_fakes():
-    from promptlib.providers.strict_schema import strict_problems, strict_schema
+    from promptlib._providers.strict_schema import strict_problems, strict_schema
 
     # Only schemas strict mode can express are sent strict (the rest go as they are).
     def expressible(kind):

@@ -19,7 +19,7 @@ from promptlib import (
     Template,
     User,
 )
-from promptlib.testing.guard import (
+from promptlib.testing._guard import (
     OFFLINE_TRANSPORT,
     blocking_sdk_transports,
     is_offline_transport,

@@ -107,7 +107,7 @@ def keyed(ticket: str):
 
 
 def test_a_request_with_credentials_is_stored_masked(tmp_path):
-    from promptlib.providers.openai import OpenAIProvider
+    from promptlib._providers.openai import OpenAIProvider
 
     prompt = keyed(f"my key {KEY}")
     request = OpenAIProvider(api_key=KEY, base_url=f"http://u:{KEY}@127.0.0.1:9/v1")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
-from promptlib.providers.anthropic import _usage
-from promptlib.tokens.cost import Usage, cost_of
+from promptlib._providers.anthropic import _usage
+from promptlib._tokens.cost import Usage, cost_of
 
 
 def test_the_adapter_reads_one_hour_writes_from_the_usage():

@@ -6,10 +6,10 @@ import difflib
 
 import pytest
 
-from promptlib.errors import ConfigurationError
-from promptlib.providers.completion import price
-from promptlib.tokens.catalog import Catalog
-from promptlib.tokens.cost import Usage
+from promptlib._errors import ConfigurationError
+from promptlib._providers.completion import price
+from promptlib._tokens.catalog import Catalog
+from promptlib._tokens.cost import Usage
 
 
 def test_a_miss_builds_its_suggestion_once(monkeypatch):

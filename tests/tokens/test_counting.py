@@ -20,7 +20,7 @@ from promptlib import (
     count_messages,
     count_tokens,
 )
-from promptlib.tokens.counting import _text_tokens, clear_caches
+from promptlib._tokens.counting import _text_tokens, clear_caches
 from tests.conftest import sdk_httpx
 from tests.tokens.conftest import prompt_of, records
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from promptlib import count_tokens
-from promptlib.messages import Message, Prompt
+from promptlib._messages import Message, Prompt
 
 DATA = Path(__file__).parents[1] / "data" / "openai_tool_prompt_tokens.jsonl"
 RECORDS = [json.loads(line) for line in DATA.read_text().splitlines()]

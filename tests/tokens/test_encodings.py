@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptlib import ConfigurationError
-from promptlib.tokens import encodings
-from promptlib.tokens.encodings import _make_counter, get_encoding, load_ranks, token_counter
+from promptlib._tokens import encodings
+from promptlib._tokens.encodings import _make_counter, get_encoding, load_ranks, token_counter
 
 # Expected ids from tiktoken's own test suite and README.
 KNOWN = [
@@ -72,7 +72,7 @@ def test_missing_data_file_is_a_clear_error(tmp_path):
 def test_the_data_ships_inside_the_package():
     from importlib import resources
 
-    data = resources.files("promptlib.tokens").joinpath("data")
+    data = resources.files("promptlib._tokens").joinpath("data")
     assert {p.name for p in data.iterdir()} >= {"cl100k_base.tiktoken.gz", "o200k_base.tiktoken.gz"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import regex
 
 from promptlib import count_tokens, fit
-from promptlib.tokens.budget import _whole_graphemes
+from promptlib._tokens.budget import _whole_graphemes
 from tests.tokens.test_budget import template
 
 # Multi-byte characters, combining accents, skin tones, ZWJ families and flags: token

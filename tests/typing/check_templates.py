@@ -94,7 +94,7 @@ def typed_registry() -> None:
     from typing import Literal
 
     from promptlib import Registry
-    from promptlib.providers.registry import get_provider
+    from promptlib._providers.registry import get_provider
 
     class TicketIn(BaseModel):
         ticket: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from promptlib.evals.comparison import ComparisonReport
+    from promptlib.evals._comparison import ComparisonReport
 
 __all__ = ["FORMATS", "Format", "render"]
 
@@ -22,23 +22,23 @@ def render(report: ComparisonReport, format: Format = "text", *, width: int = 12
     (at most 65,000 characters, for a pull-request comment), ``html`` (one self-contained
     file) or ``json`` (valid against ``promptlib/evals/report/schema.json``)."""
     if format not in FORMATS:
-        from promptlib.evals.comparison import ComparisonError
+        from promptlib.evals._comparison import ComparisonError
 
         raise ComparisonError(
             f"unknown report format {format!r}; choose one of: {', '.join(FORMATS)}"
         )
     if format == "text":
-        from promptlib.evals.report.text import render_text
+        from promptlib.evals.report._text import render_text
 
         return render_text(report, width=width)
     if format == "md":
-        from promptlib.evals.report.markdown import render_markdown
+        from promptlib.evals.report._markdown import render_markdown
 
         return render_markdown(report)
     if format == "html":
-        from promptlib.evals.report.html import render_html
+        from promptlib.evals.report._html import render_html
 
         return render_html(report)
-    from promptlib.evals.report.json_report import render_json
+    from promptlib.evals.report._json_report import render_json
 
     return render_json(report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from promptlib.evals.comparison import ComparisonReport, VariantComparison, VariantStats
+from promptlib.evals._comparison import ComparisonReport, VariantComparison, VariantStats
 from promptlib.evals.stats import Interval
 
 

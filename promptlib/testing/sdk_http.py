@@ -1,5 +1,0 @@
-"""The HTTP library an SDK is built on (see :mod:`promptlib.providers.sdk_http`)."""
-
-from promptlib.providers.sdk_http import http_module
-
-__all__ = ["http_module"]
