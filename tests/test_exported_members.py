@@ -1,4 +1,5 @@
 import promptlib
+import promptlib.testing
 
 EXPECTED = [
     "AnthropicProvider",
@@ -230,3 +231,17 @@ def test_public_classes_show_what_they_are():
         and not inspect.isabstract(cls)
     ]
     assert missing == []
+
+
+def test_no_public_constructor_takes_private_arguments():
+    import inspect
+
+    offenders = []
+    for module_name, name, cls in _exported_classes():
+        try:
+            parameters = inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            continue
+        offenders += [f"{module_name}.{name}({p})" for p in parameters if p.startswith("_")]
+    assert offenders == []
+    assert "calls" not in inspect.signature(promptlib.testing.MockProvider).parameters

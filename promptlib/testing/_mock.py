@@ -208,14 +208,16 @@ class MockProvider:
     catalog: Catalog | None = None
     retry: RetryPolicy | None = None
     server: Any = None
-    calls: list[MockCall] = field(default_factory=list)
-    waits: list[float] = field(default_factory=list)
+    calls: list[MockCall] = field(default_factory=list, init=False)
+    waits: list[float] = field(default_factory=list, init=False)
     name: str = "mock"
-    _cursor: dict[str, int] = field(default_factory=dict, repr=False)
-    _adapters: dict[str, SDKProvider] = field(default_factory=dict, repr=False)
-    _warm: bool = field(default=False, repr=False, compare=False)
-    _batches: Any = field(default=None, repr=False, compare=False)
-    _batch_prompts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _cursor: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _adapters: dict[str, SDKProvider] = field(default_factory=dict, init=False, repr=False)
+    _warm: bool = field(default=False, init=False, repr=False, compare=False)
+    _batches: Any = field(default=None, init=False, repr=False, compare=False)
+    _batch_prompts: dict[str, dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # --- the adapters ----------------------------------------------------------------------
 
