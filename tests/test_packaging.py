@@ -50,3 +50,15 @@ def test_sdist_carries_every_tracked_top_level_path():
     top_level = {path.split("/")[0] for path in tracked} - {".gitignore", "pyproject.toml"}
     included = set(PROJECT["tool"]["hatch"]["build"]["targets"]["sdist"]["include"])
     assert top_level <= included, f"missing from the sdist: {sorted(top_level - included)}"
+
+
+def test_the_version_is_written_once():
+    """pyproject.toml takes it from promptlib/__init__.py, so the two cannot disagree."""
+    import importlib.metadata
+
+    import promptlib
+
+    assert "version" not in PROJECT["project"]
+    assert PROJECT["project"]["dynamic"] == ["version"]
+    assert PROJECT["tool"]["hatch"]["version"]["path"] == "promptlib/__init__.py"
+    assert importlib.metadata.version("promptlib-py") == promptlib.__version__
