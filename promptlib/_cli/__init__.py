@@ -36,10 +36,26 @@ EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_PROVIDER, EXIT_INTERRUPTED = 0, 1, 2, 3, 1
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Subcommands)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         sys.stderr.write(f"promptlib: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+class _Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands that refuse an unknown argument themselves, so the usage shown is the
+    subcommand's (``promptlib render x --bogus`` shows how to call ``render``)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        unknown = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if unknown:
+            chosen = self._name_parser_map[values[0]]
+            chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
 
 
 class _TerminalSafe:

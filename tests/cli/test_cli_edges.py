@@ -143,3 +143,20 @@ def test_a_bad_output_models_setting_is_a_clear_error(tmp_path):
         UsageError, match=r'must be a list of module names, e.g. output_models = \["app.schemas"\]'
     ):
         project_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["render", "x", "--bogus"], "usage: promptlib render "),
+        (["eval", "list", "--bogus"], "usage: promptlib eval list "),
+        (["--bogus", "list"], "usage: promptlib [-h]"),
+    ],
+)
+def test_an_unknown_argument_shows_the_usage_of_the_command_it_was_given_to(argv, usage, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert "promptlib: error: unrecognized arguments: --bogus" in err
