@@ -72,43 +72,59 @@ class ProjectSettings:
 
 def project_settings(cwd: str | Path | None = None) -> ProjectSettings:
     """The settings of the project ``cwd`` (default: the working folder) is in."""
-    return _read((Path(cwd) if cwd else Path.cwd()).resolve())
-
-
-@functools.lru_cache(maxsize=16)
-def _read(here: Path) -> ProjectSettings:
+    here = (Path(cwd) if cwd else Path.cwd()).resolve()
     for folder in (here, *here.parents):
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             break
     else:
         return ProjectSettings(None, here / "templates")
+    templates, catalog, output_models = _read(pyproject)
+    return ProjectSettings(pyproject, templates or here / "templates", catalog, output_models)
+
+
+@functools.lru_cache(maxsize=16)
+def _read(pyproject: Path) -> tuple[Path | None, Path | None, tuple[str, ...]]:
+    """``[tool.promptlib]`` of one file, read (and warned about) once per process."""
     tool = read_toml(pyproject, "the project file").get("tool", {})
     table = tool.get("promptlib") if isinstance(tool, dict) else None
     if table is not None and not isinstance(table, dict):
-        warnings.warn(
+        _warn(
+            pyproject,
             f"{pyproject}: tool.promptlib is {table!r}, not a table; write [tool.promptlib] "
             "with its keys under it",
-            UnknownSettingWarning,
-            stacklevel=2,
+            "promptlib",
         )
     table = table if isinstance(table, dict) else {}
     for key in sorted(set(table) - set(KEYS)):
         close = difflib.get_close_matches(key, KEYS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        warnings.warn(
+        _warn(
+            pyproject,
             f"{pyproject}: [tool.promptlib] has an unknown key {key!r}; {hint}"
             f"promptlib reads {', '.join(KEYS)}",
-            UnknownSettingWarning,
-            stacklevel=2,
+            key,
         )
-    templates = _path(table, "templates", pyproject)
-    return ProjectSettings(
-        file=pyproject,
-        templates=templates or here / "templates",
-        catalog=_path(table, "models", pyproject),
-        output_models=_modules(table.get("output_models", []), pyproject),
+    return (
+        _path(table, "templates", pyproject),
+        _path(table, "models", pyproject),
+        _modules(table.get("output_models", []), pyproject),
     )
+
+
+def _warn(pyproject: Path, message: str, key: str) -> None:
+    """Warn at the line of ``pyproject`` that sets ``key`` (where the fix goes)."""
+    line = 1
+    try:
+        for number, text in enumerate(pyproject.read_text("utf-8").splitlines(), 1):
+            stripped = text.strip()
+            if stripped.startswith(("[tool.promptlib]", f"{key} ", f"{key}=")):
+                line = number
+                if not stripped.startswith("["):
+                    break
+    except (OSError, UnicodeDecodeError):
+        pass
+    warnings.warn_explicit(message, UnknownSettingWarning, str(pyproject), line)
 
 
 def _path(table: dict[str, Any], key: str, pyproject: Path) -> Path | None:

@@ -131,8 +131,18 @@ def test_settings_are_read_once_and_unknown_keys_warned(tmp_path):
     assert settings.templates == tmp_path / "p"
     assert settings.output_models == ("app.schemas",)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert project_settings(sub) is settings  # read once
+        warnings.simplefilter("error")  # read, and warned about, once per process
+        assert project_settings(sub) == settings
+        assert project_settings(tmp_path).output_models == ("app.schemas",)
+
+
+def test_an_unknown_key_is_warned_about_at_its_line_of_pyproject(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.promptlib]\ntemplats = "p"\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        project_settings(tmp_path)
+    assert [(w.filename, w.lineno) for w in caught] == [(str(pyproject), 5)]
 
 
 def test_a_bad_output_models_setting_is_a_clear_error(tmp_path):
