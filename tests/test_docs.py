@@ -10,8 +10,13 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 @pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
-def test_doc_examples_run(page, monkeypatch):
-    monkeypatch.chdir(page.parents[1])  # examples use paths relative to the repository
+def test_doc_examples_run(page, monkeypatch, tmp_path):
+    # Examples use paths relative to the repository; what they write (a results store)
+    # lands in a folder of the test's own.
+    root = page.parents[1]
+    for name in ("templates", "evals", "examples", "docs", "tests", "pyproject.toml"):
+        (tmp_path / name).symlink_to(root / name)
+    monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for code in BLOCK.findall(page.read_text()):
         exec(compile(code, str(page), "exec"), namespace)
