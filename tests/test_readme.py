@@ -35,6 +35,17 @@ def test_readme_output_is_what_the_example_prints():
     assert run.stdout == shown
 
 
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    """Every ```python block runs (```py ones need a key or a network: shown, not run)."""
+    for name in ("templates", "evals", "examples"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"^```python\n(.*?)^```", README, re.DOTALL | re.MULTILINE)
+    assert len(blocks) >= 2
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+
+
 def test_readme_test_command_is_the_one_ci_runs():
     test_cmd = _block_after("## Test\n", "bash").strip()
     assert test_cmd in (ROOT / ".ci" / "run").read_text()

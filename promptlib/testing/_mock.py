@@ -215,9 +215,7 @@ class MockProvider:
     _adapters: dict[str, SDKProvider] = field(default_factory=dict, init=False, repr=False)
     _warm: bool = field(default=False, init=False, repr=False, compare=False)
     _batches: Any = field(default=None, init=False, repr=False, compare=False)
-    _batch_prompts: dict[str, dict[str, Any]] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _batch_prompts: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     # --- the adapters ----------------------------------------------------------------------
 
