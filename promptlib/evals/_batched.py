@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from promptlib._errors import OutputValidationError
 from promptlib._providers.completion import Completion
-from promptlib.evals._rows import failed_row, row_identity
+from promptlib.evals._rows import Item, failed_row, row_identity
 
 if TYPE_CHECKING:
     from promptlib._messages import Prompt
     from promptlib.batch import BatchHandle
-    from promptlib.evals._runner import _Item, _Progress, _Runner
+    from promptlib.evals._progress import Progress
+    from promptlib.evals._runner import _Runner
 
 __all__ = ["run_batched"]
 
 _log = logging.getLogger("promptlib.evals")
 
 
-def item_id(item: _Item) -> str:
+def item_id(item: Item) -> str:
     """The item's custom id in a batch: the same in every session of the run."""
     key = json.dumps(list(item.key), ensure_ascii=False)
     return "e" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
@@ -58,7 +59,7 @@ def _handles(folder: Path, model: str, provider: Any) -> list[BatchHandle]:
     return [load(path, provider=provider) for _, path in sorted(found)]
 
 
-async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: _Progress) -> None:
+async def run_batched(runner: _Runner, run_id: str, todo: Sequence[Item], bar: Progress) -> None:
     """Send ``todo`` as batch jobs, one per model, and store each result as it is collected.
 
     Items an earlier session submitted are collected from its handles; those that failed
@@ -70,7 +71,7 @@ async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: 
     folder = _folder(runner, run_id)
     for model in dict.fromkeys(item.model for item in todo):
         provider, name = runner._provider(model)
-        rendered: dict[str, tuple[_Item, Prompt[Any]]] = {}
+        rendered: dict[str, tuple[Item, Prompt[Any]]] = {}
         for item in (i for i in todo if i.model == model):
             prompt, error = runner._render(item)
             if prompt is None:
@@ -79,7 +80,7 @@ async def run_batched(runner: _Runner, run_id: str, todo: Sequence[_Item], bar: 
                 rendered[item_id(item)] = (item, prompt)
         earlier = _handles(folder, model, provider)
         latest = {r.custom_id: n for n, handle in enumerate(earlier) for r in handle.requests}
-        again: dict[str, tuple[_Item, Prompt[Any]]] = {}
+        again: dict[str, tuple[Item, Prompt[Any]]] = {}
         for number, handle in enumerate(earlier):
             mine = {k: v for k, v in rendered.items() if latest.get(k) == number}
             if mine:
@@ -97,11 +98,11 @@ async def _collected(
     runner: _Runner,
     run_id: str,
     handle: BatchHandle,
-    mine: dict[str, tuple[_Item, Prompt[Any]]],
-    bar: _Progress,
+    mine: dict[str, tuple[Item, Prompt[Any]]],
+    bar: Progress,
     *,
     resending: bool,
-) -> dict[str, tuple[_Item, Prompt[Any]]]:
+) -> dict[str, tuple[Item, Prompt[Any]]]:
     """Wait for a job, store its results for ``mine``; with ``resending``, return the items
     that failed with a retryable error instead of storing them."""
     from promptlib import batch
@@ -119,13 +120,13 @@ async def _collected(
 
 
 def _within_budget(
-    runner: _Runner, fresh: dict[str, tuple[_Item, Prompt[Any]]], model: str
-) -> dict[str, tuple[_Item, Prompt[Any]]]:
+    runner: _Runner, fresh: dict[str, tuple[Item, Prompt[Any]]], model: str
+) -> dict[str, tuple[Item, Prompt[Any]]]:
     """The items whose worst-case cost fits in what the budget leaves (in order)."""
     if runner.budget is None:
         return fresh
     room = runner.budget - runner.spent
-    kept: dict[str, tuple[_Item, Prompt[Any]]] = {}
+    kept: dict[str, tuple[Item, Prompt[Any]]] = {}
     for key, (item, prompt) in fresh.items():
         cost = runner._worst_case(prompt, item.model)
         if cost > room:
@@ -142,7 +143,7 @@ def _within_budget(
     return kept
 
 
-async def _row(runner: _Runner, run_id: str, item: _Item, prompt: Prompt[Any], result: Any) -> Any:
+async def _row(runner: _Runner, run_id: str, item: Item, prompt: Prompt[Any], result: Any) -> Any:
     common = row_identity(run_id, item, prompt)
     if isinstance(result, Completion):
         return await runner._scored(common, item.case, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from promptlib.evals._store import ResultRow
@@ -9,12 +10,27 @@ from promptlib.evals._store import ResultRow
 if TYPE_CHECKING:
     from promptlib._messages import Prompt
     from promptlib._tokens.cost import Usage
-    from promptlib.evals._runner import _Item
+    from promptlib.evals._dataset import Case
+    from promptlib.evals._experiment import Variant
 
-__all__ = ["failed_row", "row_identity"]
+__all__ = ["Item", "failed_row", "row_identity"]
 
 
-def row_identity(run_id: str, item: _Item, prompt: Prompt[Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Item:
+    """One unit of an evaluation's work: a variant on a model for one case, one repeat."""
+
+    variant: Variant
+    model: str
+    case: Case
+    repeat: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.variant.label, self.model, self.case.id, self.repeat)
+
+
+def row_identity(run_id: str, item: Item, prompt: Prompt[Any] | None) -> dict[str, Any]:
     """The fields of a result row that say which item and prompt it is for."""
     return {
         "run_id": run_id,

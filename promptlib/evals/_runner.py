@@ -37,9 +37,10 @@ from promptlib._errors import (
     RequestRejectedError,
 )
 from promptlib.evals._commits import GroupCommit
-from promptlib.evals._experiment import Experiment, Variant
+from promptlib.evals._experiment import Experiment
 from promptlib.evals._limits import RateLimiter
-from promptlib.evals._rows import failed_row, row_identity
+from promptlib.evals._progress import Progress
+from promptlib.evals._rows import Item, failed_row, row_identity
 from promptlib.evals._store import ResultRow, Store, StoreError, redacted
 
 if TYPE_CHECKING:
@@ -152,18 +153,6 @@ def estimate(
             elif total is not None and per_request:
                 total += sum(per_request, Decimal(0)) / len(per_request) * count
     return RunEstimate(requests, total, min(sample, len(cases)), tuple(unpriced))
-
-
-@dataclass(frozen=True)
-class _Item:
-    variant: Variant
-    model: str
-    case: Case
-    repeat: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.variant.label, self.model, self.case.id, self.repeat)
 
 
 def run(
@@ -364,7 +353,7 @@ class _Runner:
             return await self._run(run_id, items, done)
 
     async def _run(
-        self, run_id: str, items: list[_Item], done: set[tuple[str, str, str, int]]
+        self, run_id: str, items: list[Item], done: set[tuple[str, str, str, int]]
     ) -> RunResult:
         experiment = self.experiment
         todo = [item for item in items if item.key not in done]
@@ -375,8 +364,8 @@ class _Runner:
                 f"spent (${self.spent} so far); raise it to go on (--budget)"
             )
         self.store.set_status(run_id, "running")
-        bar = _Progress(len(items), len(items) - len(todo), self.show_progress)
-        queue: Iterator[_Item] = iter(todo)
+        bar = Progress(len(items), len(items) - len(todo), self.show_progress)
+        queue: Iterator[Item] = iter(todo)
         status = "finished"
         workers = [
             asyncio.create_task(self._worker(queue, run_id, bar))
@@ -481,7 +470,7 @@ class _Runner:
                 "new run, or resume with the same templates"
             )
 
-    def _items(self) -> Iterator[_Item]:
+    def _items(self) -> Iterator[Item]:
         experiment = self.experiment
         cases = [c for c in experiment.dataset if in_shard(c.id, experiment.shard)]
         for variant in experiment.resolved:
@@ -489,9 +478,9 @@ class _Runner:
                 chosen = experiment.model_for(variant, model)
                 for case in cases:
                     for repeat in range(experiment.repeats):
-                        yield _Item(variant, chosen, case, repeat)
+                        yield Item(variant, chosen, case, repeat)
 
-    async def _worker(self, queue: Iterator[_Item], run_id: str, bar: _Progress) -> None:
+    async def _worker(self, queue: Iterator[Item], run_id: str, bar: Progress) -> None:
         for item in queue:
             prompt, error = self._render(item)
             reservation = Decimal(0)
@@ -520,7 +509,7 @@ class _Runner:
                 self.reserved -= reservation
             await self.record(item, row, bar)
 
-    async def record(self, item: _Item, row: ResultRow, bar: _Progress) -> None:
+    async def record(self, item: Item, row: ResultRow, bar: Progress) -> None:
         """Account for a result and store it (committed with the others of this turn)."""
         self.sent += 1
         self.errors += row.error is not None
@@ -529,7 +518,7 @@ class _Runner:
         await self.commits.add(row, self._redactor(item.model))
         bar.advance(row.error is not None, self.spent)
 
-    def _render(self, item: _Item) -> tuple[Prompt[Any] | None, str | None]:
+    def _render(self, item: Item) -> tuple[Prompt[Any] | None, str | None]:
         try:
             prompt = item.variant.template.render(**item.case.inputs)
         except PromptlibError as exc:
@@ -603,7 +592,7 @@ class _Runner:
         return (total or Decimal(0)) * (1 + (repairs if isinstance(repairs, int) else 2))
 
     async def _process(
-        self, item: _Item, run_id: str, prompt: Prompt[Any] | None, error: str | None
+        self, item: Item, run_id: str, prompt: Prompt[Any] | None, error: str | None
     ) -> ResultRow:
         common = row_identity(run_id, item, prompt)
         if prompt is None:
@@ -824,49 +813,6 @@ def _prices(models: set[str], provider_for: ProviderFor) -> dict[str, Any]:
             "source": getattr(info, "source", None),
         }
     return prices
-
-
-class _Progress:
-    """done/total, errors, spend and ETA on one terminal line; silent when not a terminal."""
-
-    def __init__(self, total: int, done: int, show: bool) -> None:
-        self.total: int = total
-        self.done: int = done
-        self.errors: int = 0
-        self.show: bool = show
-        self.started: float = time.monotonic()
-        self.first: int = done
-        self.last: float = 0.0
-        self._draw(Decimal(0))
-
-    def advance(self, error: bool, spent: Decimal) -> None:
-        self.done += 1
-        self.errors += error
-        now = time.monotonic()
-        if now - self.last >= 0.1 or self.done == self.total:
-            self.last = now
-            self._draw(spent)
-
-    def _draw(self, spent: Decimal) -> None:
-        if not self.show:
-            return
-        rate = (self.done - self.first) / max(time.monotonic() - self.started, 1e-9)
-        left = (self.total - self.done) / rate if rate > 0 else None
-        eta = "?" if left is None else time.strftime("%H:%M:%S", time.gmtime(left))
-        import shutil
-
-        columns = shutil.get_terminal_size((80, 24)).columns
-        width = max(0, min(24, columns - 56))
-        filled = int(width * self.done / self.total) if self.total else width
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  "
-            f"errors {self.errors}  ${spent:.4f}  ETA {eta} "
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.show:
-            sys.stderr.write("\n")
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)
