@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from promptlib.evals._errors import DatasetError
     from promptlib.evals._experiment import Experiment, Variant
     from promptlib.evals._gate import QualityGateFailure, require_at_least, require_not_worse
+    from promptlib.evals._judge import judge
     from promptlib.evals._limits import RateLimit
     from promptlib.evals._runner import RunEstimate, RunResult, arun, estimate, resume, run
     from promptlib.evals._scorers import (
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
         exact,
         function,
         json_schema_valid,
-        judge,
         numeric,
         one_of,
         regex,
@@ -69,7 +69,7 @@ _LAZY = {
     "exact": "promptlib.evals._scorers",
     "function": "promptlib.evals._scorers",
     "json_schema_valid": "promptlib.evals._scorers",
-    "judge": "promptlib.evals._scorers",
+    "judge": "promptlib.evals._judge",
     "numeric": "promptlib.evals._scorers",
     "one_of": "promptlib.evals._scorers",
     "regex": "promptlib.evals._scorers",

@@ -265,7 +265,6 @@ def _import(target: Any, where: str, index: int) -> Callable[..., Any]:
 def _judge(
     options: dict[str, Any], where: str, index: int, registry: Registry, provider: Any
 ) -> Scorer:
-    from promptlib.evals import _scorers as scorers
 
     reference = options.pop("template", None)
     if not isinstance(reference, str):
@@ -278,7 +277,9 @@ def _judge(
         from promptlib._providers.registry import get_provider
 
         provider, model = get_provider(model)
-    return scorers.judge(template, provider, model=model, **options)
+    from promptlib.evals._judge import judge
+
+    return judge(template, provider, model=model, **options)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)
