@@ -20,10 +20,12 @@ __all__ = [
     "SecretsFilter",
     "check_key",
     "clean_strings",
+    "in_use",
     "may_hold_a_key_shape",
     "redact",
     "redact_exception",
     "redact_url",
+    "remember",
     "secret_pattern",
     "secret_pattern_bytes",
 ]
@@ -34,6 +36,20 @@ REDACTED = "[redacted]"
 # quotes as \"; a model's JSON text holds them that way.
 _SPACE = r"(?:\s|\\[tnr]|\\u0020)"
 _DASH = r"(?:-|\\u002[dD])"
+
+
+def _credential(chars: str, least: int = 1) -> str:
+    """A run of ``chars`` shaped like a credential, not a word of prose: it holds a digit,
+    one of ``=+/_-`` or a lower-then-upper letter pair, or is 24 characters or more
+    ("Bearer token expired" keeps its words; "Bearer abc123" does not)."""
+    shaped = rf"(?-i:(?={chars}*?(?:\d|[=+/_\-]|[a-z][A-Z])|{chars}{{24}}))"
+    return rf"{shaped}{chars}{{{least},}}"
+
+
+_VALUE = r"[^\s'\",;\\&#()<>\[\]{}]"
+# Between a credential's name and its value: "name: value", "name=value", JSON's
+# "name": "value", or a raw header tuple's (b'name', b'value').
+_BETWEEN = r"""(?:(?:\\?['"])?\s*[:=]\s*(?:\\?['"])?|['"],\s*b?['"])"""
 _SHAPES = (
     # Provider keys: sk-..., sk-proj-..., sk-ant-api03-..., and the like.
     (
@@ -43,27 +59,28 @@ _SHAPES = (
         r"\1" + REDACTED,
     ),
     (
-        re.compile(rf"(?i)\b(bearer{_SPACE}+(?:\\?['\"])?)[^\s'\",;\\]+"),
+        re.compile(rf"(?i)\b(bearer{_SPACE}+(?:\\?['\"])?){_credential(_VALUE)}"),
         r"\1" + REDACTED,
     ),
-    (re.compile(rf"(?i)\b(basic{_SPACE}+)[A-Za-z0-9+/=_\-]{{6,}}"), r"\1" + REDACTED),
+    (
+        re.compile(rf"(?i)\b(basic{_SPACE}+)" + _credential(r"[A-Za-z0-9+/=_\-]", 6)),
+        r"\1" + REDACTED,
+    ),
     # A key by its header or variable name: x-api-key, api-key (Azure), X-Goog-Api-Key,
     # OPENAI_API_KEY=..., "api_key": "..."
     (
-        re.compile(
-            r"(?i)(api[-_]?key(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?)"
-            r"[^\s'\",;\\&#]+"
-        ),
+        re.compile(rf"(?i)((?:api|subscription)[-_]?key{_BETWEEN})" + _credential(_VALUE)),
         r"\1" + REDACTED,
     ),
     # (Proxy-)Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
     (
         re.compile(
-            rf"(?i)(authorization(?:\\?['\"])?\s*[:=]\s*(?:\\?['\"])?(?:[A-Za-z]+{_SPACE}+)?)"
-            r"[^\s'\",;\\&#]+"
+            rf"(?i)(authorization{_BETWEEN}(?:[A-Za-z0-9\-]+{_SPACE}+)?)" + _credential(_VALUE)
         ),
         r"\1" + REDACTED,
     ),
+    # AWS Signature Version 4 (Bedrock): the access key id and the signature
+    (re.compile(r"\b((?:Credential|Signature)=)[A-Za-z0-9/_\-]{8,}"), r"\1" + REDACTED),
     (
         re.compile(
             r"(?i)((?:[?&]|&amp;)(?:api[-_]?key|key|token|access_token|secret|password|sig)=)"
@@ -106,6 +123,7 @@ def _may_hold_a_shape(text: str) -> bool:
         or "bearer" in f
         or "basic" in f
         or "api-key" in f
+        or "subscription" in f
         or "api_key" in f
         or "apikey" in f
         or "authorization" in f
@@ -181,6 +199,25 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
+
+
+# The keys the adapters of this process have sent with: log lines are redacted with them
+# too, since a server or a model may echo a key of any shape.
+_IN_USE: dict[str, None] = {}
+
+
+def remember(secrets: Iterable[str]) -> None:
+    """Record keys in use, so that :func:`in_use` (and every log line) knows them."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret not in _IN_USE:
+            if len(_IN_USE) >= 64:  # keys rotated many times: keep the newest
+                del _IN_USE[next(iter(_IN_USE))]
+            _IN_USE[secret] = None
+
+
+def in_use() -> tuple[str, ...]:
+    """The keys promptlib's adapters have sent with in this process."""
+    return tuple(_IN_USE)
 
 
 def redact_url(url: str) -> str:
@@ -275,7 +312,9 @@ def check_key(key: str, source: str) -> None:
 
 
 class SecretsFilter(logging.Filter):
-    """A logging filter that removes API keys and credentials from every record it sees.
+    """A logging filter that removes API keys and credentials from every record it sees:
+    the ``secrets`` given, the keys promptlib's adapters send with, and anything shaped
+    like a credential.
 
     Add it to a handler to cover every logger that handler serves (the SDKs' and the HTTP
     libraries' DEBUG logs included)::
@@ -295,11 +334,12 @@ class SecretsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a record whose arguments do not format: leave it to logging
             return True
-        cleaned = redact(message, self.secrets)
+        secrets = (*self.secrets, *in_use())
+        cleaned = redact(message, secrets)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
-            redact_exception(record.exc_info[1], self.secrets)
+            redact_exception(record.exc_info[1], secrets)
             record.exc_text = None
         return True
 

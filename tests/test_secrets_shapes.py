@@ -1,4 +1,5 @@
-"""Credentials recognised by their shape or their name, whatever their length."""
+"""Credentials recognised by their name and shape, whatever their length; prose about
+credentials (a word after "Bearer" or "api_key:", with no digit or symbol) is left alone."""
 
 import pytest
 
@@ -10,17 +11,28 @@ from promptlib._secrets import redact
     [
         ("Authorization: abc123", "Authorization: [redacted]"),
         ("authorization=Token s3", "authorization=Token [redacted]"),
-        ('"authorization": "tok"', '"authorization": "[redacted]"'),
+        ('"authorization": "tok3n"', '"authorization": "[redacted]"'),
         ("Proxy-Authorization: Basic dXM6cA==", "Proxy-Authorization: Basic [redacted]"),
         ("x-api-key: k1", "x-api-key: [redacted]"),
         ("api-key: 0123abcd", "api-key: [redacted]"),
         ("X-Goog-Api-Key: AIzaSyA-xyz", "X-Goog-Api-Key: [redacted]"),
-        ("OPENAI_API_KEY=abc", "OPENAI_API_KEY=[redacted]"),
+        ("OPENAI_API_KEY=abc123", "OPENAI_API_KEY=[redacted]"),
         ("export ANTHROPIC_API_KEY='abc12345xyz'", "export ANTHROPIC_API_KEY='[redacted]'"),
-        ('{"api_key": "abc"}', '{"api_key": "[redacted]"}'),
-        ('{\\"apikey\\": \\"abc\\"}', '{\\"apikey\\": \\"[redacted]\\"}'),
+        ('{"api_key": "abc1"}', '{"api_key": "[redacted]"}'),
+        ('{\\"apikey\\": \\"abc1\\"}', '{\\"apikey\\": \\"[redacted]\\"}'),
         ("https://h/v1?apikey=abc&x=1", "https://h/v1?apikey=[redacted]&x=1"),
-        ("API_KEY : abc", "API_KEY : [redacted]"),
+        ("API_KEY : abc1", "API_KEY : [redacted]"),
+        ("[(b'api-key', b'azsecret99')]", "[(b'api-key', b'[redacted]')]"),
+        ("('authorization', 'Bearer abc123')", "('authorization', 'Bearer [redacted]')"),
+        ("Ocp-Apim-Subscription-Key: azuresub123", "Ocp-Apim-Subscription-Key: [redacted]"),
+        (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/bedrock"
+            "/aws4_request, SignedHeaders=host, Signature=deadbeefdeadbeef0123",
+            "Authorization: AWS4-HMAC-SHA256 [redacted], SignedHeaders=host, Signature=[redacted]",
+        ),
+        ("Authorization: Bearer YOUR_KEY)", "Authorization: Bearer [redacted])"),
+        ("Bearer dXNlcjpwYXNz", "Bearer [redacted]"),
+        ("Basic dXNlcjpwYXNz", "Basic [redacted]"),
     ],
 )
 def test_a_named_credential_is_removed_whatever_its_length(text, shown):
@@ -34,6 +46,15 @@ def test_a_named_credential_is_removed_whatever_its_length(text, shown):
         "Authorization header missing",
         "set your API key in the environment",
         "keys: 3, tokens: 120",
+        "You didn't provide an API key. You need to provide your API key in an Authorization "
+        "header using Bearer auth",
+        "Bearer token expired",
+        "Use Basic authentication here",
+        "Missing Authorization: header",
+        "The api_key: argument is required",
+        "Set api-key = your key",
+        "OpenAI(api_key = os.environ['X'])",
+        "api-key, 2 retries",
     ],
 )
 def test_prose_about_keys_is_left_alone(prose):

@@ -46,7 +46,7 @@ from promptlib._providers.retry import (
     is_transport_error,
     translate,
 )
-from promptlib._secrets import check_key, redact_exception, redact_url, url_secrets
+from promptlib._secrets import check_key, redact_exception, redact_url, remember, url_secrets
 from promptlib._tokens.catalog import Catalog
 from promptlib._tokens.cost import Usage
 
@@ -92,6 +92,7 @@ class SDKProvider:
         ] = weakref.WeakKeyDictionary()
         self._api_key = api_key
         self._checked_key: str | None = None
+        self._remembered: tuple[Any, str | None] | None = None
         self._base_url = base_url
         self._timeout = timeout
         self.retry: RetryPolicy = retry or RetryPolicy()
@@ -204,6 +205,9 @@ class SDKProvider:
         part = client
         for name in self.resource:
             part = getattr(part, name, None)
+        if (client, self._checked_key) != self._remembered:  # logs are redacted with them too
+            remember(self._secrets())
+            self._remembered = (client, self._checked_key)
         return client
 
     def _secrets(self) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from promptlib._errors import (
 from promptlib._messages import Message, Prompt
 from promptlib._parts import Part, ToolCall
 from promptlib._providers.retry import RetryPolicy
-from promptlib._secrets import redact
+from promptlib._secrets import in_use, redact
 from promptlib._tokens.catalog import Catalog
 from promptlib._tokens.cost import Cost, Usage, cost_of
 from promptlib._tools import Tool
@@ -153,7 +153,9 @@ def checked_output(
         OutputParseError: the reply does not parse or validate (repairable).
     """
     if exchange.refusal:
-        _log.info("%s: the model refused: %s", adapter.name, redact(exchange.refusal[:200]))
+        _log.info(
+            "%s: the model refused: %s", adapter.name, redact(exchange.refusal[:200], in_use())
+        )
         raise ModelRefusalError(
             f"{adapter.name}: the model refused: {exchange.refusal}",
             text=exchange.refusal,
@@ -317,7 +319,7 @@ def completion_flow(
                     adapter.name,
                     repair + 1,
                     policy.repairs,
-                    redact(str(problem)),
+                    redact(str(problem), in_use()),
                 )
             request = adapter.repair_request(request, exchange, str(problem))
             continue
@@ -343,7 +345,7 @@ def completion_flow(
         "%s: giving up after %d repair(s): the reply still did not match the expected output: %s",
         adapter.name,
         policy.repairs,
-        redact(problems[-1][1][:300]),
+        redact(problems[-1][1][:300], in_use()),
     )
     raise OutputValidationError(
         f"{adapter.name}: the reply still did not match the expected output after "

@@ -475,7 +475,7 @@ def _log_retry(
     """Say, on the ``promptlib.providers`` logger, that a request failed and will be
     retried: after how long, and why that long."""
     if _log.isEnabledFor(logging.INFO):
-        from promptlib._secrets import redact
+        from promptlib._secrets import in_use, redact
 
         why = "as the provider's Retry-After asks" if retry_after(cause) is not None else "backoff"
         _log.info(
@@ -485,7 +485,7 @@ def _log_retry(
             of,
             wait,
             why,
-            redact(f"{type(failure).__name__}: {failure}"),
+            redact(f"{type(failure).__name__}: {failure}", in_use()),
         )
 
 
@@ -521,6 +521,8 @@ def _after_first_attempt(first: Exception, policy: RetryPolicy, sdk: Any, provid
     if failure is None:
         raise first  # not a provider failure: the caller's own bug, as it was
     if policy.attempts == 1 or not _is_retryable(first, sdk, policy):
+        if _too_long_to_wait(first, policy) is not None:
+            _log_give_up(provider, failure, 1)  # retryable, but asked to wait too long
         raise failure from first
     wait = _wait_after(policy, first, 1)
     _log_retry(provider, failure, first, wait, 1, policy.attempts)
@@ -536,16 +538,22 @@ def _retries_failed(
 ) -> Exception:
     """What to raise when the retries end with ``exc``."""
     failure = _failure(exc, sdk, provider, _attempts(retrying), policy)
-    if failure is not None and _log.isEnabledFor(logging.WARNING):
-        from promptlib._secrets import redact
+    if failure is not None:
+        _log_give_up(provider, failure, _attempts(retrying))
+    return exc if failure is None else failure
+
+
+def _log_give_up(provider: str, failure: BaseException, attempts: int) -> None:
+    if _log.isEnabledFor(logging.WARNING):
+        from promptlib._secrets import in_use, redact
 
         _log.warning(
-            "%s: giving up after %d attempts: %s",
+            "%s: giving up after %d attempt%s: %s",
             provider,
-            _attempts(retrying),
-            redact(f"{type(failure).__name__}: {failure}"),
+            attempts,
+            "" if attempts == 1 else "s",
+            redact(f"{type(failure).__name__}: {failure}", in_use()),
         )
-    return exc if failure is None else failure
 
 
 def call_with_retries(

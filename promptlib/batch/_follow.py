@@ -16,6 +16,7 @@ from promptlib._errors import (
     RequestRejectedError,
     WaitTimeoutError,
 )
+from promptlib._secrets import in_use, redact
 from promptlib.batch._backends import BatchAPI, Line
 from promptlib.batch._handle import BatchHandle, BatchRequest, ProviderBatch
 from promptlib.batch._job import _api_of, _created, _plan, _resume
@@ -266,7 +267,9 @@ def cancel(handle: BatchHandle) -> BatchStatus:
                         chunk, len(handle.chunk_requests(chunk.index)), claimed, handle.job
                     )
                 except ProviderError as exc:
-                    _log.warning("batch %s: %s; marked cancelled", chunk.tag, exc)
+                    _log.warning(
+                        "batch %s: %s; marked cancelled", chunk.tag, redact(str(exc), in_use())
+                    )
                     found = None
                 if found is not None:
                     chunk.found = True

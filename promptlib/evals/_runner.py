@@ -492,9 +492,9 @@ class _Runner:
                             "%s: stopping new requests: $%s spent and $%s in flight leave no "
                             "room under the budget of $%s",
                             self.experiment.name,
-                            self.spent,
-                            self.reserved,
-                            self.budget,
+                            _dollars(self.spent),
+                            _dollars(self.reserved),
+                            _dollars(self.budget),
                         )
                     self.over_budget = True
                     return
@@ -754,6 +754,11 @@ def _run_lock(store: Store, run_id: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _dollars(amount: Decimal | None) -> str:
+    """An amount as plain digits (a Decimal's str may be 0E-8)."""
+    return "?" if amount is None else format(amount.normalize(), "f")
 
 
 def _score_dict(score: Any) -> dict[str, Any]:

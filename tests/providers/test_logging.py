@@ -82,3 +82,44 @@ def test_keys_never_reach_the_log(caplog):
 def test_promptlib_configures_no_handler():
     assert logging.getLogger("promptlib").handlers == []
     assert logging.getLogger("promptlib.providers").handlers == []
+
+
+@pytest.mark.allow_provider_requests  # the stand-in server on 127.0.0.1
+def test_a_key_of_any_shape_echoed_by_a_server_never_reaches_the_log(caplog):
+    """Known keys, not only key-shaped text, are removed from log lines, as from errors."""
+    import json
+
+    from promptlib import OpenAIProvider, RateLimitError
+    from tests.conftest import stand_in
+
+    key = "0123456789abcdef0123456789abcdef"  # an Azure-style key: no sk- prefix
+
+    def limited(handler):
+        body = json.dumps({"error": {"message": f"Rate limited for key {key}"}}).encode()
+        handler.send_response(429)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    caplog.set_level(logging.INFO, logger="promptlib")
+    policy = RetryPolicy(attempts=2, jitter=0, sleep=lambda s: None)
+    with stand_in(limited) as url:
+        provider = OpenAIProvider(api_key=key, base_url=url, retry=policy)
+        with pytest.raises(RateLimitError) as raised:
+            provider.complete(WEATHER.render(), "gpt-4o-mini")
+    assert "retrying" in caplog.text
+    assert "giving up" in caplog.text
+    assert key not in caplog.text
+    assert "Rate limited for key [redacted]" in caplog.text
+    assert key not in str(raised.value)
+
+
+def test_a_rate_limit_not_retried_for_its_long_retry_after_is_logged(caplog):
+    from promptlib import RateLimitError
+
+    caplog.set_level(logging.INFO, logger="promptlib")
+    with pytest.raises(RateLimitError, match="not retried"):
+        MockProvider([Failure("rate_limit", retry_after=120)]).complete(WEATHER.render())
+    gave_up = [r for r in caplog.records if "giving up after 1 attempt:" in r.getMessage()]
+    assert [r.levelno for r in gave_up] == [logging.WARNING]
