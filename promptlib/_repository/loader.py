@@ -65,7 +65,7 @@ class ModelResolver:
             package may not be installed).
     """
 
-    models: dict[str, type[Any]] = field(default_factory=dict)
+    models: Mapping[str, type[Any]] = field(default_factory=dict)
     modules: Sequence[str] = ()
     paths: Sequence[str] = ()
 

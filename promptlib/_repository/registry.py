@@ -7,6 +7,7 @@ loaded side by side, so two versions of one template can run in the same process
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping, Sequence
@@ -104,6 +105,7 @@ class Registry:
         self._root = os.fspath(self.root)
         self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, ...]]] = {}
         self._typed: dict[Any, tuple[TemplateFile, Template[Any, Any]]] = {}
+        self._given: dict[Any, tuple[TemplateFile, tuple[int, ...]]] = {}
         # What was read from disk, and the modification stamps it was read under: a
         # reference resolves, and a file loads, again only when a stamp has changed.
         self._resolved: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
@@ -293,10 +295,14 @@ class Registry:
         ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
         mismatch (see :mod:`promptlib._repository.typed`).
         """
-        if isinstance(output, type):
-            # The class itself is given: a file naming it may use it without an allow-list.
-            self._resolver.models.setdefault(f"{output.__module__}:{output.__qualname__}", output)
-        loaded = self.file(ref)
+        try:
+            loaded = self.file(ref)
+        except TemplateError:
+            if not isinstance(output, type):
+                raise
+            # The class itself is given: a file naming it may use it without an allow-list
+            # (for this call only: the registry's own allow-list is unchanged).
+            loaded = self._file_naming(ref, output)
         if inputs is None and output is None:
             return loaded.template
         key = (id(loaded), inputs, output)
@@ -307,6 +313,21 @@ class Registry:
             found = (loaded, typed_template(loaded.template, inputs, output))
             self._typed[key] = found
         return found[1]
+
+    def _file_naming(self, ref: str, model: type[Any]) -> TemplateFile:
+        """The file of ``ref`` loaded with ``model`` allowed as its output model."""
+        key = self._cached_resolve(ref)
+        stamp = _stamp(self._file_path(key))
+        cached = self._given.get((key, model))
+        if cached is not None and cached[1] == stamp + self._partials_stamp(cached[0]):
+            return cached[0]
+        named = f"{model.__module__}:{model.__qualname__}"
+        resolver = dataclasses.replace(
+            self._resolver, models={**self._resolver.models, named: model}
+        )
+        loaded = load_file(Path(self._file_path(key)), self.root, resolver, self._limits)
+        self._given[key, model] = (loaded, stamp + self._partials_stamp(loaded))
+        return loaded
 
     def render(self, ref: str, /, **inputs: Any) -> Prompt[Any]:
         """Shorthand for ``registry.get(ref).render(**inputs)``."""

@@ -43,8 +43,9 @@ def typed_template(
         view.input_schema = cast(Any, _Accepting(template.input_schema, inputs))
     if output is not None:
         view.output_model = output
-        if template.output is not None and template.output_model is None:
-            # The file's schema stays the contract: answers are checked against it first.
+        if template.output is not None:
+            # The file's schema stays the contract: answers are checked against it first
+            # (also when the file names a model: a looser class must not widen it).
             view.output = dataclasses.replace(template.output, schema_first=True)
     return view
 

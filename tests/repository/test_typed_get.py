@@ -157,5 +157,49 @@ def test_a_class_given_to_get_may_be_named_by_the_file(tmp_path):
             registry.get("v@1.0.0")  # nothing allowed yet: the file cannot import it
         typed = registry.get("v@1.0.0", output=Verdict)
         assert typed.render().parse('{"ok": true}') == Verdict(ok=True)
+        assert registry.get("v@1.0.0", output=Verdict) is typed
+        with pytest.raises(TemplateError, match="may not be imported"):
+            registry.get("v@1.0.0")  # the exemption was for that call, not the registry
+
+        class Other(BaseModel):
+            ok: bool
+
+        with pytest.raises(TemplateError, match="may not be imported"):
+            registry.get("v@1.0.0", output=Other)  # only the class the file names
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_a_looser_class_cannot_widen_a_file_that_names_its_model(tmp_path):
+    import sys
+    import types
+
+    from promptlib import OutputParseError
+
+    module = types.ModuleType("typed_get_strict")
+
+    class Strict(BaseModel):
+        priority: Literal["low", "high"]
+        score: int
+
+    class Loose(BaseModel):
+        priority: str
+        score: int
+
+    Strict.__module__, Strict.__qualname__ = module.__name__, "Strict"
+    module.Strict = Strict  # type: ignore[attr-defined]
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "1.0.0.prompt").write_text(
+        '---\nname: p\nversion: "1.0.0"\noutput:\n  model: typed_get_strict:Strict\n---\n'
+        "[user]\nHow urgent?\n"
+    )
+    sys.modules[module.__name__] = module
+    try:
+        registry = Registry(tmp_path, model_modules=["typed_get_strict"])
+        prompt = registry.get("p@1.0.0", output=Loose).render()
+        with pytest.raises(OutputParseError):
+            prompt.parse('{"priority": "bogus", "score": 9}')
+        assert prompt.parse('{"priority": "low", "score": 9}') == Loose(priority="low", score=9)
     finally:
         del sys.modules[module.__name__]
