@@ -40,6 +40,8 @@ what was wrong, and the fix.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AuthenticationError",
     "BudgetExceededError",
@@ -75,6 +77,18 @@ __all__ = [
 
 class PromptlibError(Exception):
     """Base class of every exception promptlib raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (and deep-copied) as it is, not by calling __init__ again: many errors
+        # take keyword-only arguments, and their message is already composed.
+        return (_rebuilt, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuilt(cls: type[PromptlibError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 class UsageError(PromptlibError):

@@ -30,6 +30,7 @@ from promptlib._parts import (
     ToolCall,
     ToolResult,
 )
+from promptlib._readonly import ReadOnlyMappings
 from promptlib._tools import NativeTool, Tool, check_tool_choice
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class Section(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PromptMeta:
+class PromptMeta(ReadOnlyMappings):
     """Where a prompt came from.
 
     Attributes:
@@ -238,7 +239,7 @@ class PromptMeta:
 
 
 @dataclass(frozen=True)
-class Prompt(Generic[OutputT]):
+class Prompt(ReadOnlyMappings, Generic[OutputT]):
     """A rendered prompt: ordered messages plus what is needed to send and parse it.
 
     Attributes:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from typing_extensions import Self
 
 from promptlib._errors import PromptFormatError
+from promptlib._readonly import ReadOnlyMappings
 
 __all__ = [
     "DocumentPart",
@@ -321,7 +322,7 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
-class NativePart:
+class NativePart(ReadOnlyMappings):
     """A content block in one provider's own wire form, sent to that provider verbatim:
     Anthropic ``thinking`` blocks, server-tool calls and their results, OpenAI audio.
 

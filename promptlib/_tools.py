@@ -21,6 +21,7 @@ from typing_extensions import Self
 from promptlib._errors import ConfigurationError, PromptFormatError
 from promptlib._hashing import canonical_json
 from promptlib._parts import check_json, check_tool_name
+from promptlib._readonly import ReadOnlyMappings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -33,7 +34,7 @@ CHOICES = ("auto", "none", "required")
 
 
 @dataclass(frozen=True)
-class Tool:
+class Tool(ReadOnlyMappings):
     """A function the model may ask to call.
 
     Attributes:
@@ -186,7 +187,7 @@ class Tool:
 
 
 @dataclass(frozen=True)
-class NativeTool:
+class NativeTool(ReadOnlyMappings):
     """A tool in one provider's own wire form, sent to that provider verbatim: Anthropic's
     server tools (web search, code execution) or a tool with fields promptlib does not
     model. Other providers refuse a prompt that offers one; its token counts are estimates.

@@ -1,0 +1,78 @@
+"""Public values and errors survive pickle and deepcopy (process pools, caches, copies)."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import pickle
+
+import pytest
+
+import promptlib
+from promptlib import Registry
+from promptlib.evals import load_dataset
+from promptlib.testing import Failure, MockProvider
+from tests.repository.conftest import SHIPPED
+
+
+def _round_trips(value):
+    for again in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+        assert type(again) is type(value)
+        yield again
+
+
+def test_a_rendered_prompt_and_its_completion():
+    prompt = Registry(SHIPPED).render("ticket-priority@production", ticket="Site down")
+    for again in _round_trips(prompt):
+        assert again == prompt
+        assert again.hash == prompt.hash
+        assert type(again.params) is type(prompt.params)  # still read-only
+        with pytest.raises(TypeError):
+            again.meta.inputs["ticket"] = "changed"  # type: ignore[index]
+    completion = MockProvider().complete(prompt)
+    for again in _round_trips(completion):
+        assert again.output == completion.output
+        assert again.prompt == prompt
+
+
+def test_tools_native_parts_cases_and_datasets():
+    tool = promptlib.Tool(name="lookup", parameters={"type": "object", "properties": {}})
+    part = promptlib.NativePart("anthropic", {"type": "thinking", "thinking": "hm"})
+    dataset = load_dataset(SHIPPED.parent / "evals" / "datasets" / "insurance_tickets.jsonl")
+    for value in (tool, part, dataset, next(iter(dataset))):
+        for again in _round_trips(value):
+            assert again == value
+
+
+@pytest.mark.parametrize(
+    "failure", ["rate_limit", "server_error", "quota", "authentication", "refusal", "truncation"]
+)
+def test_errors_raised_by_a_provider(failure):
+    prompt = Registry(SHIPPED).render("ticket-priority@production", ticket="Site down")
+    mock = MockProvider([Failure(failure)] * 3, retry=promptlib.RetryPolicy(sleep=lambda s: None))
+    with pytest.raises(promptlib.PromptlibError) as raised:
+        mock.complete(prompt)
+    for again in _round_trips(raised.value):
+        assert str(again) == str(raised.value)
+        assert vars(again).keys() == vars(raised.value).keys()
+
+
+def test_every_public_error_class_rebuilds():
+    classes = [
+        value
+        for name in promptlib.__all__
+        if inspect.isclass(value := getattr(promptlib, name))
+        and issubclass(value, promptlib.PromptlibError)
+    ]
+    assert len(classes) > 20
+    for cls in classes:
+        error = cls.__new__(cls, "message")
+        error.args = ("message",)
+        error.detail = 1  # type: ignore[attr-defined]
+        for again in _round_trips(error):
+            assert (str(again), again.detail) == ("message", 1)  # type: ignore[attr-defined]
+    invalid = promptlib.OutputValidationError(
+        "bad", text="t", attempts=[("t", "bad")], usage=None, last_response=None
+    )
+    for again in _round_trips(invalid):
+        assert again.attempts == [("t", "bad")]
