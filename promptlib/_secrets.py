@@ -40,9 +40,9 @@ _DASH = r"(?:-|\\u002[dD])"
 
 def _credential(chars: str, least: int = 1) -> str:
     """A run of ``chars`` shaped like a credential, not a word of prose: it holds a digit,
-    one of ``=+/_-`` or a lower-then-upper letter pair, or is 24 characters or more
+    one of ``=+/_-`` or a capital after its first letter, or is 24 characters or more
     ("Bearer token expired" keeps its words; "Bearer abc123" does not)."""
-    shaped = rf"(?-i:(?={chars}*?(?:\d|[=+/_\-]|[a-z][A-Z])|{chars}{{24}}))"
+    shaped = rf"(?-i:(?={chars}*?(?:\d|[=+/_\-]|[A-Za-z][A-Z])|{chars}{{24}}))"
     return rf"{shaped}{chars}{{{least},}}"
 
 

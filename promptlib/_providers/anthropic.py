@@ -231,7 +231,7 @@ class AnthropicProvider(SDKProvider):
         limit = request.get("max_tokens")
         return limit if isinstance(limit, int) else None
 
-    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+    def _stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
         answers = [b for b in state.blocks.values() if b.get("answer")]
         text = "".join(p for b in answers for p in b["pieces"]) if answers else "".join(state.parts)
         refusal = _refusal(text, state.finish_reason)

@@ -150,7 +150,7 @@ class SDKProvider:
     def _stream_events(self, events: Any, state: _StreamState) -> Iterator[str]:
         raise NotImplementedError
 
-    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+    def _stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
         """What a stream read to its end amounts to (the twin of :meth:`parse_response`)."""
         return Exchange(
             "".join(state.parts),
@@ -465,7 +465,7 @@ class _StreamBase(Generic[OutputT]):
         state, provider = self._state, self._provider
         if not state.ended:
             raise self._cut_off(f"it ended without {provider.stream_end_marker}")
-        exchange = provider.answered(self._prompt, provider.stream_exchange(state, raw))
+        exchange = provider.answered(self._prompt, provider._stream_exchange(state, raw))
         output = checked_output(provider, self._prompt, exchange, self.request, state.usage)
         self._completion = completion_of(
             self._prompt,

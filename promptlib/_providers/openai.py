@@ -240,7 +240,7 @@ class OpenAIProvider(SDKProvider):
             tool_calls=_calls_of(choice.message),
         )
 
-    def stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
+    def _stream_exchange(self, state: _StreamState, raw: Any) -> Exchange:
         text = "".join(state.parts)
         refusal = _refusal(state.refusal, state.finish_reason)
         return Exchange(

@@ -293,7 +293,7 @@ class Registry:
         With ``inputs`` and/or ``output`` (pydantic classes), the file is checked against
         them when it loads, and the template is typed with them: ``render`` takes an
         ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
-        mismatch (see :mod:`promptlib._repository.typed`).
+        mismatch (see "Typed, checked against your classes" in docs/files.md).
         """
         try:
             loaded = self.file(ref)

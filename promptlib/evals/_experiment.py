@@ -92,7 +92,9 @@ class Experiment:
         variants: registry references, templates or :class:`Variant`s.
         models: model strings (``"openai:gpt-4o-mini"``, ``"mock:gpt-4o-mini"``, a catalog
             name); ``None`` in the list (or no models) uses each template's own model.
-        scorers: how answers are scored (see :mod:`promptlib.evals._scorers`).
+        scorers: how answers are scored: :func:`exact`, :func:`contains`, :func:`regex`,
+            :func:`numeric`, :func:`one_of`, :func:`set_f1`, :func:`json_schema_valid`,
+            :func:`function` or :func:`judge`.
         repeats: independent samples per case (for variance and pass@k).
         params: generation parameters laid over each template's own.
         concurrency: requests in flight at most.
@@ -220,6 +222,26 @@ class Experiment:
                 raise ConfigurationError(
                     f"experiment {self.name!r}: rate_limits[{key!r}] names no provider or "
                     f"model of this experiment (its providers: {', '.join(sorted(names))})"
+                )
+
+        families = {m.partition(":")[0] for m in names if ":" in m}
+        for key, provider in self.providers.items():
+            if ":" in key:
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: providers[{key!r}]: Experiment(providers=...) "
+                    f"is keyed by provider name ({key.partition(':')[0]!r}), for every model "
+                    "of that name; to answer one model string, pass providers= to run()"
+                )
+            if key not in families:
+                known = ", ".join(sorted(families)) or "none: give models as 'name:model'"
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: providers[{key!r}] names no provider of this "
+                    f"experiment's models (its providers: {known})"
+                )
+            if not callable(getattr(provider, "acomplete", None)):
+                raise ConfigurationError(
+                    f"experiment {self.name!r}: providers[{key!r}] is not a promptlib "
+                    f"Provider (it has no acomplete), got {type(provider).__name__}"
                 )
 
     def model_for(self, variant: Variant, model: str | None) -> str:

@@ -519,3 +519,8 @@ class BatchEmulator:
                 "error": {"type": "error", "error": inner, "request_id": None},
             }
         return json.dumps({"custom_id": custom_id, "result": outcome}).encode() + b"\n"
+
+
+from promptlib._public import named_as  # noqa: E402  (names defined above)
+
+named_as("promptlib.testing", BatchEmulator)

@@ -16,7 +16,7 @@ import functools
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from typing_extensions import TypeVar
 
@@ -30,6 +30,9 @@ from promptlib._providers.openai import OpenAIProvider
 from promptlib._providers.retry import RetryPolicy
 from promptlib._providers.sdk_http import http_module
 from promptlib._tokens.catalog import Catalog
+
+if TYPE_CHECKING:
+    from promptlib.testing._batch_emulator import BatchEmulator
 from promptlib._tokens.encodings import get_encoding
 from promptlib.testing._guard import as_sdk_error
 from promptlib.testing._script import (
@@ -214,7 +217,7 @@ class MockProvider:
     _cursor: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _adapters: dict[str, SDKProvider] = field(default_factory=dict, init=False, repr=False)
     _warm: bool = field(default=False, init=False, repr=False, compare=False)
-    _batches: Any = field(default=None, init=False, repr=False, compare=False)
+    _batches: BatchEmulator | None = field(default=None, init=False, repr=False, compare=False)
     _batch_prompts: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     # --- the adapters ----------------------------------------------------------------------
@@ -313,12 +316,12 @@ class MockProvider:
         return api
 
     @property
-    def batch_emulator(self) -> Any:
-        """The in-memory batch API (:class:`~promptlib.testing._batch_emulator.BatchEmulator`):
-        set ``expire``, ``lose_answers``, ... on it to test how your code copes."""
+    def batch_emulator(self) -> BatchEmulator:
+        """The in-memory batch API (:class:`BatchEmulator`): set ``expire``,
+        ``lose_answers``, ... on it to test how your code copes."""
         return self._batch_emulator()
 
-    def _batch_emulator(self) -> Any:
+    def _batch_emulator(self) -> BatchEmulator:
         if self._batches is None:
             from promptlib.testing._batch_emulator import BatchEmulator
 
@@ -642,4 +645,4 @@ def _message_text(message: dict[str, Any]) -> str:
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)
 
-named_as("promptlib.testing", MockCall, MockProvider)
+named_as("promptlib.testing", MockCall, MockProvider, MockStream)

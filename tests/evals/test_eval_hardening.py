@@ -383,3 +383,16 @@ def test_an_experiment_name_finds_its_latest_run(tmp_path):
         assert db.run("exp-1").run_id == "exp-1"  # an exact id wins
         with pytest.raises(StoreError, match="more than one run 'exp-'"):
             db.run("exp-")  # a prefix of several runs, and no experiment's name
+
+
+def test_experiment_providers_are_keyed_by_provider_name_and_checked():
+    from promptlib.testing import MockProvider
+
+    scripted = MockProvider([{"label": "positive"}])
+    assert experiment(providers={"mock": scripted}).providers["mock"] is scripted
+    with pytest.raises(ConfigurationError, match=r"keyed by provider name \('mock'\)"):
+        experiment(providers={"mock:gpt-4o-mini": scripted})
+    with pytest.raises(ConfigurationError, match="names no provider of this experiment's models"):
+        experiment(providers={"openai": scripted})
+    with pytest.raises(ConfigurationError, match="is not a promptlib Provider"):
+        experiment(providers={"mock": object()})
