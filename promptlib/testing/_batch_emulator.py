@@ -92,6 +92,9 @@ class BatchEmulator:
         self.creates: int = 0
         self.clock: Callable[[], float] = time.time
 
+    def __repr__(self) -> str:
+        return f"BatchEmulator(batches={len(self.batches)}, files={len(self.files)})"
+
     # --- HTTP ------------------------------------------------------------------------------
 
     def handle(self, request: Any) -> Any:
