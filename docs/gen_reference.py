@@ -242,6 +242,9 @@ class Reference:
             doc = inspect.getdoc(target) if callable(target) else None
             if not doc or not callable(target):
                 continue
+            owner = getattr(target, "__qualname__", cls.__qualname__ + ".").rpartition(".")[0]
+            if owner != cls.__qualname__:
+                continue  # a default value that is someone else's function (time.sleep)
             if isinstance(value, property) or getattr(value, "attrname", None):
                 heading = f"`{name}.{attribute}`"
             else:
