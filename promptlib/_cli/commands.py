@@ -106,7 +106,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "name": name,
             "type": _type_name(prop),
             "required": name in required,
-            "untrusted": name in template.input_schema.untrusted,
+            "untrusted": name in template._input_schema.untrusted,
             "description": prop.get("description"),
         }
         for name, prop in schema.get("properties", {}).items()

@@ -40,7 +40,7 @@ def typed_template(
         )
     view = copy.copy(template)
     if inputs is not None:
-        view.input_schema = cast(Any, _Accepting(template.input_schema, inputs))
+        view._input_schema = cast(Any, _Accepting(template._input_schema, inputs))
     if output is not None:
         view.output_model = output
         if template.output is not None:
@@ -148,7 +148,7 @@ def _input_problems(template: Template[Any, Any], model: type[BaseModel]) -> lis
     # Your instances go to the file: each must be valid for the file's inputs.
     schemas = _Schemas(
         model.model_json_schema(),
-        template.input_schema.model.model_json_schema(),
+        template._input_schema.model.model_json_schema(),
         (model.__name__, "the file"),
     )
     schemas.check(schemas.roots[0], schemas.roots[1], "")

@@ -202,7 +202,7 @@ class Template(Generic[InputT, OutputT]):
         self.source = source
         # The bounds its definition and renders run under: those in force where it is defined.
         self.limits: Limits = current_limits()
-        self.input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
+        self._input_schema: InputSchema[Any] = InputSchema.of(inputs or no_inputs(), self.label)
         self.output_model: type[Any] | None
         self.output: OutputSpec | None
         self.output_model, self.output = _output(output, self.label)
@@ -231,7 +231,7 @@ class Template(Generic[InputT, OutputT]):
 
         ctx = BuildContext(
             template=self.label,
-            inputs=self.input_schema,
+            inputs=self._input_schema,
             output=self.output,
             output_model=self.output_model,
             reasoning=self.reasoning,
@@ -253,18 +253,18 @@ class Template(Generic[InputT, OutputT]):
     @property
     def inputs(self) -> type[InputT]:
         """The pydantic model of the inputs."""
-        return self.input_schema.model
+        return self._input_schema.model
 
     def __repr__(self) -> str:
         return f"Template({self.label!r}, blocks={len(self.blocks)}, hash={self.hash[:15]}…)"
 
     def _check_unused(self, policy: str) -> None:
-        unused = sorted(self.input_schema.fields - self.variables)
+        unused = sorted(self._input_schema.fields - self.variables)
         if not unused or policy == "ignore":
             return
         message = (
             f"template {self.label!r}: input {', '.join(map(repr, unused))} is declared by "
-            f"{self.input_schema.model.__name__} but used by no block. Use it, remove it, or "
+            f"{self._input_schema.model.__name__} but used by no block. Use it, remove it, or "
             "pass unused_inputs='ignore'."
         )
         if policy == "error":
@@ -276,8 +276,8 @@ class Template(Generic[InputT, OutputT]):
             "name": self.name,
             "version": self.version,
             "description": self.description,
-            "inputs": self.input_schema.model.model_json_schema(),
-            "untrusted": sorted(self.input_schema.untrusted),
+            "inputs": self._input_schema.model.model_json_schema(),
+            "untrusted": sorted(self._input_schema.untrusted),
             "output": self.output.to_dict() if self.output else None,
             "blocks": [block._spec() for block in self.blocks],
             "model": self.model,
@@ -318,7 +318,7 @@ class Template(Generic[InputT, OutputT]):
             TemplateRenderError: a block failed to render (names the block and line).
         """
         if inputs is None:
-            validated = self.input_schema.validate(values, self.label)
+            validated = self._input_schema.validate(values, self.label)
         elif values:
             raise InputError(
                 f"template {self.label!r}: pass either an input model instance or keyword "
@@ -327,8 +327,8 @@ class Template(Generic[InputT, OutputT]):
                 errors=[("(inputs)", "both given")],
             )
         else:
-            validated = self.input_schema.check_instance(inputs, self.label)
-        checked = self.input_schema.values(validated, self.label, self.limits)
+            validated = self._input_schema.check_instance(inputs, self.label)
+        checked = self._input_schema.values(validated, self.label, self.limits)
         messages, sections = self._render_messages(checked)
         return Prompt(
             messages=messages,
@@ -341,7 +341,7 @@ class Template(Generic[InputT, OutputT]):
                 version=self.version,
                 template_hash=self.hash,
                 source=self.source,
-                inputs=MappingProxyType(self.input_schema.as_json(validated, checked, self.label)),
+                inputs=MappingProxyType(self._input_schema.as_json(validated, checked, self.label)),
             ),
             sections=sections,
             output_model=self.output_model,
