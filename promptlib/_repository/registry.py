@@ -103,7 +103,7 @@ class Registry:
         # Files load under the limits in force now (see promptlib._templates.use_limits).
         self._limits = current_limits()
         self._root = os.fspath(self.root)
-        self._files: dict[tuple[str, str], tuple[TemplateFile, tuple[int, ...]]] = {}
+        self._files: dict[Any, tuple[TemplateFile, tuple[int, ...]]] = {}
         self._typed: dict[Any, tuple[TemplateFile, Template[Any, Any]]] = {}
         self._given: dict[Any, tuple[TemplateFile, tuple[int, ...]]] = {}
         # What was read from disk, and the modification stamps it was read under: a
@@ -251,21 +251,31 @@ class Registry:
 
     def file(self, ref: str) -> TemplateFile:
         """The loaded file of a reference (cached, and loaded again when it changes on disk)."""
+        return self._load(ref, None)
+
+    def _load(self, ref: str, model: type[Any] | None) -> TemplateFile:
+        """The file of ``ref``; with ``model``, loaded with that class allowed as the output
+        model it names (cached apart: the registry's own allow-list is unchanged)."""
         key = self._cached_resolve(ref)
         stamp = _stamp(self._file_path(key))
-        cached = self._files.get(key)
+        cache = self._files if model is None else self._given
+        slot = key if model is None else (key, model)
+        cached = cache.get(slot)
         if cached is not None and cached[1] == stamp + self._partials_stamp(cached[0]):
             return cached[0]
         if stamp == _MISSING:  # gone: resolving again names what is missing
             key = self._resolve_again(ref)
             stamp = _stamp(self._file_path(key))
-        path = self.root / key[0] / f"{key[1]}{EXTENSION}"
         if stamp == _MISSING:  # removed while resolving
             raise TemplateError(
                 f"the file of {key[0]}@{key[1]} is gone; restore it from version control"
             )
-        loaded = load_file(path, self.root, self._resolver, self._limits)
-        self._files[key] = (loaded, stamp + self._partials_stamp(loaded))
+        resolver = self._resolver
+        if model is not None:
+            named = f"{model.__module__}:{model.__qualname__}"
+            resolver = dataclasses.replace(resolver, models={**resolver.models, named: model})
+        loaded = load_file(Path(self._file_path(key)), self.root, resolver, self._limits)
+        cache[slot] = (loaded, stamp + self._partials_stamp(loaded))
         return loaded
 
     def _partials_stamp(self, loaded: TemplateFile) -> tuple[int, ...]:
@@ -302,7 +312,7 @@ class Registry:
                 raise
             # The class itself is given: a file naming it may use it without an allow-list
             # (for this call only: the registry's own allow-list is unchanged).
-            loaded = self._file_naming(ref, output)
+            loaded = self._load(ref, output)
         if inputs is None and output is None:
             return loaded.template
         key = (id(loaded), inputs, output)
@@ -313,21 +323,6 @@ class Registry:
             found = (loaded, typed_template(loaded.template, inputs, output))
             self._typed[key] = found
         return found[1]
-
-    def _file_naming(self, ref: str, model: type[Any]) -> TemplateFile:
-        """The file of ``ref`` loaded with ``model`` allowed as its output model."""
-        key = self._cached_resolve(ref)
-        stamp = _stamp(self._file_path(key))
-        cached = self._given.get((key, model))
-        if cached is not None and cached[1] == stamp + self._partials_stamp(cached[0]):
-            return cached[0]
-        named = f"{model.__module__}:{model.__qualname__}"
-        resolver = dataclasses.replace(
-            self._resolver, models={**self._resolver.models, named: model}
-        )
-        loaded = load_file(Path(self._file_path(key)), self.root, resolver, self._limits)
-        self._given[key, model] = (loaded, stamp + self._partials_stamp(loaded))
-        return loaded
 
     def render(self, ref: str, /, **inputs: Any) -> Prompt[Any]:
         """Shorthand for ``registry.get(ref).render(**inputs)``."""
