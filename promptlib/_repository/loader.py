@@ -11,12 +11,13 @@ import difflib
 import importlib
 import re
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptlib._errors import TemplateError
+from promptlib._errors import TemplateError, UnusedInputWarning
 from promptlib._repository.body import parse_body
 from promptlib._repository.frontmatter import SourceFile, read_source
 from promptlib._repository.inputs_spec import build_input_model
@@ -203,7 +204,7 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
             description=_text(source, "description"),
             model=_optional_text(source, "model"),
             params=meta.get("params"),
-            unused_inputs=unused,
+            unused_inputs="ignore",  # checked below, against the file's own lines
             source=_relative(path, root),
             partials=root,
             tools=tools,
@@ -220,7 +221,26 @@ def _load(path: Path, root: Path, resolver: ModelResolver | None, limits: Limits
                 break
         raise source.error(exc.reason, *((key,) if key else ())) from exc
     template._declare_inputs(meta.get("inputs") or {})
+    _check_unused(source, template, unused)
     return TemplateFile(path, template, tuple(tests), source.text)
+
+
+def _check_unused(source: SourceFile, template: Template[Any, Any], policy: str) -> None:
+    """Inputs the front matter declares and no block uses: warned about (or refused) at
+    the line that declares the first of them."""
+    unused = template._unused()
+    if not unused or policy == "ignore":
+        return
+    message = (
+        f"input {', '.join(map(repr, unused))} is declared under inputs: but used by no "
+        "block. Use it, remove it, or set unused_inputs: ignore in the front matter."
+    )
+    if policy == "error":
+        raise source.error(message, "inputs", unused[0])
+    line = source.line_of("inputs", unused[0]) or 1
+    warnings.warn_explicit(
+        f"template {template.label!r}: {message}", UnusedInputWarning, str(source.path), line
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

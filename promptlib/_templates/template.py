@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -34,6 +33,7 @@ from promptlib._templates.limits import Limits, current_limits
 from promptlib._templates.partials import partials_environment
 from promptlib._templates.segments import BuildContext, Segment
 from promptlib._tools import NativeTool, Tool
+from promptlib._warnings import warn
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -258,8 +258,12 @@ class Template(Generic[InputT, OutputT]):
     def __repr__(self) -> str:
         return f"Template({self.label!r}, blocks={len(self.blocks)}, hash={self.hash[:15]}…)"
 
+    def _unused(self) -> list[str]:
+        """The declared inputs no block uses, sorted."""
+        return sorted(self._input_schema.fields - self.variables)
+
     def _check_unused(self, policy: str) -> None:
-        unused = sorted(self._input_schema.fields - self.variables)
+        unused = self._unused()
         if not unused or policy == "ignore":
             return
         message = (
@@ -269,7 +273,7 @@ class Template(Generic[InputT, OutputT]):
         )
         if policy == "error":
             raise TemplateError(message)
-        warnings.warn(message, UnusedInputWarning, stacklevel=4)
+        warn(message, UnusedInputWarning)
 
     def _spec(self) -> dict[str, Any]:
         return {

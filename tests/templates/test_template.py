@@ -341,3 +341,33 @@ def test_plain_interpolation_renders_exactly_like_jinja(text):
     ).from_string(template.blocks[0].text)  # type: ignore[attr-defined]
     values = Inputs()
     assert template.render(values).messages[0].text == reference.render(dict(values)).strip()
+
+
+def test_an_unused_input_warning_points_at_the_line_that_made_the_template():
+    import inspect
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        Template(User("{{ company }} {{ question }}"), name="t", inputs=TicketInputs)
+    assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)]
+
+
+def test_a_file_templates_unused_input_is_warned_about_at_its_front_matter_line(tmp_path):
+    from promptlib import Registry
+
+    folder = tmp_path / "t"
+    folder.mkdir()
+    path = folder / "1.0.0.prompt"
+    path.write_text(
+        '---\nname: t\nversion: "1.0.0"\ninputs:\n  used: string\n  spare: string\n---\n'
+        "[user]\n{{ used }}\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Registry(tmp_path).get("t@1.0.0")
+    assert [(w.filename, w.lineno) for w in caught] == [(str(path), 6)]
+    assert "set unused_inputs: ignore in the front matter" in str(caught[0].message)
+    path.write_text(path.read_text().replace("---\n[user]", "unused_inputs: error\n---\n[user]"))
+    with pytest.raises(TemplateError, match=r"1\.0\.0\.prompt:6: input 'spare' is declared"):
+        Registry(tmp_path).get("t@1.0.0")
