@@ -52,12 +52,15 @@ class OutputSpec:
             it, so that a model class looser than the schema accepts no answer the schema
             refuses (a file template typed with ``registry.get(ref, output=...)``). Not
             part of the request or its hash.
+        contract_model: with ``schema_first``, the pydantic model of the file's own
+            output, whose validators an answer must also pass.
     """
 
     name: str
     schema: dict[str, Any]
     strict: bool = True
     schema_first: bool = field(default=False, compare=False, repr=False)
+    contract_model: type[Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "schema": self.schema, "strict": self.strict}
@@ -168,7 +171,10 @@ def parse_json_answer(
 
         if spec.schema_first:
             _decoded_object(candidate, spec, reply)
+        contract = spec.contract_model
         try:
+            if contract is not None and contract is not model:
+                contract.model_validate_json(candidate)
             return model.model_validate_json(candidate)
         except ValidationError as exc:
             raise OutputParseError(

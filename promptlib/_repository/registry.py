@@ -315,7 +315,7 @@ class Registry:
             loaded = self._load(ref, output)
         if inputs is None and output is None:
             return loaded.template
-        key = (id(loaded), inputs, output)
+        key = (loaded.path, inputs, output)  # one entry per file and classes, replaced on edits
         found = self._typed.get(key)
         if found is None or found[0] is not loaded:
             from promptlib._repository.typed import typed_template

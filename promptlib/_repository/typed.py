@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from promptlib._errors import TemplateError
+from promptlib._errors import InputError, TemplateError
 from promptlib._templates.template import Template
 
 __all__ = ["typed_template"]
@@ -46,7 +46,9 @@ def typed_template(
         if template.output is not None:
             # The file's schema stays the contract: answers are checked against it first
             # (also when the file names a model: a looser class must not widen it).
-            view.output = dataclasses.replace(template.output, schema_first=True)
+            view.output = dataclasses.replace(
+                template.output, schema_first=True, contract_model=template.output_model
+            )
     return view
 
 
@@ -146,6 +148,11 @@ class _Schemas:
 
 def _input_problems(template: Template[Any, Any], model: type[BaseModel]) -> list[str]:
     # Your instances go to the file: each must be valid for the file's inputs.
+    if model.model_config.get("extra") == "allow":
+        return [
+            f"inputs: {model.__name__} allows extra fields (extra='allow'), which the file "
+            "refuses; use extra='ignore' or 'forbid'"
+        ]
     schemas = _Schemas(
         model.model_json_schema(),
         template._input_schema.model.model_json_schema(),
@@ -182,4 +189,11 @@ class _Accepting:
     def check_instance(self, inputs: object, template: str) -> Any:
         if isinstance(inputs, self._model):
             return self._inner.validate(inputs.model_dump(), template)
-        return self._inner.check_instance(inputs, template)
+        if isinstance(inputs, Mapping):
+            return self._inner.validate(inputs, template)
+        raise InputError(
+            f"template {template!r}: render() takes a {self._model.__name__} instance or "
+            f"keyword inputs, got {type(inputs).__name__}",
+            template=template,
+            errors=[("(inputs)", f"expected {self._model.__name__}")],
+        )

@@ -165,3 +165,17 @@ def test_an_edited_partial_is_picked_up_by_a_live_registry(tmp_path, write):
     assert registry.render("t@1.0.0").messages[0].text == "Be kind."
     _replace_keeping_times(partial, "Be calm.")
     assert registry.render("t@1.0.0").messages[0].text == "Be calm."
+
+
+def test_typed_views_are_replaced_not_piled_up_when_a_file_changes(tmp_path, write):
+    from pydantic import BaseModel
+
+    class Greeting(BaseModel):
+        person: str
+
+    path = write("greet/1.0.0.prompt", SIMPLE.format(version="1.0.0", suffix=""))
+    registry = Registry(tmp_path / "templates")
+    for _ in range(5):
+        registry.get("greet@1.0.0", inputs=Greeting)
+        path.write_text(path.read_text() + "\n")
+    assert len(registry._typed) == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from promptlib import Registry, TemplateError
 
@@ -182,6 +182,13 @@ def test_a_looser_class_cannot_widen_a_file_that_names_its_model(tmp_path):
         priority: Literal["low", "high"]
         score: int
 
+        @field_validator("score")
+        @classmethod
+        def even(cls, value: int) -> int:
+            if value % 2:
+                raise ValueError("score must be even")
+            return value
+
     class Loose(BaseModel):
         priority: str
         score: int
@@ -199,7 +206,26 @@ def test_a_looser_class_cannot_widen_a_file_that_names_its_model(tmp_path):
         registry = Registry(tmp_path, model_modules=["typed_get_strict"])
         prompt = registry.get("p@1.0.0", output=Loose).render()
         with pytest.raises(OutputParseError):
-            prompt.parse('{"priority": "bogus", "score": 9}')
-        assert prompt.parse('{"priority": "low", "score": 9}') == Loose(priority="low", score=9)
+            prompt.parse('{"priority": "bogus", "score": 8}')  # the schema refuses it
+        with pytest.raises(OutputParseError, match="score must be even"):
+            prompt.parse('{"priority": "low", "score": 9}')  # the file's model refuses it
+        assert prompt.parse('{"priority": "low", "score": 8}') == Loose(priority="low", score=8)
     finally:
         del sys.modules[module.__name__]
+
+
+def test_an_input_class_allowing_extra_fields_is_refused_and_errors_name_the_class():
+    from pydantic import ConfigDict
+
+    from promptlib import InputError
+
+    class Extra(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        ticket: str
+
+    registry = Registry(ROOT)
+    with pytest.raises(TemplateError, match="Extra allows extra fields"):
+        registry.get("ticket-priority@production", inputs=Extra)
+    typed = registry.get("ticket-priority@production", inputs=TicketIn)
+    with pytest.raises(InputError, match="render\\(\\) takes a TicketIn instance"):
+        typed.render(42)  # type: ignore[arg-type]
