@@ -30,7 +30,7 @@ from promptlib._parts import (
     ToolCall,
     ToolResult,
 )
-from promptlib._readonly import ReadOnlyMappings
+from promptlib._pickling import Picklable
 from promptlib._tools import NativeTool, Tool, check_tool_choice
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class Section(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PromptMeta(ReadOnlyMappings):
+class PromptMeta(Picklable):
     """Where a prompt came from.
 
     Attributes:
@@ -239,7 +239,7 @@ class PromptMeta(ReadOnlyMappings):
 
 
 @dataclass(frozen=True)
-class Prompt(ReadOnlyMappings, Generic[OutputT]):
+class Prompt(Picklable, Generic[OutputT]):
     """A rendered prompt: ordered messages plus what is needed to send and parse it.
 
     Attributes:

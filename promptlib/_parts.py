@@ -18,7 +18,7 @@ from typing import Any, Literal
 from typing_extensions import Self
 
 from promptlib._errors import PromptFormatError
-from promptlib._readonly import ReadOnlyMappings
+from promptlib._pickling import Picklable
 
 __all__ = [
     "DocumentPart",
@@ -157,7 +157,7 @@ class DocumentPart:
 
 
 @dataclass(frozen=True)
-class ToolCall:
+class ToolCall(Picklable):
     """The model's request to call a tool, in an assistant message.
 
     Attributes:
@@ -322,7 +322,7 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
-class NativePart(ReadOnlyMappings):
+class NativePart(Picklable):
     """A content block in one provider's own wire form, sent to that provider verbatim:
     Anthropic ``thinking`` blocks, server-tool calls and their results, OpenAI audio.
 

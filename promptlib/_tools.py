@@ -21,7 +21,7 @@ from typing_extensions import Self
 from promptlib._errors import ConfigurationError, PromptFormatError
 from promptlib._hashing import canonical_json
 from promptlib._parts import check_json, check_tool_name
-from promptlib._readonly import ReadOnlyMappings
+from promptlib._pickling import Picklable
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -34,7 +34,7 @@ CHOICES = ("auto", "none", "required")
 
 
 @dataclass(frozen=True)
-class Tool(ReadOnlyMappings):
+class Tool(Picklable):
     """A function the model may ask to call.
 
     Attributes:
@@ -152,7 +152,11 @@ class Tool(ReadOnlyMappings):
             fields[parameter.name] = (parameter.annotation, default)
         name_of = getattr(function, "__name__", None) or _snake(type(function).__name__)
         try:
-            model = create_model(_camel(name_of), **fields)
+            model = create_model(
+                _camel(name_of),
+                __module__=getattr(function, "__module__", None) or "__main__",
+                **fields,
+            )
             model.model_json_schema()
         except (PydanticUserError, TypeError, ValueError) as exc:
             raise PromptFormatError(
@@ -187,7 +191,7 @@ class Tool(ReadOnlyMappings):
 
 
 @dataclass(frozen=True)
-class NativeTool(ReadOnlyMappings):
+class NativeTool(Picklable):
     """A tool in one provider's own wire form, sent to that provider verbatim: Anthropic's
     server tools (web search, code execution) or a tool with fields promptlib does not
     model. Other providers refuse a prompt that offers one; its token counts are estimates.

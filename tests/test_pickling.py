@@ -76,3 +76,20 @@ def test_every_public_error_class_rebuilds():
     )
     for again in _round_trips(invalid):
         assert again.attempts == [("t", "bad")]
+
+
+def test_tools_from_functions_travel_without_their_run_time_model():
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return "sunny"
+
+    tool = promptlib.Tool.from_function(get_weather)
+    prompt = promptlib.Template(
+        [promptlib.User("Weather in Paris?")], name="w", tools=[tool], model="gpt-4o-mini"
+    ).render()
+    call = promptlib.ToolCall("c1", "get_weather", '{"city": "Paris"}')
+    completion = MockProvider([call]).complete(prompt)
+    assert completion.tool_calls[0].args.city == "Paris"
+    for again in _round_trips(completion):
+        assert again.prompt == prompt  # same schema, same hash
+        assert again.tool_calls[0].args == {"city": "Paris"}  # arguments as a dict now

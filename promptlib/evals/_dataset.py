@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptlib._errors import ConfigurationError
 from promptlib._hashing import content_hash
-from promptlib._readonly import ReadOnlyMappings
+from promptlib._pickling import Picklable
 from promptlib.evals._errors import DatasetError
 from promptlib.evals._readers import MAX_DATASET_BYTES, Record, read_records
 
@@ -77,7 +77,7 @@ def json_problem(value: Any, where: str, depth: int = 0) -> tuple[str, str] | No
 
 
 @dataclass(frozen=True)
-class Case(ReadOnlyMappings):
+class Case(Picklable):
     """One evaluation case.
 
     Attributes:
@@ -147,7 +147,7 @@ class Case(ReadOnlyMappings):
 
 
 @dataclass(frozen=True)
-class Dataset(ReadOnlyMappings):
+class Dataset(Picklable):
     """Cases in order, with unique ids.
 
     Attributes:
