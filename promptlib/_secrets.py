@@ -41,7 +41,8 @@ _DASH = r"(?:-|\\u002[dD])"
 def _credential(chars: str, least: int = 1) -> str:
     """A run of ``chars`` shaped like a credential, not a word of prose: it holds a digit,
     one of ``=+/_-`` or a capital after its first letter, or is 24 characters or more
-    ("Bearer token expired" keeps its words; "Bearer abc123" does not)."""
+    ("Bearer token expired" and "api_key = os.environ[...]" keep their words; "Bearer
+    abc123" does not)."""
     shaped = rf"(?-i:(?={chars}*?(?:\d|[=+/_\-]|[A-Za-z][A-Z])|{chars}{{24}}))"
     return rf"{shaped}{chars}{{{least},}}"
 
@@ -330,6 +331,7 @@ class SecretsFilter(logging.Filter):
         return f"SecretsFilter(secrets={len(self.secrets)})"
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Remove secrets from ``record`` (its message, arguments and exception); keep it."""
         try:
             message = record.getMessage()
         except Exception:  # a record whose arguments do not format: leave it to logging

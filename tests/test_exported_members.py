@@ -242,5 +242,14 @@ def test_no_public_constructor_takes_private_arguments():
         except (TypeError, ValueError):
             continue
         offenders += [f"{module_name}.{name}({p})" for p in parameters if p.startswith("_")]
+    for module_name in PUBLIC_MODULES:
+        import importlib
+
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isfunction(value):
+                parameters = inspect.signature(value).parameters
+                offenders += [f"{module_name}.{name}({p})" for p in parameters if p[0] == "_"]
     assert offenders == []
     assert "calls" not in inspect.signature(promptlib.testing.MockProvider).parameters

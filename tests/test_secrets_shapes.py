@@ -49,6 +49,7 @@ def test_a_named_credential_is_removed_whatever_its_length(text, shown):
         "You didn't provide an API key. You need to provide your API key in an Authorization "
         "header using Bearer auth",
         "Bearer token expired",
+        "Bearer token.",
         "Use Basic authentication here",
         "Missing Authorization: header",
         "The api_key: argument is required",

@@ -243,7 +243,7 @@ def submit(
         handle.provider,
         handle.model,
     )
-    return resume(handle, _api=api)
+    return _resumed(handle, api)
 
 
 def _api_of(handle: BatchHandle) -> BatchAPI:
@@ -274,11 +274,14 @@ def _api_of(handle: BatchHandle) -> BatchAPI:
     return api
 
 
-def resume(handle: BatchHandle, *, _api: BatchAPI | None = None) -> BatchHandle:
+def resume(handle: BatchHandle) -> BatchHandle:
     """Create the job's provider batches not created yet (after a crash, or lines to
     submit again). A batch whose create answer was lost is looked for first, so none is
     created twice."""
-    api = _api or _api_of(handle)
+    return _resumed(handle, _api_of(handle))
+
+
+def _resumed(handle: BatchHandle, api: BatchAPI) -> BatchHandle:
     with handle.locked():
         _resume(handle, api)
     return handle
