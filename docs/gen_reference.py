@@ -121,7 +121,8 @@ class Reference:
 
     @staticmethod
     def _public(module: object) -> list[str]:
-        return [n for n in getattr(module, "__all__", []) if not n.startswith("_")]
+        names = getattr(module, "__all__", [])
+        return [n for n in names if not n.startswith("_") or n == "__version__"]
 
     @staticmethod
     def _title(module: object, name: str) -> str:
@@ -206,6 +207,8 @@ class Reference:
                 lines += [f"*type* `{name} = {shown}`", ""]
             elif signature and not signature.startswith("(*args"):
                 lines += [f"*{kind}* `{name}{signature}`", ""]
+            elif name == "__version__":
+                lines += ["*value*: the installed version, as text (see the changelog).", ""]
             else:
                 lines += [f"*{kind}*", ""]
             doc = inspect.getdoc(obj) if kind not in ("value", "type") else None

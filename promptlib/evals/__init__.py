@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from promptlib.evals._scorers import (
         Score,
         Scorer,
+        ScoreResult,
         contains,
         exact,
         function,
@@ -64,6 +65,7 @@ _LAZY = {
     "load_dataset": "promptlib.evals._dataset",
     "DatasetError": "promptlib.evals._errors",
     "Score": "promptlib.evals._scorers",
+    "ScoreResult": "promptlib.evals._scorers",
     "Scorer": "promptlib.evals._scorers",
     "contains": "promptlib.evals._scorers",
     "exact": "promptlib.evals._scorers",
@@ -109,6 +111,7 @@ __all__ = [
     "RunInfo",
     "RunResult",
     "Score",
+    "ScoreResult",
     "Scorer",
     "Store",
     "StoreError",
