@@ -31,6 +31,7 @@ from promptlib._parts import (
     ToolResult,
 )
 from promptlib._pickling import Picklable
+from promptlib._pydantic_fields import json_form
 from promptlib._tools import NativeTool, Tool, check_tool_choice
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ OutputT = TypeVar("OutputT", default=str)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+@json_form(
+    "a message: role, content parts and name, as Message.to_dict() writes it",
+    lambda m: m.to_dict(),
+    lambda d: _message_from_dict(d),
+)
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation: a role and its content parts, in order.
@@ -238,6 +244,11 @@ class PromptMeta(Picklable):
         }
 
 
+@json_form(
+    "a promptlib Prompt, as Prompt.to_dict() writes it",
+    lambda p: p.to_dict(),
+    lambda d: Prompt.from_dict(d),
+)
 @dataclass(frozen=True)
 class Prompt(Picklable, Generic[OutputT]):
     """A rendered prompt: ordered messages plus what is needed to send and parse it.
@@ -481,6 +492,12 @@ class Prompt(Picklable, Generic[OutputT]):
         from promptlib._prompt_codec import prompt_from_dict
 
         return prompt_from_dict(data, output)
+
+
+def _message_from_dict(data: Any) -> Message:
+    from promptlib._prompt_codec import message_from_dict
+
+    return message_from_dict(data)
 
 
 def _describe_part(part: Part) -> str:

@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from promptlib._errors import PromptFormatError
 from promptlib._pickling import Picklable
+from promptlib._pydantic_fields import json_form
 
 __all__ = [
     "DocumentPart",
@@ -156,6 +157,11 @@ class DocumentPart:
         return out
 
 
+@json_form(
+    "a tool call: id, name and arguments (JSON text)",
+    lambda c: c.to_dict(),
+    lambda d: ToolCall(str(d.get("id")), str(d.get("name")), str(d.get("arguments", ""))),
+)
 @dataclass(frozen=True)
 class ToolCall(Picklable):
     """The model's request to call a tool, in an assistant message.

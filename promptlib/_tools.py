@@ -22,6 +22,7 @@ from promptlib._errors import ConfigurationError, PromptFormatError
 from promptlib._hashing import canonical_json
 from promptlib._parts import check_json, check_tool_name
 from promptlib._pickling import Picklable
+from promptlib._pydantic_fields import json_form
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -33,6 +34,13 @@ ToolChoice = str
 CHOICES = ("auto", "none", "required")
 
 
+@json_form(
+    "a tool: name, description and parameters (a JSON schema)",
+    lambda t: t.to_dict(),
+    lambda d: Tool(
+        str(d.get("name")), d.get("parameters", {}), d.get("description"), d.get("strict")
+    ),
+)
 @dataclass(frozen=True)
 class Tool(Picklable):
     """A function the model may ask to call.
@@ -190,6 +198,11 @@ class Tool(Picklable):
         return out
 
 
+@json_form(
+    "a provider's own tool definition",
+    lambda t: t.to_dict(),
+    lambda d: NativeTool(d.get("provider"), d.get("definition", {})),  # type: ignore[arg-type]
+)
 @dataclass(frozen=True)
 class NativeTool(Picklable):
     """A tool in one provider's own wire form, sent to that provider verbatim: Anthropic's

@@ -201,7 +201,8 @@ def test_public_dataclasses_still_work_as_pydantic_fields():
 
     row = Row(message=promptlib.Message.user("hi"), usage=promptlib.Usage(3, 4))
     assert row.message.text == "hi"
-    assert Row.model_json_schema()["properties"]["message"]["$ref"] == "#/$defs/Message"
+    assert Row.model_json_schema()["properties"]["message"]["title"] == "Message"
+    assert Row.model_validate_json(row.model_dump_json()) == row
 
 
 def test_errors_are_named_as_users_import_them():

@@ -7,6 +7,7 @@ asynchronous driver run it, so ``complete`` and ``acomplete`` cannot drift apart
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Generator
@@ -27,6 +28,7 @@ from promptlib._errors import (
 from promptlib._messages import Message, Prompt
 from promptlib._parts import Part, ToolCall
 from promptlib._providers.retry import RetryPolicy
+from promptlib._pydantic_fields import json_form
 from promptlib._secrets import in_use, redact
 from promptlib._tokens.catalog import Catalog
 from promptlib._tokens.cost import Cost, Usage, cost_of
@@ -39,6 +41,32 @@ _log = logging.getLogger("promptlib.providers")
 OutputT = TypeVar("OutputT", default=str)
 
 
+def _json_form(completion: Completion[Any]) -> dict[str, Any]:
+    """What a completion says, as JSON values (its prompt by hash, its raw response not)."""
+    output = completion.output
+    dumped = output.model_dump(mode="json") if hasattr(output, "model_dump") else output
+    return {
+        "text": completion.text,
+        "output": dumped,
+        "provider": completion.provider,
+        "model": completion.model,
+        "usage": dataclasses.asdict(completion.usage),
+        "cost": completion.cost.to_dict(),
+        "latency": completion.latency,
+        "attempts": completion.attempts,
+        "repairs": completion.repairs,
+        "request_id": completion.request_id,
+        "finish_reason": completion.finish_reason,
+        "reasoning": completion.reasoning,
+        "template": completion.template,
+        "version": completion.version,
+        "template_hash": completion.template_hash,
+        "prompt_hash": completion.prompt_hash,
+        "tool_calls": [call.to_dict() for call in completion.tool_calls],
+    }
+
+
+@json_form("a model's reply, parsed, with what it cost", _json_form)
 @dataclass(frozen=True)
 class Completion(Generic[OutputT]):
     """A model's reply, parsed, with what it cost.

@@ -1,0 +1,54 @@
+"""Public values as fields of your pydantic models: validated, dumped as their JSON form,
+read back from it, and described in JSON schemas."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+import promptlib
+from promptlib import Message, NativeTool, Prompt, Registry, Tool, ToolCall
+from promptlib.testing import MockProvider
+from tests.repository.conftest import SHIPPED
+
+
+class Row(BaseModel):
+    prompt: Prompt
+    call: ToolCall
+    tool: Tool
+    native: NativeTool | None = None
+    message: Message | None = None
+
+
+def test_values_round_trip_through_json_and_have_a_schema():
+    prompt = Registry(SHIPPED).render("ticket-priority@production", ticket="Site down")
+    row = Row(
+        prompt=prompt,
+        call=ToolCall("c1", "lookup", '{"id": 1}'),
+        tool=Tool(name="lookup", description="Find an order."),
+        native=NativeTool("anthropic", {"type": "web_search_20250305", "name": "web_search"}),
+        message=Message.assistant(tool_calls=(ToolCall("c2", "lookup", "{}"),)),
+    )
+    again = Row.model_validate_json(row.model_dump_json())
+    assert again == row
+    assert again.prompt.hash == prompt.hash
+    assert row.model_dump()["prompt"]["format"] == "promptlib.prompt/1"
+    schema = Row.model_json_schema()
+    assert set(schema["properties"]) == {"prompt", "call", "tool", "native", "message"}
+
+
+def test_a_completion_dumps_what_it_says_and_cost():
+    class Logged(BaseModel):
+        completion: promptlib.Completion
+
+    prompt = Registry(SHIPPED).render("ticket-priority@production", ticket="Site down")
+    dumped = Logged(completion=MockProvider().complete(prompt)).model_dump(mode="json")
+    assert dumped["completion"]["output"] == {"priority": "low"}
+    assert dumped["completion"]["usage"]["input_tokens"] > 0
+    assert dumped["completion"]["prompt_hash"] == prompt.hash
+    assert Logged.model_json_schema()["properties"]["completion"]["type"] == "object"
+
+
+def test_anything_else_is_refused_with_the_type_named():
+    with pytest.raises(ValidationError, match=r"expected a promptlib\.Prompt or its JSON form"):
+        Row.model_validate({"prompt": 3, "call": {}, "tool": {}})
