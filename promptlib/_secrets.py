@@ -80,11 +80,17 @@ _SHAPES = (
         ),
         r"\1" + REDACTED,
     ),
+    # HTTP Digest: the response hash
+    (
+        re.compile(r"""(?i)(\bdigest\s[^\n]{0,400}?response=\\?["']?)[0-9a-f]{16,}"""),
+        r"\1" + REDACTED,
+    ),
     # AWS Signature Version 4 (Bedrock): the access key id and the signature
     (re.compile(r"\b((?:Credential|Signature)=)[A-Za-z0-9/_\-]{8,}"), r"\1" + REDACTED),
     (
         re.compile(
-            r"(?i)((?:[?&]|&amp;)(?:api[-_]?key|key|token|access_token|secret|password|sig)=)"
+            r"(?i)((?:[?&]|&amp;|%3F|%26)(?:api[-_]?key|key|token|access_token|secret|password|sig)"
+            r"(?:=|%3D))"
             r"[^&\s#'\"]+"
         ),
         r"\1" + REDACTED,
@@ -125,6 +131,8 @@ def _may_hold_a_shape(text: str) -> bool:
         or "basic" in f
         or "api-key" in f
         or "subscription" in f
+        or "digest" in f
+        or "%3d" in f
         or "api_key" in f
         or "apikey" in f
         or "authorization" in f

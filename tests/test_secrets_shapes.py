@@ -31,6 +31,14 @@ from promptlib._secrets import redact
             "Authorization: AWS4-HMAC-SHA256 [redacted], SignedHeaders=host, Signature=[redacted]",
         ),
         ("Authorization: Bearer YOUR_KEY)", "Authorization: Bearer [redacted])"),
+        (
+            "next=https%3A%2F%2Fh%2Fv1%3Fapi_key%3Dsecret123",
+            "next=https%3A%2F%2Fh%2Fv1%3Fapi_key%3D[redacted]",
+        ),
+        (
+            'Digest realm="r", response="6629fae49393a05397450978507c4ef1"',
+            'Digest realm="r", response="[redacted]"',
+        ),
         ("Bearer dXNlcjpwYXNz", "Bearer [redacted]"),
         ("Basic dXNlcjpwYXNz", "Basic [redacted]"),
     ],
@@ -56,6 +64,7 @@ def test_a_named_credential_is_removed_whatever_its_length(text, shown):
         "Set api-key = your key",
         "OpenAI(api_key = os.environ['X'])",
         "api-key, 2 retries",
+        "the digest of the meeting: response=ok",
     ],
 )
 def test_prose_about_keys_is_left_alone(prose):
@@ -63,7 +72,14 @@ def test_prose_about_keys_is_left_alone(prose):
 
 
 @pytest.mark.parametrize(
-    "blob", ["api" * 70_000, "api-key " * 30_000, "Authorization: " * 20_000, "a" * 200_000]
+    "blob",
+    [
+        "api" * 70_000,
+        "api-key " * 30_000,
+        "Authorization: " * 20_000,
+        "a" * 200_000,
+        "digest " * 50_000,
+    ],
 )
 def test_redaction_stays_linear_on_long_hostile_text(blob):
     # A wrong pattern (a leading greedy run, say) would take minutes here, not milliseconds.
