@@ -51,8 +51,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.write(f"A promptlib project in {folder}: templates/ and evals/. No key, no network.\n")
     _send(folder)
     _evaluate(folder, args.store)
+    kept = (
+        ""
+        if args.dir is not None
+        else " (a new folder, yours to keep or delete; --dir DIR picks it)"
+    )
     out.write(
-        f"\nNext: cd {folder}; add a version of a template (copy "
+        f"\nNext: cd {folder}{kept}; add a version of a template (copy "
         "templates/sentiment/1.0.0.prompt to 1.1.0.prompt, set its version and edit "
         "it), then `promptlib diff sentiment@1.0.0 sentiment@1.1.0`, `promptlib "
         "lock`, and `promptlib eval run evals/insurance-triage.toml`; see the README.\n"
