@@ -21,7 +21,7 @@ from typing_extensions import Self
 from promptlib._errors import ConfigurationError, PromptFormatError
 from promptlib._hashing import canonical_json
 from promptlib._parts import check_json, check_tool_name
-from promptlib._pickling import Picklable
+from promptlib._pickling import GENERATED, Picklable
 from promptlib._pydantic_fields import json_form
 
 if TYPE_CHECKING:
@@ -166,6 +166,7 @@ class Tool(Picklable):
                 **fields,
             )
             model.model_json_schema()
+            setattr(model, GENERATED, True)
         except (PydanticUserError, TypeError, ValueError) as exc:
             raise PromptFormatError(
                 f"Tool.from_function({where}): its arguments cannot be described as a JSON "

@@ -90,6 +90,26 @@ def test_tools_from_functions_travel_without_their_run_time_model():
     call = promptlib.ToolCall("c1", "get_weather", '{"city": "Paris"}')
     completion = MockProvider([call]).complete(prompt)
     assert completion.tool_calls[0].args.city == "Paris"
-    for again in _round_trips(completion):
-        assert again.prompt == prompt  # same schema, same hash
-        assert again.tool_calls[0].args == {"city": "Paris"}  # arguments as a dict now
+    pickled = pickle.loads(pickle.dumps(completion))
+    assert pickled.prompt == prompt  # same schema, same hash
+    assert pickled.tool_calls[0].args == {"city": "Paris"}  # arguments as a dict now
+    copied = copy.deepcopy(completion)  # a copy keeps every class
+    assert copied.tool_calls[0].args.city == "Paris"
+
+
+def test_copies_keep_classes_pickle_cannot_find():
+    from pydantic import BaseModel
+
+    def local_model() -> type[BaseModel]:
+        class Local(BaseModel):
+            x: int
+
+        return Local
+
+    model = local_model()
+    prompt = promptlib.Template([promptlib.User("hi")], name="t", output=model).render()
+    for again in (copy.copy(prompt), copy.deepcopy(prompt)):
+        assert again.output_model is model
+        assert isinstance(again.parse('{"x": 1}'), model)
+    tool = promptlib.Tool.from_model(model)
+    assert copy.deepcopy(tool).model is model
