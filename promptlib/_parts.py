@@ -160,7 +160,7 @@ class DocumentPart:
 @json_form(
     "a tool call: id, name and arguments (JSON text)",
     lambda c: c.to_dict(),
-    lambda d: ToolCall(str(d.get("id")), str(d.get("name")), str(d.get("arguments", ""))),
+    lambda d: _tool_call_from_dict(d),
 )
 @dataclass(frozen=True)
 class ToolCall(Picklable):
@@ -403,6 +403,12 @@ def check_json(value: object, what: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise PromptFormatError(f"{what} is not JSON ({type(exc).__name__}: {exc})") from None
+
+
+def _tool_call_from_dict(data: Any) -> ToolCall:
+    from promptlib._prompt_codec import tool_call_from_dict
+
+    return tool_call_from_dict(data)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)

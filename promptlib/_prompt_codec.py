@@ -189,6 +189,33 @@ def message_from_dict(data: Any) -> Message:
     return Message(doc.role, tuple(_part(p) for p in doc.content), doc.name)
 
 
+def tool_call_from_dict(data: Any) -> ToolCall:
+    """A :class:`ToolCall` from its ``to_dict()`` form, read strictly.
+
+    Raises:
+        PromptFormatError: the data is not a tool call, naming the field.
+    """
+    try:
+        doc = _ToolCall.model_validate(data)
+    except ValidationError as exc:
+        raise PromptFormatError(f"not a tool call: {summary(exc)}") from exc
+    return ToolCall(doc.id, doc.name, doc.arguments)
+
+
+def tool_from_dict(data: Any, *, native: bool) -> Tool | NativeTool:
+    """A :class:`Tool` (or :class:`NativeTool`) from its ``to_dict()`` form, read strictly.
+
+    Raises:
+        PromptFormatError: the data is not such a tool, naming the field.
+    """
+    kind: type[_Tool] | type[_NativeTool] = _NativeTool if native else _Tool
+    try:
+        doc = kind.model_validate(data)
+    except ValidationError as exc:
+        raise PromptFormatError(f"not a tool: {summary(exc)}") from exc
+    return _tool(doc)
+
+
 def _check_sections(prompt: Prompt[Any]) -> None:
     """Sections are not part of the hash: each must still point at text that exists."""
     for index, section in enumerate(prompt.sections):

@@ -70,7 +70,10 @@ _SHAPES = (
     # A key by its header or variable name: x-api-key, api-key (Azure), X-Goog-Api-Key,
     # OPENAI_API_KEY=..., "api_key": "..."
     (
-        re.compile(rf"(?i)((?:api|subscription)[-_]?key{_BETWEEN})" + _credential(_VALUE)),
+        re.compile(
+            rf"(?i)((?:(?:api|subscription)[-_]?key|security[-_]token){_BETWEEN})"
+            + _credential(_VALUE)
+        ),
         r"\1" + REDACTED,
     ),
     # (Proxy-)Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
@@ -82,14 +85,14 @@ _SHAPES = (
     ),
     # HTTP Digest: the response hash
     (
-        re.compile(r"""(?i)(\bdigest\s[^\n]{0,400}?response=\\?["']?)[0-9a-f]{16,}"""),
+        re.compile(r"""(?i)(\bdigest\s[\s\S]{0,400}?response=\\?["']?)[0-9a-f]{16,}"""),
         r"\1" + REDACTED,
     ),
     # AWS Signature Version 4 (Bedrock): the access key id and the signature
     (re.compile(r"\b((?:Credential|Signature)=)[A-Za-z0-9/_\-]{8,}"), r"\1" + REDACTED),
     (
         re.compile(
-            r"(?i)((?:[?&]|&amp;|%3F|%26)(?:api[-_]?key|key|token|access_token|secret|password|sig)"
+            r"(?i)((?:[?&]|&amp;|%3F|%26)(?:api[-_]?key|key|token|access_token|secret|password|sig|x-amz-security-token)"
             r"(?:=|%3D))"
             r"[^&\s#'\"]+"
         ),
@@ -131,6 +134,7 @@ def _may_hold_a_shape(text: str) -> bool:
         or "basic" in f
         or "api-key" in f
         or "subscription" in f
+        or "security" in f
         or "digest" in f
         or "%3d" in f
         or "api_key" in f

@@ -37,9 +37,7 @@ CHOICES = ("auto", "none", "required")
 @json_form(
     "a tool: name, description and parameters (a JSON schema)",
     lambda t: t.to_dict(),
-    lambda d: Tool(
-        str(d.get("name")), d.get("parameters", {}), d.get("description"), d.get("strict")
-    ),
+    lambda d: _tool_from_dict(d, native=False),
 )
 @dataclass(frozen=True)
 class Tool(Picklable):
@@ -202,7 +200,7 @@ class Tool(Picklable):
 @json_form(
     "a provider's own tool definition",
     lambda t: t.to_dict(),
-    lambda d: NativeTool(d.get("provider"), d.get("definition", {})),  # type: ignore[arg-type]
+    lambda d: _tool_from_dict(d, native=True),
 )
 @dataclass(frozen=True)
 class NativeTool(Picklable):
@@ -301,6 +299,12 @@ def _snake(name: str) -> str:
 
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "Arguments"
+
+
+def _tool_from_dict(data: Any, *, native: bool) -> Tool | NativeTool:
+    from promptlib._prompt_codec import tool_from_dict
+
+    return tool_from_dict(data, native=native)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)

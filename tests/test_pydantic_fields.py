@@ -52,3 +52,23 @@ def test_a_completion_dumps_what_it_says_and_cost():
 def test_anything_else_is_refused_with_the_type_named():
     with pytest.raises(ValidationError, match=r"expected a promptlib\.Prompt or its JSON form"):
         Row.model_validate({"prompt": 3, "call": {}, "tool": {}})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("call", {"type": "tool_call", "name": "f", "arguments": "{}"}, "not a tool call: id"),
+        ("call", {"type": "tool_call", "id": "c", "name": "f", "arguments": {"x": 1}}, "arguments"),
+        ("call", {"type": "tool_call", "id": "c", "name": "f", "arguments": "{}", "x": 1}, "x"),
+        ("tool", {"type": "function", "name": "f"}, "not a tool: parameters"),
+        ("tool", {"type": "native", "name": "f", "parameters": {}}, "not a tool: type"),
+    ],
+)
+def test_json_forms_are_read_strictly(field, value, problem):
+    good = {
+        "prompt": Prompt((Message.user("hi"),)).to_dict(),
+        "call": ToolCall("c", "f", "{}").to_dict(),
+        "tool": Tool(name="f").to_dict(),
+    }
+    with pytest.raises(ValidationError, match=problem):
+        Row.model_validate({**good, field: value})

@@ -39,6 +39,15 @@ from promptlib._secrets import redact
             'Digest realm="r", response="6629fae49393a05397450978507c4ef1"',
             'Digest realm="r", response="[redacted]"',
         ),
+        (
+            'Digest realm="r",\n response="6629fae49393a05397450978507c4ef1"',
+            'Digest realm="r",\n response="[redacted]"',
+        ),
+        ("X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr", "X-Amz-Security-Token: [redacted]"),
+        (
+            "https://b/x?X-Amz-Security-Token=IQoJb3J&x=1",
+            "https://b/x?X-Amz-Security-Token=[redacted]&x=1",
+        ),
         ("Bearer dXNlcjpwYXNz", "Bearer [redacted]"),
         ("Basic dXNlcjpwYXNz", "Basic [redacted]"),
     ],
@@ -65,6 +74,7 @@ def test_a_named_credential_is_removed_whatever_its_length(text, shown):
         "OpenAI(api_key = os.environ['X'])",
         "api-key, 2 retries",
         "the digest of the meeting: response=ok",
+        "security token expired",
     ],
 )
 def test_prose_about_keys_is_left_alone(prose):

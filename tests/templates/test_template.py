@@ -371,3 +371,9 @@ def test_a_file_templates_unused_input_is_warned_about_at_its_front_matter_line(
     path.write_text(path.read_text().replace("---\n[user]", "unused_inputs: error\n---\n[user]"))
     with pytest.raises(TemplateError, match=r"1\.0\.0\.prompt:6: input 'spare' is declared"):
         Registry(tmp_path).get("t@1.0.0")
+
+
+def test_warnings_are_not_attributed_past_a_package_named_like_promptlib():
+    from promptlib import _warnings
+
+    assert _warnings._PACKAGE.endswith(("promptlib/", "promptlib\\"))
