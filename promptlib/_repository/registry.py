@@ -305,10 +305,12 @@ class Registry:
         ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
         mismatch (see "Typed, checked against your classes" in docs/files.md).
         """
+        named = isinstance(output, type) and (self._cached_resolve(ref), output) in self._given
         try:
-            loaded = self.file(ref)
+            # A file that could load only with the class given is not tried without it again.
+            loaded = self._load(ref, output) if named else self.file(ref)
         except TemplateError:
-            if not isinstance(output, type):
+            if not isinstance(output, type) or named:
                 raise
             # The class itself is given: a file naming it may use it without an allow-list
             # (for this call only: the registry's own allow-list is unchanged).
