@@ -22,9 +22,6 @@ def json_form(
 
     def decorate(cls: T) -> T:
         def core_schema(klass: type, source: Any, handler: Any) -> Any:
-            return _schema(klass)
-
-        def _schema(klass: type) -> Any:
             from pydantic_core import core_schema
 
             def validate(value: Any) -> Any:
@@ -49,28 +46,6 @@ def json_form(
 
         cls.__get_pydantic_core_schema__ = classmethod(core_schema)  # type: ignore[attr-defined]
         cls.__get_pydantic_json_schema__ = classmethod(json_schema)  # type: ignore[attr-defined]
-        if getattr(cls, "__parameters__", ()):
-            # pydantic builds Completion[Answer] as a plain dataclass, not through the class's
-            # hooks: the parametrized alias carries them as Annotated metadata.
-            class Hooks:
-                def __repr__(self) -> str:
-                    return f"<pydantic hooks of {cls.__name__}>"
-
-                def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-                    return _schema(cls)
-
-                def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
-                    return json_schema(cls, schema, handler)
-
-            hooks = Hooks()
-
-            def class_getitem(klass: type, params: Any) -> Any:
-                from typing import Annotated
-
-                alias = super(cls, klass).__class_getitem__(params)  # type: ignore[arg-type]
-                return Annotated[alias, hooks]
-
-            cls.__class_getitem__ = classmethod(class_getitem)  # type: ignore[attr-defined]
         return cls
 
     return decorate

@@ -72,23 +72,3 @@ def test_json_forms_are_read_strictly(field, value, problem):
     }
     with pytest.raises(ValidationError, match=problem):
         Row.model_validate({**good, field: value})
-
-
-def test_parametrized_prompts_and_completions_are_fields_too():
-    class Answer(BaseModel):
-        priority: str
-
-    class Logged(BaseModel):
-        completion: promptlib.Completion[Answer]
-        prompt: Prompt[Answer] | None = None
-
-    prompt = Registry(SHIPPED).render("ticket-priority@production", ticket="Site down")
-    logged = Logged(completion=MockProvider().complete(prompt), prompt=prompt)
-    dumped = logged.model_dump(mode="json")
-    assert dumped["completion"]["output"] == {"priority": "low"}
-    logged.model_dump_json()
-    again = Logged.model_validate({"completion": logged.completion, "prompt": dumped["prompt"]})
-    assert again.prompt == prompt
-    assert Logged.model_json_schema()["properties"]["completion"]["type"] == "object"
-    with pytest.raises(ValidationError, match=r"expected a promptlib\.Completion instance"):
-        Logged(completion={"text": "x"})  # type: ignore[arg-type]
