@@ -71,7 +71,7 @@ _SHAPES = (
     # OPENAI_API_KEY=..., "api_key": "..."
     (
         re.compile(
-            rf"(?i)((?:(?:api|subscription)[-_]?key|security[-_]token){_BETWEEN})"
+            rf"(?i)((?:(?:api|subscription)[-_]?key|security[-_]token|session[-_]?token){_BETWEEN})"
             + _credential(_VALUE)
         ),
         r"\1" + REDACTED,
@@ -135,6 +135,7 @@ def _may_hold_a_shape(text: str) -> bool:
         or "api-key" in f
         or "subscription" in f
         or "security" in f
+        or "session" in f
         or "digest" in f
         or "%3d" in f
         or "api_key" in f

@@ -72,3 +72,20 @@ def test_json_forms_are_read_strictly(field, value, problem):
     }
     with pytest.raises(ValidationError, match=problem):
         Row.model_validate({**good, field: value})
+
+
+def test_generic_public_classes_stay_subclassable_and_plain_aliases():
+    from typing import TypeVar, get_args, get_origin
+
+    T = TypeVar("T")
+
+    class Logged(promptlib.Completion[T]):
+        pass
+
+    class Kept(Prompt[T]):
+        pass
+
+    assert issubclass(Logged, promptlib.Completion)
+    assert issubclass(Kept, Prompt)
+    assert get_origin(Prompt[int]) is Prompt
+    assert get_args(promptlib.Completion[int]) == (int,)

@@ -44,6 +44,8 @@ from promptlib._secrets import redact
             'Digest realm="r",\n response="[redacted]"',
         ),
         ("X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr", "X-Amz-Security-Token: [redacted]"),
+        ("AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr", "AWS_SESSION_TOKEN=[redacted]"),
+        ('{"SessionToken": "IQoJb3JpZ2luX2VjEJr"}', '{"SessionToken": "[redacted]"}'),
         (
             "https://b/x?X-Amz-Security-Token=IQoJb3J&x=1",
             "https://b/x?X-Amz-Security-Token=[redacted]&x=1",
@@ -75,6 +77,7 @@ def test_a_named_credential_is_removed_whatever_its_length(text, shown):
         "api-key, 2 retries",
         "the digest of the meeting: response=ok",
         "security token expired",
+        "the session token expired",
     ],
 )
 def test_prose_about_keys_is_left_alone(prose):
