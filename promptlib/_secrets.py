@@ -76,16 +76,16 @@ _SHAPES = (
         ),
         r"\1" + REDACTED,
     ),
+    # HTTP Digest: the response hash
+    (
+        re.compile(r"""(?i)(\bdigest\s+[a-z]+=[\s\S]{0,400}?response=\\?["']?)[0-9a-f]{16,}"""),
+        r"\1" + REDACTED,
+    ),
     # (Proxy-)Authorization: <scheme> <credentials> (Token, Bearer, Basic, or a bare value)
     (
         re.compile(
             rf"(?i)(authorization{_BETWEEN}(?:[A-Za-z0-9\-]+{_SPACE}+)?)" + _credential(_VALUE)
         ),
-        r"\1" + REDACTED,
-    ),
-    # HTTP Digest: the response hash
-    (
-        re.compile(r"""(?i)(\bdigest\s[\s\S]{0,400}?response=\\?["']?)[0-9a-f]{16,}"""),
         r"\1" + REDACTED,
     ),
     # AWS Signature Version 4 (Bedrock): the access key id and the signature

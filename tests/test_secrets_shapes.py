@@ -43,6 +43,11 @@ from promptlib._secrets import redact
             'Digest realm="r",\n response="6629fae49393a05397450978507c4ef1"',
             'Digest realm="r",\n response="[redacted]"',
         ),
+        (
+            'Authorization: Digest username="u", realm="r",\n'
+            ' response="6629fae49393a05397450978507c4ef1"',
+            'Authorization: Digest [redacted]"u", realm="r",\n response="[redacted]"',
+        ),
         ("X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr", "X-Amz-Security-Token: [redacted]"),
         ("AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr", "AWS_SESSION_TOKEN=[redacted]"),
         ('{"SessionToken": "IQoJb3JpZ2luX2VjEJr"}', '{"SessionToken": "[redacted]"}'),
