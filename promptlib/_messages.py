@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -65,7 +65,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 @json_form(
     "a message: role, content parts and name, as Message.to_dict() writes it",
     lambda m: m.to_dict(),
-    lambda d: _message_from_dict(d),
+    lambda d: _from_codec("message_from_dict")(d),
 )
 @dataclass(frozen=True)
 class Message:
@@ -494,12 +494,6 @@ class Prompt(Picklable, Generic[OutputT]):
         return prompt_from_dict(data, output)
 
 
-def _message_from_dict(data: Any) -> Message:
-    from promptlib._prompt_codec import message_from_dict
-
-    return message_from_dict(data)
-
-
 def _describe_part(part: Part) -> str:
     if isinstance(part, TextPart):
         return part.text
@@ -600,6 +594,35 @@ def _check_tools(prompt: Prompt[Any]) -> None:
 def output_spec_for_model(model: type[BaseModel]) -> OutputSpec:
     """The :class:`OutputSpec` for a pydantic model."""
     return OutputSpec(name=model.__name__, schema=model.model_json_schema())
+
+
+def _from_codec(reader: str, **options: Any) -> Callable[[Any], Any]:
+    """A reader of the JSON form, from the codec (loaded when first used)."""
+
+    def read(data: Any) -> Any:
+        from promptlib import _prompt_codec
+
+        return getattr(_prompt_codec, reader)(data, **options)
+
+    return read
+
+
+# Parts and tools get their pydantic hooks here, beside the codec that reads them back.
+json_form(
+    "a tool call: id, name and arguments (JSON text)",
+    ToolCall.to_dict,
+    _from_codec("tool_call_from_dict"),
+)(ToolCall)
+json_form(
+    "a tool: name, description and parameters (a JSON schema)",
+    Tool.to_dict,
+    _from_codec("tool_from_dict", native=False),
+)(Tool)
+json_form(
+    "a provider's own tool definition",
+    NativeTool.to_dict,
+    _from_codec("tool_from_dict", native=True),
+)(NativeTool)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)

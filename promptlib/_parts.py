@@ -19,7 +19,6 @@ from typing_extensions import Self
 
 from promptlib._errors import PromptFormatError
 from promptlib._pickling import Picklable
-from promptlib._pydantic_fields import json_form
 
 __all__ = [
     "DocumentPart",
@@ -157,11 +156,6 @@ class DocumentPart:
         return out
 
 
-@json_form(
-    "a tool call: id, name and arguments (JSON text)",
-    lambda c: c.to_dict(),
-    lambda d: _tool_call_from_dict(d),
-)
 @dataclass(frozen=True)
 class ToolCall(Picklable):
     """The model's request to call a tool, in an assistant message.
@@ -403,12 +397,6 @@ def check_json(value: object, what: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise PromptFormatError(f"{what} is not JSON ({type(exc).__name__}: {exc})") from None
-
-
-def _tool_call_from_dict(data: Any) -> ToolCall:
-    from promptlib._prompt_codec import tool_call_from_dict
-
-    return tool_call_from_dict(data)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)

@@ -22,7 +22,6 @@ from promptlib._errors import ConfigurationError, PromptFormatError
 from promptlib._hashing import canonical_json
 from promptlib._parts import check_json, check_tool_name
 from promptlib._pickling import GENERATED, Picklable
-from promptlib._pydantic_fields import json_form
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -34,11 +33,6 @@ ToolChoice = str
 CHOICES = ("auto", "none", "required")
 
 
-@json_form(
-    "a tool: name, description and parameters (a JSON schema)",
-    lambda t: t.to_dict(),
-    lambda d: _tool_from_dict(d, native=False),
-)
 @dataclass(frozen=True)
 class Tool(Picklable):
     """A function the model may ask to call.
@@ -197,11 +191,6 @@ class Tool(Picklable):
         return out
 
 
-@json_form(
-    "a provider's own tool definition",
-    lambda t: t.to_dict(),
-    lambda d: _tool_from_dict(d, native=True),
-)
 @dataclass(frozen=True)
 class NativeTool(Picklable):
     """A tool in one provider's own wire form, sent to that provider verbatim: Anthropic's
@@ -299,12 +288,6 @@ def _snake(name: str) -> str:
 
 def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "Arguments"
-
-
-def _tool_from_dict(data: Any, *, native: bool) -> Tool | NativeTool:
-    from promptlib._prompt_codec import tool_from_dict
-
-    return tool_from_dict(data, native=native)
 
 
 from promptlib._public import named_as  # noqa: E402  (names defined above)
