@@ -24,6 +24,7 @@ __all__ = [
     "may_hold_a_key_shape",
     "redact",
     "redact_exception",
+    "redact_in_use",
     "redact_url",
     "remember",
     "secret_pattern",
@@ -232,6 +233,11 @@ def remember(secrets: Iterable[str]) -> None:
 def in_use() -> tuple[str, ...]:
     """The keys promptlib's adapters have sent with in this process."""
     return tuple(_IN_USE)
+
+
+def redact_in_use(text: str) -> str:
+    """:func:`redact` with the keys in use: what promptlib's log lines show."""
+    return redact(text, _IN_USE)
 
 
 def redact_url(url: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import reprlib
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["short_repr"]
+__all__ = ["plain_amount", "short_repr"]
 
 # Beyond this many bits an int is described, not printed: int -> str is quadratic, and
 # Python refuses it past 4300 digits (a bare ValueError in place of our message).
@@ -40,3 +41,9 @@ def short_repr(value: Any, limit: int = 60) -> str:
     except Exception:
         return f"<{type(value).__name__}>"
     return text if len(text) <= limit + 5 else text[: limit - 3] + "..."
+
+
+def plain_amount(amount: Decimal | float) -> str:
+    """An amount of money as plain digits (a Decimal's ``str`` may be ``0E-8``, a float's
+    ``:g`` ``2e-05``)."""
+    return format(Decimal(str(amount)).normalize(), "f")

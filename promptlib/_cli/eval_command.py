@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from promptlib._cli.config import registry
 from promptlib._errors import ConfigurationError
+from promptlib._shown import plain_amount
 from promptlib._terminal import terminal_safe
 
 __all__ = ["add_eval_commands", "cmd_eval"]
@@ -233,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch:
         experiment = dataclasses.replace(experiment, batch=True)
     expected = estimate(experiment)
-    budget = f", budget ${_plain(experiment.budget)}" if experiment.budget is not None else ""
+    budget = f", budget ${plain_amount(experiment.budget)}" if experiment.budget is not None else ""
     sys.stderr.write(f"{experiment.name}: {expected}{budget}\n")
     try:
         result = run(
@@ -556,8 +556,3 @@ def _power(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{value} paired cases detect {change} with {100 * args.power:g}% power\n")
     sys.stdout.write(f"{test}; alpha {args.alpha:g}; {assumed}\n")
     return 0
-
-
-def _plain(amount: float) -> str:
-    """Dollars as plain digits, never 2e-05."""
-    return format(Decimal(str(amount)).normalize(), "f")

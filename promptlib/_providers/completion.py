@@ -29,7 +29,7 @@ from promptlib._messages import Message, Prompt
 from promptlib._parts import Part, ToolCall
 from promptlib._providers.retry import RetryPolicy
 from promptlib._pydantic_fields import json_form
-from promptlib._secrets import in_use, redact
+from promptlib._secrets import redact_in_use
 from promptlib._tokens.catalog import Catalog
 from promptlib._tokens.cost import Cost, Usage, cost_of
 from promptlib._tools import Tool
@@ -181,9 +181,7 @@ def checked_output(
         OutputParseError: the reply does not parse or validate (repairable).
     """
     if exchange.refusal:
-        _log.info(
-            "%s: the model refused: %s", adapter.name, redact(exchange.refusal[:200], in_use())
-        )
+        _log.info("%s: the model refused: %s", adapter.name, redact_in_use(exchange.refusal[:200]))
         raise ModelRefusalError(
             f"{adapter.name}: the model refused: {exchange.refusal}",
             text=exchange.refusal,
@@ -347,7 +345,7 @@ def completion_flow(
                     adapter.name,
                     repair + 1,
                     policy.repairs,
-                    redact(str(problem), in_use()),
+                    redact_in_use(str(problem)),
                 )
             request = adapter.repair_request(request, exchange, str(problem))
             continue
@@ -373,7 +371,7 @@ def completion_flow(
         "%s: giving up after %d repair(s): the reply still did not match the expected output: %s",
         adapter.name,
         policy.repairs,
-        redact(problems[-1][1][:300], in_use()),
+        redact_in_use(problems[-1][1][:300]),
     )
     raise OutputValidationError(
         f"{adapter.name}: the reply still did not match the expected output after "

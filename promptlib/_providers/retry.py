@@ -475,7 +475,7 @@ def _log_retry(
     """Say, on the ``promptlib.providers`` logger, that a request failed and will be
     retried: after how long, and why that long."""
     if _log.isEnabledFor(logging.INFO):
-        from promptlib._secrets import in_use, redact
+        from promptlib._secrets import redact_in_use
 
         why = "as the provider's Retry-After asks" if retry_after(cause) is not None else "backoff"
         _log.info(
@@ -485,7 +485,7 @@ def _log_retry(
             of,
             wait,
             why,
-            redact(f"{type(failure).__name__}: {failure}", in_use()),
+            redact_in_use(f"{type(failure).__name__}: {failure}"),
         )
 
 
@@ -545,14 +545,14 @@ def _retries_failed(
 
 def _log_give_up(provider: str, failure: BaseException, attempts: int) -> None:
     if _log.isEnabledFor(logging.WARNING):
-        from promptlib._secrets import in_use, redact
+        from promptlib._secrets import redact_in_use
 
         _log.warning(
             "%s: giving up after %d attempt%s: %s",
             provider,
             attempts,
             "" if attempts == 1 else "s",
-            redact(f"{type(failure).__name__}: {failure}", in_use()),
+            redact_in_use(f"{type(failure).__name__}: {failure}"),
         )
 
 

@@ -106,6 +106,7 @@ class Registry:
         self._files: dict[Any, tuple[TemplateFile, tuple[int, ...]]] = {}
         self._typed: dict[Any, tuple[TemplateFile, Template[Any, Any]]] = {}
         self._given: dict[Any, tuple[TemplateFile, tuple[int, ...]]] = {}
+        self._needs_class: set[tuple[str, type[Any] | None]] = set()
         # What was read from disk, and the modification stamps it was read under: a
         # reference resolves, and a file loads, again only when a stamp has changed.
         self._resolved: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
@@ -305,7 +306,7 @@ class Registry:
         ``inputs`` instance and answers parse into ``output``; ``TemplateError`` names every
         mismatch (see "Typed, checked against your classes" in docs/files.md).
         """
-        named = isinstance(output, type) and (self._cached_resolve(ref), output) in self._given
+        named = (ref, output) in self._needs_class
         try:
             # A file that could load only with the class given is not tried without it again.
             loaded = self._load(ref, output) if named else self.file(ref)
@@ -315,6 +316,7 @@ class Registry:
             # The class itself is given: a file naming it may use it without an allow-list
             # (for this call only: the registry's own allow-list is unchanged).
             loaded = self._load(ref, output)
+            self._needs_class.add((ref, output))
         if inputs is None and output is None:
             return loaded.template
         key = (loaded.path, inputs, output)  # one entry per file and classes, replaced on edits

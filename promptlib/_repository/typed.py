@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from promptlib._errors import InputError, TemplateError
+from promptlib._errors import TemplateError
 from promptlib._templates.template import Template
 
 __all__ = ["typed_template"]
@@ -189,11 +189,4 @@ class _Accepting:
     def check_instance(self, inputs: object, template: str) -> Any:
         if isinstance(inputs, self._model):
             return self._inner.validate(inputs.model_dump(), template)
-        if isinstance(inputs, Mapping):
-            return self._inner.validate(inputs, template)
-        raise InputError(
-            f"template {template!r}: render() takes a {self._model.__name__} instance or "
-            f"keyword inputs, got {type(inputs).__name__}",
-            template=template,
-            errors=[("(inputs)", f"expected {self._model.__name__}")],
-        )
+        return self._inner.check_instance(inputs, template, shown=self._model)

@@ -151,16 +151,19 @@ class InputSchema(Generic[ModelT]):
             raise _input_error(template, errors, self.fields) from None
         return dumped
 
-    def check_instance(self, inputs: object, template: str) -> ModelT:
+    def check_instance(self, inputs: object, template: str, shown: type | None = None) -> ModelT:
+        """``inputs`` as the input model: an instance, or a mapping validated into one;
+        errors name ``shown`` (the class the caller knows) or the model."""
         if isinstance(inputs, self.model):
             return inputs
         if isinstance(inputs, Mapping):
             return self.validate(inputs, template)
+        name = (shown or self.model).__name__
         raise InputError(
-            f"template {template!r}: render() takes a {self.model.__name__} instance or "
-            f"keyword inputs, got {type(inputs).__name__}",
+            f"template {template!r}: render() takes a {name} instance or keyword inputs, "
+            f"got {type(inputs).__name__}",
             template=template,
-            errors=[("(inputs)", f"expected {self.model.__name__}")],
+            errors=[("(inputs)", f"expected {name}")],
         )
 
 

@@ -16,7 +16,7 @@ from promptlib._errors import (
     RequestRejectedError,
     WaitTimeoutError,
 )
-from promptlib._secrets import in_use, redact
+from promptlib._secrets import redact_in_use
 from promptlib.batch._backends import BatchAPI, Line
 from promptlib.batch._handle import BatchHandle, BatchRequest, ProviderBatch
 from promptlib.batch._job import _api_of, _created, _plan, _resume
@@ -268,7 +268,7 @@ def cancel(handle: BatchHandle) -> BatchStatus:
                     )
                 except ProviderError as exc:
                     _log.warning(
-                        "batch %s: %s; marked cancelled", chunk.tag, redact(str(exc), in_use())
+                        "batch %s: %s; marked cancelled", chunk.tag, redact_in_use(str(exc))
                     )
                     found = None
                 if found is not None:

@@ -36,6 +36,7 @@ from promptlib._errors import (
     QuotaExceededError,
     RequestRejectedError,
 )
+from promptlib._shown import plain_amount
 from promptlib.evals._commits import GroupCommit
 from promptlib.evals._experiment import Experiment
 from promptlib.evals._limits import RateLimiter
@@ -492,9 +493,9 @@ class _Runner:
                             "%s: stopping new requests: $%s spent and $%s in flight leave no "
                             "room under the budget of $%s",
                             self.experiment.name,
-                            _dollars(self.spent),
-                            _dollars(self.reserved),
-                            _dollars(self.budget),
+                            plain_amount(self.spent),
+                            plain_amount(self.reserved),
+                            plain_amount(self.budget),
                         )
                     self.over_budget = True
                     return
@@ -754,11 +755,6 @@ def _run_lock(store: Store, run_id: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _dollars(amount: Decimal | None) -> str:
-    """An amount as plain digits (a Decimal's str may be 0E-8)."""
-    return "?" if amount is None else format(amount.normalize(), "f")
 
 
 def _score_dict(score: Any) -> dict[str, Any]:
